@@ -1,0 +1,9 @@
+//! x07-lite: an x07-compatible runner for the X07 core subset.
+//!
+//! Layout: `ast`/`parse` (JSON → tree), `check` (compile-time rejections),
+//! `eval` (values, forms, builtins), `std` (native std functions),
+//! `host` (the interpreter's view of the OS), `os` (OS builtins and the
+//! policy gate), `policy`, `report` (the x07 report), `cli`.
+#![forbid(unsafe_code)]
+
+pub mod host;

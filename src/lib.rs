@@ -1,0 +1,8 @@
+//! cargo-x07: run X07 fixtures as test cases.
+//!
+//! The engine is a pipeline, one module per stage:
+//! discover → plan → run → check → report. The data passed between stages
+//! lives in [`model`].
+#![forbid(unsafe_code)]
+
+pub mod model;
