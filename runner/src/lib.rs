@@ -8,3 +8,5 @@
 
 pub mod host;
 pub mod templates;
+pub mod policy;
+pub mod report;
