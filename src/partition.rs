@@ -210,7 +210,11 @@ mod tests {
         let mut cases = Vec::new();
         for index in 0..count {
             for profile in ["os", "sandbox"] {
-                cases.push(case(&format!("fixtures/group{}/f{index}", index % 7), "default", profile));
+                cases.push(case(
+                    &format!("fixtures/group{}/f{index}", index % 7),
+                    "default",
+                    profile,
+                ));
             }
         }
         cases
@@ -235,15 +239,30 @@ mod tests {
 
     #[test]
     fn rejects_malformed_values() {
-        assert!(matches!("hash".parse::<Partition>(), Err(PartitionError::Syntax(_))));
-        assert!(matches!("hash:1".parse::<Partition>(), Err(PartitionError::Syntax(_))));
+        assert!(matches!(
+            "hash".parse::<Partition>(),
+            Err(PartitionError::Syntax(_))
+        ));
+        assert!(matches!(
+            "hash:1".parse::<Partition>(),
+            Err(PartitionError::Syntax(_))
+        ));
         assert!(matches!(
             "count:1/2".parse::<Partition>(),
             Err(PartitionError::UnknownScheme(_))
         ));
-        for bad in ["hash:0/2", "hash:3/2", "slice:1/0", "slice:a/2", "hash:-1/2"] {
+        for bad in [
+            "hash:0/2",
+            "hash:3/2",
+            "slice:1/0",
+            "slice:a/2",
+            "hash:-1/2",
+        ] {
             assert!(
-                matches!(bad.parse::<Partition>(), Err(PartitionError::ShardOutOfRange { .. })),
+                matches!(
+                    bad.parse::<Partition>(),
+                    Err(PartitionError::ShardOutOfRange { .. })
+                ),
                 "{bad}"
             );
         }
@@ -266,8 +285,14 @@ mod tests {
     #[test]
     fn shard_assignment_is_pinned() {
         // The documented algorithm must never change between releases: these are the contract.
-        assert_eq!(stable_name_hash("fixtures/core/hello::default::os"), PINNED_HELLO_OS);
-        assert_eq!(Partition::hash_shard_of("fixtures/core/hello::default::os", 2), PINNED_HELLO_OS % 2 + 1);
+        assert_eq!(
+            stable_name_hash("fixtures/core/hello::default::os"),
+            PINNED_HELLO_OS
+        );
+        assert_eq!(
+            Partition::hash_shard_of("fixtures/core/hello::default::os", 2),
+            PINNED_HELLO_OS % 2 + 1
+        );
     }
 
     #[test]
@@ -301,7 +326,10 @@ mod tests {
                 };
                 let size = partition.select_indices(&cases).len() as u64;
                 let even = cases.len() as u64 / total;
-                assert!(size == even || size == even + 1, "shard {shard}/{total}: {size}");
+                assert!(
+                    size == even || size == even + 1,
+                    "shard {shard}/{total}: {size}"
+                );
                 let mut forward = partition.select(&cases);
                 let mut backward = partition.select(&reversed);
                 forward.sort();
@@ -364,7 +392,10 @@ mod tests {
             let mut items: Vec<(usize, CaseId)> = cases.iter().cloned().enumerate().collect();
             partition.retain(&mut items, |item| &item.1);
             let expected: Vec<usize> = partition.select_indices(&cases);
-            assert_eq!(items.iter().map(|item| item.0).collect::<Vec<_>>(), expected);
+            assert_eq!(
+                items.iter().map(|item| item.0).collect::<Vec<_>>(),
+                expected
+            );
         }
     }
 }
