@@ -10,3 +10,4 @@ pub mod host;
 pub mod templates;
 pub mod policy;
 pub mod report;
+pub mod os;

@@ -1,0 +1,1338 @@
+//! The OS world behind [`Host`]: `run-os` (no policy) and `run-os-sandboxed` (every call
+//! goes through the policy gate first; a denied call never touches the OS).
+//!
+//! Which denials trap and with which text, which return error values, how paths are
+//! re-rooted, and the process request / caps / result documents follow
+//! `observed-behaviour.md` §4 and `subset.md` §10–11.
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::host::{Host, HostResult, Interrupt};
+use crate::policy::Policy;
+
+/// Process error codes of the result document (`std.os.process.code_*`).
+mod code {
+    pub const POLICY_DENIED: u32 = 1;
+    pub const INVALID_REQUEST: u32 = 2;
+    pub const SPAWN_FAILED: u32 = 3;
+    pub const TIMEOUT: u32 = 4;
+    pub const OUTPUT_LIMIT: u32 = 5;
+}
+
+/// The document `now_instant_v1` / `local_tzid_v1` return when the policy denies them.
+const TIME_DENIED_DOC: [u8; 9] = [0, 0x2c, 0x01, 0, 0, 0, 0, 0, 0];
+
+fn trap<T>(text: impl Into<String>) -> HostResult<T> {
+    Err(Interrupt::Trap(text.into()))
+}
+
+/// The OS world: `run-os` when `policy` is `None`, `run-os-sandboxed` otherwise.
+pub struct OsHost {
+    policy: Option<Policy>,
+    processes: ProcessTable,
+}
+
+impl OsHost {
+    /// The unrestricted `run-os` world.
+    pub fn run_os() -> OsHost {
+        OsHost {
+            policy: None,
+            processes: ProcessTable::default(),
+        }
+    }
+
+    /// The `run-os-sandboxed` world under `policy`.
+    pub fn sandboxed(policy: Policy) -> OsHost {
+        OsHost {
+            policy: Some(policy),
+            processes: ProcessTable::default(),
+        }
+    }
+
+    /// Whether a policy is enforced.
+    pub fn is_sandboxed(&self) -> bool {
+        self.policy.is_some()
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The sandbox's path rule: relative, no empty / `.` / `..` / `.x07_*` segments, no `\`.
+fn is_unsafe_path(path: &[u8]) -> bool {
+    if path.is_empty() || path[0] == b'/' || path.contains(&b'\\') {
+        return true;
+    }
+    path.split(|&b| b == b'/').any(|segment| {
+        segment.is_empty() || segment == b"." || segment == b".." || segment.starts_with(b".x07_")
+    })
+}
+
+fn is_hidden_path(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/').any(|segment| segment.starts_with(b"."))
+}
+
+/// `root` joined with `path`, after stripping a leading `root/` from `path`.
+fn reroot(root: &str, path: &[u8]) -> Vec<u8> {
+    let root = root.trim_end_matches('/');
+    let root = if root.is_empty() { "." } else { root };
+    let mut prefix = root.as_bytes().to_vec();
+    prefix.push(b'/');
+    let relative = path.strip_prefix(prefix.as_slice()).unwrap_or(path);
+    let mut joined = prefix;
+    joined.extend_from_slice(relative);
+    joined
+}
+
+fn read_file_at(path: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let os_path = Path::new(OsStr::from_bytes(path));
+    let mut file = std::fs::File::open(os_path).map_err(|_| "open failed")?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err("file too large");
+    }
+    let mut data = Vec::new();
+    file.read_to_end(&mut data).map_err(|_| "short read")?;
+    Ok(data)
+}
+
+fn write_file_at(path: &[u8], data: &[u8]) -> i32 {
+    let os_path = Path::new(OsStr::from_bytes(path));
+    match std::fs::File::create(os_path).and_then(|mut file| file.write_all(data)) {
+        Ok(()) => 0,
+        Err(err) => err.raw_os_error().unwrap_or(5),
+    }
+}
+
+impl Host for OsHost {
+    fn fs_read_file(&mut self, path: &[u8]) -> HostResult<Vec<u8>> {
+        if let Some(policy) = &self.policy {
+            if !policy.fs.enabled {
+                return trap("os.fs disabled by policy");
+            }
+        }
+        if path.contains(&0) {
+            return trap("os.fs.read_file path contains NUL");
+        }
+        let Some(policy) = &self.policy else {
+            return match read_file_at(path) {
+                Ok(data) => Ok(data),
+                Err(why) => trap(format!("os.fs.read_file {why} path={}", lossy(path))),
+            };
+        };
+        if is_unsafe_path(path) {
+            return trap("os.fs.read_file unsafe path");
+        }
+        if policy.fs.deny_hidden && is_hidden_path(path) {
+            return trap("os.fs.read_file hidden path denied");
+        }
+        let mut first_failure: Option<(Vec<u8>, &'static str)> = None;
+        for root in &policy.fs.read_roots {
+            let candidate = reroot(root, path);
+            match read_file_at(&candidate) {
+                Ok(data) => return Ok(data),
+                Err(why) => {
+                    if first_failure.is_none() {
+                        first_failure = Some((candidate, why));
+                    }
+                }
+            }
+        }
+        let (shown, why) = first_failure.unwrap_or((path.to_vec(), "open failed"));
+        trap(format!("os.fs.read_file {why} path={}", lossy(&shown)))
+    }
+
+    fn fs_write_file(&mut self, path: &[u8], data: &[u8]) -> HostResult<i32> {
+        if let Some(policy) = &self.policy {
+            if !policy.fs.enabled {
+                return trap("os.fs disabled by policy");
+            }
+        }
+        if path.contains(&0) {
+            return trap("os.fs.write_file path contains NUL");
+        }
+        let Some(policy) = &self.policy else {
+            return Ok(write_file_at(path, data));
+        };
+        if is_unsafe_path(path) {
+            return trap("os.fs.write_file unsafe path");
+        }
+        if policy.fs.deny_hidden && is_hidden_path(path) {
+            return trap("os.fs.write_file hidden path denied");
+        }
+        let roots = &policy.fs.write_roots;
+        let prefixed = roots.iter().find(|root| {
+            let root = root.trim_end_matches('/');
+            path.len() > root.len() + 1
+                && path.starts_with(root.as_bytes())
+                && path[root.len()] == b'/'
+        });
+        let Some(root) = prefixed.or_else(|| roots.first()) else {
+            // No write root at all: nothing may be written (EACCES), the OS is not touched.
+            return Ok(13);
+        };
+        Ok(write_file_at(&reroot(root, path), data))
+    }
+
+    fn env_get(&mut self, key: &[u8]) -> HostResult<Vec<u8>> {
+        if let Some(policy) = &self.policy {
+            if !policy.env.enabled {
+                return trap("os.env disabled by policy");
+            }
+        }
+        if key.contains(&0) {
+            return trap("os.env.get key contains NUL");
+        }
+        if let Some(policy) = &self.policy {
+            let key_text = lossy(key);
+            if policy.env.deny_keys.iter().any(|k| *k == key_text) {
+                return trap("os.env.get key denied");
+            }
+            if !policy.env.allow_keys.iter().any(|k| *k == key_text) {
+                return trap("os.env.get key not allowed");
+            }
+        }
+        if key.is_empty() || key.contains(&b'=') {
+            return Ok(Vec::new());
+        }
+        Ok(std::env::var_os(OsStr::from_bytes(key))
+            .map(|value| value.as_bytes().to_vec())
+            .unwrap_or_default())
+    }
+
+    fn time_now_unix_ms(&mut self) -> HostResult<i32> {
+        if let Some(policy) = &self.policy {
+            if !policy.time.enabled {
+                return trap("os.time disabled by policy");
+            }
+            if !policy.time.allow_wall_clock {
+                return trap("os.time.now_unix_ms disabled by policy");
+            }
+        }
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        Ok(millis as u32 as i32)
+    }
+
+    fn time_now_instant_v1(&mut self) -> HostResult<Vec<u8>> {
+        if let Some(policy) = &self.policy {
+            if !policy.time.enabled || !policy.time.allow_wall_clock {
+                return Ok(TIME_DENIED_DOC.to_vec());
+            }
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = now.as_secs();
+        let mut doc = vec![1, 1];
+        doc.extend_from_slice(&(secs as u32).to_le_bytes());
+        doc.extend_from_slice(&((secs >> 32) as u32).to_le_bytes());
+        doc.extend_from_slice(&now.subsec_nanos().to_le_bytes());
+        Ok(doc)
+    }
+
+    fn time_sleep_ms_v1(&mut self, ms: i32) -> HostResult<i32> {
+        if ms < 0 {
+            return Ok(0);
+        }
+        if let Some(policy) = &self.policy {
+            let time = &policy.time;
+            if !time.enabled || !time.allow_sleep || ms as u64 > time.max_sleep_ms {
+                return Ok(0);
+            }
+        }
+        thread::sleep(Duration::from_millis(ms as u64));
+        Ok(1)
+    }
+
+    fn time_local_tzid_v1(&mut self) -> HostResult<Vec<u8>> {
+        if let Some(policy) = &self.policy {
+            if !policy.time.enabled || !policy.time.allow_local_tzid {
+                return Ok(TIME_DENIED_DOC.to_vec());
+            }
+        }
+        Ok(vec![1, 1, 0, 0, 0, 0])
+    }
+
+    fn process_exit(&mut self, code: i32) -> Interrupt {
+        if let Some(policy) = &self.policy {
+            if !policy.process.allow_exit {
+                return Interrupt::Trap("os.process.exit disabled by policy".into());
+            }
+        }
+        Interrupt::Exit(code)
+    }
+
+    fn process_run_capture_v1(&mut self, req: &[u8], caps: &[u8]) -> HostResult<Vec<u8>> {
+        let handle = self.spawn(req, caps, Mode::Capture, "os.process.spawn_capture_v1")?;
+        let doc = self.processes.join_capture(handle)?;
+        self.processes.drop_handle(handle)?;
+        Ok(doc)
+    }
+
+    fn process_spawn_capture_v1(&mut self, req: &[u8], caps: &[u8]) -> HostResult<i32> {
+        self.spawn(req, caps, Mode::Capture, "os.process.spawn_capture_v1")
+    }
+
+    fn process_spawn_piped_v1(&mut self, req: &[u8], caps: &[u8]) -> HostResult<i32> {
+        self.spawn(req, caps, Mode::Piped, "os.process.spawn_piped_v1")
+    }
+
+    fn process_try_join_capture_v1(&mut self, handle: i32) -> HostResult<Option<Vec<u8>>> {
+        let entry = self.processes.entry(handle)?;
+        if entry.mode != Mode::Capture {
+            return trap("os.process.try_join_capture_v1 invalid proc mode");
+        }
+        if entry.doc_taken {
+            return trap("os.process join already taken");
+        }
+        if !entry.is_done() {
+            return Ok(None);
+        }
+        entry.doc_taken = true;
+        Ok(Some(entry.result_doc()))
+    }
+
+    fn process_join_capture_v1(&mut self, handle: i32) -> HostResult<Vec<u8>> {
+        self.processes.join_capture(handle)
+    }
+
+    fn process_join_exit_v1(&mut self, handle: i32) -> HostResult<i32> {
+        let entry = self.processes.entry(handle)?;
+        entry.wait_done();
+        Ok(1)
+    }
+
+    fn process_try_wait_v1(&mut self, handle: i32) -> HostResult<i32> {
+        let entry = self.processes.entry(handle)?;
+        Ok(entry.is_done() as i32)
+    }
+
+    fn process_take_exit_v1(&mut self, handle: i32) -> HostResult<i32> {
+        let entry = self.processes.entry(handle)?;
+        let Some(outcome) = entry.outcome() else {
+            return trap("os.process.take_exit_v1 before exit");
+        };
+        if entry.exit_taken {
+            return trap("os.process.take_exit_v1 already taken");
+        }
+        entry.exit_taken = true;
+        Ok(match outcome {
+            Outcome::Exited(code) => code,
+            Outcome::Failed(err) => -(err as i32),
+        })
+    }
+
+    fn process_stdout_read_v1(&mut self, handle: i32, max: i32) -> HostResult<Vec<u8>> {
+        let entry = self.processes.entry(handle)?;
+        if entry.mode != Mode::Piped {
+            return trap("os.process.stdout_read_v1 invalid proc mode");
+        }
+        Ok(entry.drain(true, max))
+    }
+
+    fn process_stderr_read_v1(&mut self, handle: i32, max: i32) -> HostResult<Vec<u8>> {
+        let entry = self.processes.entry(handle)?;
+        if entry.mode != Mode::Piped {
+            return trap("os.process.stderr_read_v1 invalid proc mode");
+        }
+        Ok(entry.drain(false, max))
+    }
+
+    fn process_stdin_write_v1(&mut self, handle: i32, chunk: &[u8]) -> HostResult<i32> {
+        let entry = self.processes.entry(handle)?;
+        if entry.mode != Mode::Piped {
+            return trap("os.process.stdin_write_v1 invalid proc mode");
+        }
+        if entry.is_done() {
+            return Ok(0);
+        }
+        match &entry.stdin {
+            Some(sender) => Ok(sender.send(chunk.to_vec()).is_ok() as i32),
+            None => Ok(0),
+        }
+    }
+
+    fn process_stdin_close_v1(&mut self, handle: i32) -> HostResult<i32> {
+        let entry = self.processes.entry(handle)?;
+        if entry.mode != Mode::Piped {
+            return trap("os.process.stdin_close_v1 invalid proc mode");
+        }
+        Ok(entry.stdin.take().is_some() as i32)
+    }
+
+    fn process_kill_v1(&mut self, handle: i32, sig: i32) -> HostResult<i32> {
+        let entry = self.processes.entry(handle)?;
+        if entry.is_done() {
+            return Ok(0);
+        }
+        Ok(match entry.pid {
+            Some(pid) => signal_group(pid, sig) as i32,
+            None => 0,
+        })
+    }
+
+    fn process_drop_v1(&mut self, handle: i32) -> HostResult<i32> {
+        self.processes.drop_handle(handle)?;
+        Ok(1)
+    }
+
+    fn net_http_request(&mut self, _req: &[u8]) -> HostResult<Vec<u8>> {
+        if let Some(policy) = &self.policy {
+            if !policy.net.enabled {
+                return trap("os.net disabled by policy");
+            }
+        }
+        trap("os.net.http_request not implemented")
+    }
+}
+
+/// Sends `sig` to the process group led by `pid`; whether it was delivered.
+fn signal_group(pid: u32, sig: i32) -> bool {
+    use nix::sys::signal::{killpg, Signal};
+    use nix::unistd::Pid;
+    let Ok(signal) = Signal::try_from(sig) else {
+        return false;
+    };
+    killpg(Pid::from_raw(pid as i32), signal).is_ok()
+}
+
+// ------------------------------------------------------------------------------------
+// Process documents
+
+/// A parsed `ProcReqV1`.
+#[derive(Debug, Clone, PartialEq)]
+struct ProcRequest {
+    argv: Vec<Vec<u8>>,
+    env: Vec<(Vec<u8>, Vec<u8>)>,
+    cwd: Option<Vec<u8>>,
+    stdin: Vec<u8>,
+}
+
+/// A parsed `ProcCapsV1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ProcCaps {
+    max_stdout: u64,
+    max_stderr: u64,
+    timeout_ms: u64,
+    max_total: u64,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Option<u8> {
+        let byte = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(byte)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        let slice = self.bytes.get(self.at..self.at + 4)?;
+        self.at += 4;
+        Some(u32::from_le_bytes([slice[0], slice[1], slice[2], slice[3]]))
+    }
+    fn chunk(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        let end = self.at.checked_add(len)?;
+        let slice = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(slice)
+    }
+}
+
+fn parse_request(bytes: &[u8]) -> Option<ProcRequest> {
+    if bytes.len() < 6 {
+        return None;
+    }
+    let mut reader = Reader { bytes, at: 0 };
+    if reader.u8()? != 1 || reader.u8()? != 0 {
+        return None;
+    }
+    let argc = reader.u32()?;
+    if argc == 0 || argc > 128 {
+        return None;
+    }
+    let mut argv = Vec::with_capacity(argc as usize);
+    for _ in 0..argc {
+        argv.push(reader.chunk()?.to_vec());
+    }
+    if argv[0].is_empty() {
+        return None;
+    }
+    let env_count = reader.u32()?;
+    if env_count > 256 {
+        return None;
+    }
+    let mut env = Vec::with_capacity(env_count as usize);
+    for _ in 0..env_count {
+        let key = reader.chunk()?.to_vec();
+        let value = reader.chunk()?.to_vec();
+        if key.is_empty() {
+            return None;
+        }
+        env.push((key, value));
+    }
+    let cwd = reader.chunk()?;
+    let stdin = reader.chunk()?.to_vec();
+    Some(ProcRequest {
+        argv,
+        env,
+        cwd: (!cwd.is_empty()).then(|| cwd.to_vec()),
+        stdin,
+    })
+}
+
+fn parse_caps(bytes: &[u8]) -> Option<ProcCaps> {
+    if bytes.len() < 17 || bytes[0] != 1 {
+        return None;
+    }
+    let mut reader = Reader { bytes, at: 1 };
+    let max_stdout = reader.u32()? as u64;
+    let max_stderr = reader.u32()? as u64;
+    let timeout_ms = reader.u32()? as u64;
+    let mut max_total = reader.u32()? as u64;
+    if max_total == 0 {
+        max_total = max_stdout + max_stderr;
+    }
+    Some(ProcCaps {
+        max_stdout,
+        max_stderr,
+        timeout_ms,
+        max_total,
+    })
+}
+
+fn error_doc(code: u32) -> Vec<u8> {
+    let mut doc = vec![0];
+    doc.extend_from_slice(&code.to_le_bytes());
+    doc.extend_from_slice(&0u32.to_le_bytes());
+    doc
+}
+
+fn ok_doc(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(14 + stdout.len() + stderr.len());
+    doc.extend_from_slice(&[1, 1]);
+    doc.extend_from_slice(&(exit_code as u32).to_le_bytes());
+    doc.extend_from_slice(&0u32.to_le_bytes());
+    doc.extend_from_slice(&(stdout.len() as u32).to_le_bytes());
+    doc.extend_from_slice(stdout);
+    doc.extend_from_slice(&(stderr.len() as u32).to_le_bytes());
+    doc.extend_from_slice(stderr);
+    doc
+}
+
+/// The policy gate for run/spawn; `Some(caps)` (clamped by the policy) when allowed.
+fn gate_spawn(
+    policy: &Policy,
+    request: &ProcRequest,
+    caps: ProcCaps,
+    live: usize,
+    spawned: u64,
+) -> Option<ProcCaps> {
+    let process = &policy.process;
+    if !process.enabled || !process.allow_spawn {
+        return None;
+    }
+    let exe = lossy(&request.argv[0]);
+    let exe_allowed = process.allow_execs.iter().any(|allowed| *allowed == exe)
+        || process
+            .allow_exec_prefixes
+            .iter()
+            .any(|prefix| exe.starts_with(prefix.as_str()));
+    if !exe_allowed || request.argv[0].len() as u64 > process.max_exe_bytes {
+        return None;
+    }
+    let args = &request.argv[1..];
+    if args.len() as u64 > process.max_args
+        || args
+            .iter()
+            .any(|arg| arg.len() as u64 > process.max_arg_bytes)
+    {
+        return None;
+    }
+    if request.env.len() as u64 > process.max_env {
+        return None;
+    }
+    for (key, value) in &request.env {
+        let key_text = lossy(key);
+        if !process.allow_env_keys.iter().any(|k| *k == key_text)
+            || key.len() as u64 > process.max_env_key_bytes
+            || value.len() as u64 > process.max_env_val_bytes
+        {
+            return None;
+        }
+    }
+    if let Some(cwd) = &request.cwd {
+        if !process.allow_cwd {
+            return None;
+        }
+        if !process.allow_cwd_roots.is_empty() {
+            let cwd_text = lossy(cwd);
+            let under_root = process.allow_cwd_roots.iter().any(|root| {
+                let root = root.trim_end_matches('/');
+                cwd_text == root || cwd_text.starts_with(&format!("{root}/"))
+            });
+            if !under_root {
+                return None;
+            }
+        }
+    }
+    if let Some(max_stdin) = process.max_stdin_bytes {
+        if request.stdin.len() as u64 > max_stdin {
+            return None;
+        }
+    }
+    if live as u64 >= process.max_live || spawned >= process.max_spawns {
+        return None;
+    }
+    let clamp = |value: u64, limit: Option<u64>| limit.map_or(value, |limit| value.min(limit));
+    let timeout_ms = match (caps.timeout_ms, process.max_runtime_ms) {
+        (requested, 0) => requested,
+        (0, limit) => limit,
+        (requested, limit) => requested.min(limit),
+    };
+    Some(ProcCaps {
+        max_stdout: clamp(caps.max_stdout, process.max_stdout_bytes),
+        max_stderr: clamp(caps.max_stderr, process.max_stderr_bytes),
+        timeout_ms,
+        max_total: clamp(caps.max_total, process.max_total_bytes),
+    })
+}
+
+// ------------------------------------------------------------------------------------
+// Process table
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Capture,
+    Piped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Exit code, or 128 + signal.
+    Exited(i32),
+    /// Error document code.
+    Failed(u32),
+}
+
+#[derive(Default)]
+struct Streams {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// Read positions of the piped-mode reads.
+    stdout_read: usize,
+    stderr_read: usize,
+    overflow: bool,
+    outcome: Option<Outcome>,
+}
+
+type SharedStreams = Arc<(Mutex<Streams>, Condvar)>;
+
+struct ProcEntry {
+    mode: Mode,
+    pid: Option<u32>,
+    shared: SharedStreams,
+    stdin: Option<Sender<Vec<u8>>>,
+    doc_taken: bool,
+    exit_taken: bool,
+    kill_on_drop: bool,
+}
+
+impl ProcEntry {
+    fn finished(mode: Mode, outcome: Outcome) -> ProcEntry {
+        let streams = Streams {
+            outcome: Some(outcome),
+            ..Streams::default()
+        };
+        ProcEntry {
+            mode,
+            pid: None,
+            shared: Arc::new((Mutex::new(streams), Condvar::new())),
+            stdin: None,
+            doc_taken: false,
+            exit_taken: false,
+            kill_on_drop: true,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Streams> {
+        self.shared.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn outcome(&self) -> Option<Outcome> {
+        self.lock().outcome
+    }
+
+    fn is_done(&self) -> bool {
+        self.outcome().is_some()
+    }
+
+    fn wait_done(&self) -> Outcome {
+        let (lock, condvar) = &*self.shared;
+        let mut streams = lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(outcome) = streams.outcome {
+                return outcome;
+            }
+            streams = condvar.wait(streams).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn result_doc(&self) -> Vec<u8> {
+        let streams = self.lock();
+        match streams.outcome {
+            Some(Outcome::Exited(code)) => ok_doc(code, &streams.stdout, &streams.stderr),
+            Some(Outcome::Failed(err)) => error_doc(err),
+            None => error_doc(code::SPAWN_FAILED),
+        }
+    }
+
+    fn drain(&self, stdout: bool, max: i32) -> Vec<u8> {
+        if max <= 0 {
+            return Vec::new();
+        }
+        let mut streams = self.lock();
+        let streams = &mut *streams;
+        let (buffer, position) = if stdout {
+            (&streams.stdout, &mut streams.stdout_read)
+        } else {
+            (&streams.stderr, &mut streams.stderr_read)
+        };
+        let end = (*position + max as usize).min(buffer.len());
+        let chunk = buffer[*position..end].to_vec();
+        *position = end;
+        chunk
+    }
+}
+
+struct Slot {
+    generation: u32,
+    entry: Option<ProcEntry>,
+}
+
+#[derive(Default)]
+struct ProcessTable {
+    slots: Vec<Slot>,
+    spawned: u64,
+}
+
+impl ProcessTable {
+    fn live(&self) -> usize {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.entry.as_ref())
+            .filter(|entry| !entry.is_done())
+            .count()
+    }
+
+    fn insert(&mut self, entry: ProcEntry) -> i32 {
+        let index = match self.slots.iter().position(|slot| slot.entry.is_none()) {
+            Some(index) => index,
+            None => {
+                self.slots.push(Slot {
+                    generation: 1,
+                    entry: None,
+                });
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.entry = Some(entry);
+        ((slot.generation << 16) | (index as u32 + 1)) as i32
+    }
+
+    fn entry(&mut self, handle: i32) -> HostResult<&mut ProcEntry> {
+        let handle = handle as u32;
+        let index = (handle & 0xffff) as usize;
+        let generation = handle >> 16;
+        if index == 0 {
+            return trap("os.process invalid handle");
+        }
+        match self.slots.get_mut(index - 1) {
+            Some(slot) if slot.generation == generation => match slot.entry.as_mut() {
+                Some(entry) => Ok(entry),
+                None => trap("os.process invalid handle"),
+            },
+            _ => trap("os.process invalid handle"),
+        }
+    }
+
+    fn join_capture(&mut self, handle: i32) -> HostResult<Vec<u8>> {
+        let entry = self.entry(handle)?;
+        if entry.mode != Mode::Capture {
+            return trap("os.process.join_capture_v1 invalid proc mode");
+        }
+        if entry.doc_taken {
+            return trap("os.process join already taken");
+        }
+        entry.wait_done();
+        entry.doc_taken = true;
+        Ok(entry.result_doc())
+    }
+
+    fn drop_handle(&mut self, handle: i32) -> HostResult<()> {
+        let entry = self.entry(handle)?;
+        if !entry.is_done() && entry.kill_on_drop {
+            if let Some(pid) = entry.pid {
+                signal_group(pid, 9);
+            }
+        }
+        entry.stdin = None;
+        let index = ((handle as u32) & 0xffff) as usize - 1;
+        let slot = &mut self.slots[index];
+        slot.entry = None;
+        slot.generation = slot.generation.wrapping_add(1) & 0xffff;
+        Ok(())
+    }
+}
+
+impl OsHost {
+    fn spawn(&mut self, req: &[u8], caps: &[u8], mode: Mode, name: &str) -> HostResult<i32> {
+        let request = parse_request(req);
+        if let Some(request) = &request {
+            if request.argv.iter().any(|arg| arg.contains(&0)) {
+                return trap(format!("{name} argv contains NUL"));
+            }
+            if request
+                .env
+                .iter()
+                .any(|(k, v)| k.contains(&0) || v.contains(&0))
+            {
+                return trap(format!("{name} env contains NUL"));
+            }
+            if request.cwd.as_ref().is_some_and(|cwd| cwd.contains(&0)) {
+                return trap(format!("{name} cwd contains NUL"));
+            }
+        }
+        let (Some(request), Some(caps)) = (request, parse_caps(caps)) else {
+            let entry = ProcEntry::finished(mode, Outcome::Failed(code::INVALID_REQUEST));
+            return Ok(self.processes.insert(entry));
+        };
+        let caps = match &self.policy {
+            Some(policy) => {
+                match gate_spawn(
+                    policy,
+                    &request,
+                    caps,
+                    self.processes.live(),
+                    self.processes.spawned,
+                ) {
+                    Some(caps) => caps,
+                    None => {
+                        let entry =
+                            ProcEntry::finished(mode, Outcome::Failed(code::POLICY_DENIED));
+                        return Ok(self.processes.insert(entry));
+                    }
+                }
+            }
+            None => caps,
+        };
+        let kill_on_drop = self
+            .policy
+            .as_ref()
+            .map_or(true, |policy| policy.process.kill_on_drop);
+        let mut entry = start_child(&request, caps, mode);
+        entry.kill_on_drop = kill_on_drop;
+        if entry.pid.is_some() {
+            self.processes.spawned += 1;
+        }
+        Ok(self.processes.insert(entry))
+    }
+}
+
+fn start_child(request: &ProcRequest, caps: ProcCaps, mode: Mode) -> ProcEntry {
+    let exe = &request.argv[0];
+    // There is no PATH search: a name without a slash never starts.
+    if !exe.contains(&b'/') {
+        return ProcEntry::finished(mode, Outcome::Failed(code::SPAWN_FAILED));
+    }
+    let mut command = Command::new(OsStr::from_bytes(exe));
+    command
+        .args(request.argv[1..].iter().map(|arg| OsStr::from_bytes(arg)))
+        .env_clear()
+        .envs(
+            request
+                .env
+                .iter()
+                .map(|(k, v)| (OsStr::from_bytes(k), OsStr::from_bytes(v))),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    if let Some(cwd) = &request.cwd {
+        command.current_dir(OsStr::from_bytes(cwd));
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(_) => return ProcEntry::finished(mode, Outcome::Failed(code::SPAWN_FAILED)),
+    };
+    let pid = child.id();
+    let shared: SharedStreams = Arc::new((Mutex::new(Streams::default()), Condvar::new()));
+
+    let stdin_sender = {
+        let (sender, receiver) = mpsc::channel::<Vec<u8>>();
+        if let Some(mut pipe) = child.stdin.take() {
+            thread::spawn(move || {
+                for chunk in receiver {
+                    if pipe.write_all(&chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        if !request.stdin.is_empty() {
+            let _ = sender.send(request.stdin.clone());
+        }
+        sender
+    };
+    let stdin = match mode {
+        Mode::Capture => {
+            drop(stdin_sender);
+            None
+        }
+        Mode::Piped => Some(stdin_sender),
+    };
+
+    let readers: Vec<thread::JoinHandle<()>> = [
+        child.stdout.take().map(|p| (Box::new(p) as Box<dyn Read + Send>, true)),
+        child.stderr.take().map(|p| (Box::new(p) as Box<dyn Read + Send>, false)),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(pipe, is_stdout)| {
+        let shared = Arc::clone(&shared);
+        thread::spawn(move || collect_stream(pipe, is_stdout, caps, pid, &shared))
+    })
+    .collect();
+
+    {
+        let shared = Arc::clone(&shared);
+        thread::spawn(move || supervise(child, pid, caps, readers, &shared));
+    }
+    ProcEntry {
+        mode,
+        pid: Some(pid),
+        shared,
+        stdin,
+        doc_taken: false,
+        exit_taken: false,
+        kill_on_drop: true,
+    }
+}
+
+/// Reads one child stream into the shared buffer; reaching a cap (and then seeing more
+/// output or the end of the stream) is an output-limit failure and kills the child.
+fn collect_stream(
+    mut pipe: Box<dyn Read + Send>,
+    is_stdout: bool,
+    caps: ProcCaps,
+    pid: u32,
+    shared: &SharedStreams,
+) {
+    let cap = if is_stdout {
+        caps.max_stdout
+    } else {
+        caps.max_stderr
+    };
+    let mut buffer = [0u8; 8192];
+    loop {
+        let read = match pipe.read(&mut buffer) {
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => 0,
+        };
+        let mut guard = shared.0.lock().unwrap_or_else(|e| e.into_inner());
+        let streams = &mut *guard;
+        let total = (streams.stdout.len() + streams.stderr.len()) as u64;
+        let own = if is_stdout {
+            &mut streams.stdout
+        } else {
+            &mut streams.stderr
+        };
+        let room = cap
+            .saturating_sub(own.len() as u64)
+            .min(caps.max_total.saturating_sub(total)) as usize;
+        own.extend_from_slice(&buffer[..read.min(room)]);
+        let own_len = own.len() as u64;
+        let total_after = (streams.stdout.len() + streams.stderr.len()) as u64;
+        if own_len >= cap || total_after >= caps.max_total {
+            streams.overflow = true;
+            drop(guard);
+            signal_group(pid, 9);
+            return;
+        }
+        if read == 0 {
+            return;
+        }
+    }
+}
+
+/// Waits for the child (with the timeout), then records its outcome.
+fn supervise(
+    mut child: Child,
+    pid: u32,
+    caps: ProcCaps,
+    readers: Vec<thread::JoinHandle<()>>,
+    shared: &SharedStreams,
+) {
+    let started = Instant::now();
+    let deadline = (caps.timeout_ms > 0).then(|| started + Duration::from_millis(caps.timeout_ms));
+    let mut timed_out = false;
+    let mut pause = Duration::from_micros(200);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if let Some(deadline) = deadline {
+            if Instant::now() >= deadline {
+                timed_out = true;
+                signal_group(pid, 9);
+                break child.wait().ok();
+            }
+        }
+        thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
+    };
+    // Whatever the child left behind in its group goes too, so the pipes close.
+    signal_group(pid, 9);
+    for reader in readers {
+        let _ = reader.join();
+    }
+    let (lock, condvar) = &**shared;
+    let mut streams = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let outcome = if streams.overflow {
+        Outcome::Failed(code::OUTPUT_LIMIT)
+    } else if timed_out {
+        Outcome::Failed(code::TIMEOUT)
+    } else {
+        match status {
+            Some(status) => match (status.code(), status.signal()) {
+                (Some(code), _) => Outcome::Exited(code),
+                (None, Some(signal)) => Outcome::Exited(128 + signal),
+                _ => Outcome::Failed(code::SPAWN_FAILED),
+            },
+            None => Outcome::Failed(code::SPAWN_FAILED),
+        }
+    };
+    streams.outcome = Some(outcome);
+    condvar.notify_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(argv: &[&str], env: &[(&str, &str)], cwd: &str, stdin: &str) -> Vec<u8> {
+        let mut out = vec![1, 0];
+        out.extend_from_slice(&(argv.len() as u32).to_le_bytes());
+        for arg in argv {
+            out.extend_from_slice(&(arg.len() as u32).to_le_bytes());
+            out.extend_from_slice(arg.as_bytes());
+        }
+        out.extend_from_slice(&(env.len() as u32).to_le_bytes());
+        for (k, v) in env {
+            out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+        for part in [cwd, stdin] {
+            out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            out.extend_from_slice(part.as_bytes());
+        }
+        out
+    }
+
+    fn caps(stdout: u32, stderr: u32, timeout: u32, total: u32) -> Vec<u8> {
+        let mut out = vec![1];
+        for v in [stdout, stderr, timeout, total] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    fn allow_policy() -> Policy {
+        let text = include_str!("../tests/data/probes/os-builtins-matrix/pol-allow.json");
+        crate::policy::parse_policy(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn run_capture_echo_and_exit_codes() {
+        let mut host = OsHost::run_os();
+        let doc = host
+            .process_run_capture_v1(
+                &req(&["/bin/echo", "hello", "world"], &[], "", ""),
+                &caps(65536, 65536, 5000, 0),
+            )
+            .unwrap();
+        assert_eq!(doc, ok_doc(0, b"hello world\n", b""));
+        let doc = host
+            .process_run_capture_v1(
+                &req(&["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], &[], "", ""),
+                &caps(65536, 65536, 5000, 0),
+            )
+            .unwrap();
+        assert_eq!(doc, ok_doc(3, b"out\n", b"err\n"));
+    }
+
+    #[test]
+    fn no_path_search_env_cleared_cwd_and_stdin() {
+        let mut host = OsHost::run_os();
+        let c = caps(65536, 65536, 5000, 0);
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["echo", "hi"], &[], "", ""), &c)
+                .unwrap(),
+            error_doc(3)
+        );
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/nonexistent/bin"], &[], "", ""), &c)
+                .unwrap(),
+            error_doc(3)
+        );
+        assert_eq!(
+            host.process_run_capture_v1(
+                &req(&["/usr/bin/env"], &[("FOO", "childfoo")], "", ""),
+                &c
+            )
+            .unwrap(),
+            ok_doc(0, b"FOO=childfoo\n", b"")
+        );
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/bin/pwd"], &[], "/", ""), &c)
+                .unwrap(),
+            ok_doc(0, b"/\n", b"")
+        );
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/bin/cat"], &[], "", "piped-in"), &c)
+                .unwrap(),
+            ok_doc(0, b"piped-in", b"")
+        );
+    }
+
+    #[test]
+    fn timeout_and_output_limit() {
+        let mut host = OsHost::run_os();
+        let started = Instant::now();
+        assert_eq!(
+            host.process_run_capture_v1(
+                &req(&["/bin/sleep", "5"], &[], "", ""),
+                &caps(65536, 65536, 300, 0)
+            )
+            .unwrap(),
+            error_doc(4)
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(
+            host.process_run_capture_v1(
+                &req(&["/bin/echo", "0123456789abcdef"], &[], "", ""),
+                &caps(4, 65536, 5000, 0)
+            )
+            .unwrap(),
+            error_doc(5)
+        );
+        // Exactly the cap already fails; one more byte of room passes.
+        assert_eq!(
+            host.process_run_capture_v1(
+                &req(&["/bin/echo", "hello"], &[], "", ""),
+                &caps(6, 65536, 5000, 0)
+            )
+            .unwrap(),
+            error_doc(5)
+        );
+        assert_eq!(
+            host.process_run_capture_v1(
+                &req(&["/bin/echo", "hello"], &[], "", ""),
+                &caps(7, 65536, 5000, 0)
+            )
+            .unwrap(),
+            ok_doc(0, b"hello\n", b"")
+        );
+    }
+
+    #[test]
+    fn invalid_request_and_handles() {
+        let mut host = OsHost::run_os();
+        let c = caps(65536, 65536, 5000, 0);
+        assert_eq!(
+            host.process_run_capture_v1(b"junk", &c).unwrap(),
+            error_doc(2)
+        );
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/bin/echo"], &[], "", ""), &c[..16])
+                .unwrap(),
+            error_doc(2)
+        );
+        let h = host
+            .process_spawn_capture_v1(&req(&["/bin/echo", "spawned"], &[], "", ""), &c)
+            .unwrap();
+        // Two run_capture calls above used and dropped slot 0 twice.
+        assert_eq!(h, (3 << 16) | 1);
+        assert_eq!(
+            host.process_join_capture_v1(h).unwrap(),
+            ok_doc(0, b"spawned\n", b"")
+        );
+        assert_eq!(
+            host.process_join_capture_v1(h),
+            Err(Interrupt::Trap("os.process join already taken".into()))
+        );
+        assert_eq!(host.process_take_exit_v1(h).unwrap(), 0);
+        assert_eq!(host.process_drop_v1(h).unwrap(), 1);
+        assert_eq!(
+            host.process_try_wait_v1(h),
+            Err(Interrupt::Trap("os.process invalid handle".into()))
+        );
+        let fresh = OsHost::run_os()
+            .process_spawn_capture_v1(&req(&["/bin/true"], &[], "", ""), &c)
+            .unwrap();
+        assert_eq!(fresh, 65537);
+    }
+
+    #[test]
+    fn piped_mode_round_trip() {
+        let mut host = OsHost::run_os();
+        let h = host
+            .process_spawn_piped_v1(
+                &req(&["/bin/cat"], &[], "", ""),
+                &caps(65536, 65536, 5000, 0),
+            )
+            .unwrap();
+        assert_eq!(host.process_stdin_write_v1(h, b"abc").unwrap(), 1);
+        assert_eq!(host.process_stdin_close_v1(h).unwrap(), 1);
+        assert_eq!(host.process_stdin_close_v1(h).unwrap(), 0);
+        assert_eq!(host.process_join_exit_v1(h).unwrap(), 1);
+        assert_eq!(host.process_stdout_read_v1(h, 2).unwrap(), b"ab");
+        assert_eq!(host.process_stdout_read_v1(h, 10).unwrap(), b"c");
+        assert_eq!(host.process_take_exit_v1(h).unwrap(), 0);
+        assert_eq!(
+            host.process_join_capture_v1(h),
+            Err(Interrupt::Trap(
+                "os.process.join_capture_v1 invalid proc mode".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn sandbox_process_gate() {
+        let mut host = OsHost::sandboxed(allow_policy());
+        let c = caps(65536, 65536, 5000, 0);
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/bin/echo", "hello"], &[], "", ""), &c)
+                .unwrap(),
+            ok_doc(0, b"hello\n", b"")
+        );
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/bin/sh", "-c", "echo x"], &[], "", ""), &c)
+                .unwrap(),
+            error_doc(1)
+        );
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/bin/echo"], &[("FOO", "x")], "", ""), &c)
+                .unwrap(),
+            error_doc(1)
+        );
+        assert_eq!(
+            host.process_run_capture_v1(&req(&["/bin/echo"], &[], "sub", ""), &c)
+                .unwrap(),
+            error_doc(1)
+        );
+        assert_eq!(
+            host.process_exit(7),
+            Interrupt::Exit(7),
+            "pol-allow allows exit"
+        );
+    }
+
+    #[test]
+    fn sandbox_env_time_net() {
+        let mut host = OsHost::sandboxed(allow_policy());
+        std::env::set_var("PROBE_SET", "hello");
+        assert_eq!(host.env_get(b"PROBE_SET").unwrap(), b"hello");
+        assert_eq!(host.env_get(b"PROBE_UNSET").unwrap(), b"");
+        assert_eq!(
+            host.env_get(b"PROBE_DENY"),
+            Err(Interrupt::Trap("os.env.get key denied".into()))
+        );
+        assert_eq!(
+            host.env_get(b"X07_WORLD"),
+            Err(Interrupt::Trap("os.env.get key not allowed".into()))
+        );
+        assert_eq!(host.time_sleep_ms_v1(2000).unwrap(), 0);
+        assert_eq!(host.time_sleep_ms_v1(-1).unwrap(), 0);
+        assert_eq!(host.time_now_instant_v1().unwrap().len(), 14);
+        assert_eq!(
+            host.net_http_request(b"GET /"),
+            Err(Interrupt::Trap("os.net disabled by policy".into()))
+        );
+        let mut deny = OsHost::sandboxed(Policy::deny_all());
+        assert_eq!(
+            deny.env_get(b"PROBE_SET"),
+            Err(Interrupt::Trap("os.env disabled by policy".into()))
+        );
+        assert_eq!(deny.time_now_instant_v1().unwrap(), TIME_DENIED_DOC.to_vec());
+        assert_eq!(
+            deny.time_now_unix_ms(),
+            Err(Interrupt::Trap("os.time disabled by policy".into()))
+        );
+        assert_eq!(
+            deny.process_exit(0),
+            Interrupt::Trap("os.process.exit disabled by policy".into())
+        );
+    }
+
+    #[test]
+    fn sandbox_paths() {
+        assert!(is_unsafe_path(b"/etc/hostname"));
+        assert!(is_unsafe_path(b"../x.txt"));
+        assert!(is_unsafe_path(b"./data.txt"));
+        assert!(is_unsafe_path(b"a//b"));
+        assert!(is_unsafe_path(b"a\\b"));
+        assert!(is_unsafe_path(b"a/.x07_state"));
+        assert!(!is_unsafe_path(b"sub/nested.txt"));
+        assert!(is_hidden_path(b"out/.h.txt"));
+        assert_eq!(reroot(".", b"data.txt"), b"./data.txt");
+        assert_eq!(reroot("sub", b"sub/nested.txt"), b"sub/nested.txt");
+        assert_eq!(reroot("sub", b"nested.txt"), b"sub/nested.txt");
+        assert_eq!(reroot("out/", b"w.txt"), b"out/w.txt");
+    }
+
+    #[test]
+    fn sandbox_fs_gate_traps_before_touching_the_os() {
+        let mut host = OsHost::sandboxed(allow_policy());
+        assert_eq!(
+            host.fs_read_file(b"/etc/hostname"),
+            Err(Interrupt::Trap("os.fs.read_file unsafe path".into()))
+        );
+        assert_eq!(
+            host.fs_read_file(b".hidden.txt"),
+            Err(Interrupt::Trap("os.fs.read_file hidden path denied".into()))
+        );
+        assert_eq!(
+            host.fs_write_file(b"/tmp/w.txt", b"x"),
+            Err(Interrupt::Trap("os.fs.write_file unsafe path".into()))
+        );
+        assert_eq!(
+            host.fs_read_file(b"nothere-x07-lite.txt"),
+            Err(Interrupt::Trap(
+                "os.fs.read_file open failed path=./nothere-x07-lite.txt".into()
+            ))
+        );
+    }
+}
