@@ -11,3 +11,5 @@ pub mod templates;
 pub mod policy;
 pub mod report;
 pub mod os;
+pub mod project;
+pub mod derived;
