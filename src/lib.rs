@@ -7,4 +7,5 @@
 
 pub mod model;
 pub mod partition;
+pub mod policy;
 pub mod report;
