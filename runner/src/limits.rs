@@ -1,0 +1,83 @@
+//! Resource limits of a run: the defaults of `x07 run`, the values a profile or flag
+//! sets, and the `setrlimit` calls the solver process makes on itself.
+//!
+//! The solver applies its own rlimits at start-up (it is a re-exec of this binary), so
+//! no `pre_exec` hook and no `unsafe` code is needed.
+
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use serde::{Deserialize, Serialize};
+
+/// Default `--solve-fuel`.
+pub const DEFAULT_SOLVE_FUEL: u64 = 50_000_000;
+/// Default `--max-memory-bytes` (the size of the real runtime's arena).
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
+/// Default `--max-output-bytes`.
+pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
+/// Default CPU limit of a `run-os` run, in seconds (the wall limit is one more).
+pub const DEFAULT_CPU_SECONDS: u64 = 30;
+/// Address space the real runtime needs besides its arena: a sandbox whose
+/// `limits.mem_bytes` is below arena + this fails with `calloc failed` at start-up.
+pub const RUNTIME_OVERHEAD_BYTES: u64 = 32 * 1024 * 1024;
+/// Safety margin of the address-space limit in `run-os`, where the real runtime sets
+/// none: the interpreter's own heap limit decides, this only stops a runaway process.
+pub const RUN_OS_ADDRESS_SPACE_SLACK: u64 = 1024 * 1024 * 1024;
+
+/// The rlimits the solver process sets on itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessLimits {
+    /// `RLIMIT_CPU` in seconds (soft = hard, so the kernel sends SIGKILL).
+    pub cpu_seconds: Option<u64>,
+    /// `RLIMIT_AS` in bytes.
+    pub address_space_bytes: Option<u64>,
+    /// `RLIMIT_NOFILE`, applied after the program files are read.
+    pub open_files: Option<u64>,
+    /// Whether core dumps stay allowed (`RLIMIT_CORE` is set to 0 otherwise).
+    pub core_dumps: bool,
+}
+
+fn set(resource: Resource, value: u64) {
+    // An rlimit can never be raised above the current hard limit.
+    let hard = getrlimit(resource).map(|(_, hard)| hard).unwrap_or(u64::MAX);
+    let value = value.min(hard);
+    let _ = setrlimit(resource, value, value);
+}
+
+impl ProcessLimits {
+    /// Applies the CPU, address-space and core limits (before the program is loaded).
+    pub fn apply_early(&self) {
+        if let Some(seconds) = self.cpu_seconds {
+            set(Resource::RLIMIT_CPU, seconds.max(1));
+        }
+        if let Some(bytes) = self.address_space_bytes {
+            set(Resource::RLIMIT_AS, bytes);
+        }
+        if !self.core_dumps {
+            set(Resource::RLIMIT_CORE, 0);
+        }
+    }
+
+    /// Applies the open-files limit (after the program files are read).
+    pub fn apply_late(&self) {
+        if let Some(files) = self.open_files {
+            set(Resource::RLIMIT_NOFILE, files);
+        }
+    }
+}
+
+/// CPU seconds for a sandbox `cpu_ms` (rounded up, at least 1).
+pub fn cpu_seconds_from_ms(cpu_ms: u64) -> u64 {
+    cpu_ms.div_ceil(1000).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_rounding() {
+        assert_eq!(cpu_seconds_from_ms(1), 1);
+        assert_eq!(cpu_seconds_from_ms(1000), 1);
+        assert_eq!(cpu_seconds_from_ms(1001), 2);
+        assert_eq!(cpu_seconds_from_ms(60000), 60);
+    }
+}

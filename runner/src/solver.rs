@@ -1,0 +1,449 @@
+//! The solver process: `solve` runs in a child process (a re-exec of the current
+//! executable with the hidden `__solve` subcommand) that mirrors the ABI of the real
+//! compiled executable, and the parent applies the real runner's framing rules.
+//!
+//! Child ABI (`observed-behaviour.md` §1.2 end, §5.3): `u32le len + input` on stdin;
+//! on success `u32le len + output` on stdout, one JSON stats line on stderr, exit 0;
+//! on a trap the trap text on stderr and exit status 132; `os.process.exit(c)` exits
+//! with `c` and writes no frame.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::eval::{solve, SolveLimits, SolveStats};
+use crate::host::Interrupt;
+use crate::limits::{ProcessLimits, RUNTIME_OVERHEAD_BYTES};
+use crate::os::OsHost;
+use crate::policy::{load_policy, Policy};
+use crate::report::SolveSection;
+
+/// The hidden subcommand that runs the solver.
+pub const SOLVE_SUBCOMMAND: &str = "__solve";
+/// Exit status of a trapped solver (128 + SIGILL, as the real runtime).
+pub const TRAP_EXIT_STATUS: i32 = 132;
+/// The scheduler trace hash of a run that never used the scheduler.
+pub const EMPTY_SCHED_TRACE_HASH: &str = "0x14650fb0739d0383";
+/// Most solver stderr bytes kept by the parent.
+const MAX_STDERR_BYTES: usize = 1024 * 1024;
+
+/// Everything the solver process needs, passed as one JSON argument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolverSpec {
+    /// Absolute path of the entry program.
+    pub entry: PathBuf,
+    /// Absolute module roots.
+    pub module_roots: Vec<PathBuf>,
+    /// Absolute policy file of a sandboxed run (the child is sandboxed when
+    /// `X07_OS_SANDBOXED=1` is in its environment; without a file it denies everything).
+    pub policy: Option<PathBuf>,
+    /// `--solve-fuel`.
+    pub fuel: u64,
+    /// `--max-memory-bytes`.
+    pub max_memory_bytes: u64,
+    /// rlimits of the solver process.
+    pub limits: ProcessLimits,
+}
+
+/// The stats line the solver prints on success (key order as the real runtime).
+pub fn stats_line(stats: &SolveStats) -> String {
+    let mem = &stats.mem;
+    let line = json!({
+        "fuel_used": stats.fuel_used,
+        "heap_used": stats.heap_used,
+        "fs_read_file_calls": 0,
+        "fs_list_dir_calls": 0,
+        "rr_open_calls": 0,
+        "rr_close_calls": 0,
+        "rr_stats_calls": 0,
+        "rr_next_calls": 0,
+        "rr_next_miss_calls": 0,
+        "rr_append_calls": 0,
+        "kv_get_calls": 0,
+        "kv_set_calls": 0,
+        "sched_stats": {
+            "tasks_spawned": 0,
+            "spawn_calls": 0,
+            "join_calls": 0,
+            "yield_calls": 0,
+            "sleep_calls": 0,
+            "chan_send_calls": 0,
+            "chan_recv_calls": 0,
+            "ctx_switches": 0,
+            "wake_events": 0,
+            "blocked_waits": 0,
+            "virtual_time_end": 0,
+            "sched_trace_hash": EMPTY_SCHED_TRACE_HASH,
+        },
+        "mem_stats": {
+            "alloc_calls": mem.alloc_calls,
+            "realloc_calls": mem.realloc_calls,
+            "free_calls": mem.free_calls,
+            "bytes_alloc_total": mem.bytes_alloc_total,
+            "bytes_freed_total": mem.bytes_freed_total,
+            "live_bytes": mem.live_bytes,
+            "peak_live_bytes": mem.peak_live_bytes,
+            "live_allocs": mem.live_allocs,
+            "peak_live_allocs": mem.peak_live_allocs,
+            "memcpy_bytes": mem.memcpy_bytes,
+        },
+    });
+    format!("{line}\n")
+}
+
+fn trap_exit(text: &str) -> i32 {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+    let _ = stderr.flush();
+    TRAP_EXIT_STATUS
+}
+
+/// The solver process: reads the input frame, runs `solve`, writes the output frame.
+/// Returns the process exit status.
+pub fn child_main(spec_json: &str) -> i32 {
+    let Ok(spec) = serde_json::from_str::<SolverSpec>(spec_json) else {
+        return 2;
+    };
+    spec.limits.apply_early();
+
+    let mut raw = Vec::new();
+    if std::io::stdin().lock().read_to_end(&mut raw).is_err() || raw.len() < 4 {
+        return 2;
+    }
+    let len = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
+    if raw.len() - 4 != len {
+        return 2;
+    }
+    let input = &raw[4..];
+
+    let sandboxed = std::env::var_os("X07_OS_SANDBOXED").is_some_and(|v| v == "1");
+    let mut host = if sandboxed {
+        let policy = match &spec.policy {
+            Some(path) => match load_policy(path) {
+                Ok(policy) => policy,
+                Err(err) => return trap_exit(&err.to_string()),
+            },
+            None => Policy::deny_all(),
+        };
+        // The real runtime reserves its whole arena up front inside the address-space limit.
+        if spec.policy.is_some()
+            && spec.max_memory_bytes.saturating_add(RUNTIME_OVERHEAD_BYTES)
+                > policy.limits.mem_bytes
+        {
+            return trap_exit("calloc failed");
+        }
+        OsHost::sandboxed(policy)
+    } else {
+        OsHost::run_os()
+    };
+
+    let program = match crate::parse::load_program(&spec.entry, &spec.module_roots) {
+        Ok(program) => program,
+        Err(err) => return trap_exit(&format!("compile error: {}", err.message)),
+    };
+    spec.limits.apply_late();
+
+    let limits = SolveLimits {
+        fuel: spec.fuel,
+        max_memory_bytes: spec.max_memory_bytes,
+    };
+    let outcome = solve(&program, input, &mut host, &limits);
+    match outcome.result {
+        Ok(output) => {
+            let mut frame = Vec::with_capacity(output.len() + 4);
+            frame.extend_from_slice(&(output.len() as u32).to_le_bytes());
+            frame.extend_from_slice(&output);
+            let mut stdout = std::io::stdout().lock();
+            // A parent that stopped reading (output cap) is not the solver's failure.
+            let _ = stdout.write_all(&frame).and_then(|()| stdout.flush());
+            let mut stderr = std::io::stderr().lock();
+            let _ = stderr.write_all(stats_line(&outcome.stats).as_bytes());
+            let _ = stderr.flush();
+            0
+        }
+        Err(Interrupt::Trap(text)) => trap_exit(&text),
+        Err(Interrupt::Exit(code)) => code,
+    }
+}
+
+/// How to start the solver process and what to hand it.
+#[derive(Debug, Clone)]
+pub struct SolverLaunch {
+    /// The executable to re-exec (normally `std::env::current_exe()`).
+    pub exe: PathBuf,
+    /// Arguments that make `exe` run this CLI (e.g. `["__x07"]` when embedded).
+    pub self_prefix: Vec<OsString>,
+    /// The solver's working directory.
+    pub cwd: PathBuf,
+    /// Variables added to the inherited environment (`X07_WORLD`, `X07_OS_*`).
+    pub env: Vec<(String, String)>,
+    /// Wall-clock limit.
+    pub wall_limit: Duration,
+    /// `--max-output-bytes`.
+    pub max_output_bytes: u64,
+    /// The solver spec.
+    pub spec: SolverSpec,
+}
+
+/// What the solver process did, before the framing rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRun {
+    /// Exit status (code, or 128 + signal).
+    pub exit_status: i32,
+    /// The signal that ended the process, if any.
+    pub signal: Option<i32>,
+    /// Stdout, cut at `4 + max_output_bytes + 1` bytes.
+    pub stdout: Vec<u8>,
+    /// Whether stdout had more bytes than that.
+    pub stdout_over_cap: bool,
+    /// Stderr (bounded).
+    pub stderr: Vec<u8>,
+    /// Whether the wall-clock limit killed it.
+    pub timed_out: bool,
+}
+
+fn read_bounded(mut pipe: impl Read, cap: usize) -> (Vec<u8>, bool) {
+    let mut data = Vec::new();
+    let mut buffer = [0u8; 16384];
+    loop {
+        match pipe.read(&mut buffer) {
+            Ok(0) => return (data, false),
+            Ok(n) => {
+                let room = cap - data.len();
+                if n > room {
+                    data.extend_from_slice(&buffer[..room]);
+                    return (data, true);
+                }
+                data.extend_from_slice(&buffer[..n]);
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return (data, false),
+        }
+    }
+}
+
+fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => (code, None),
+        (None, Some(signal)) => (128 + signal, Some(signal)),
+        _ => (1, None),
+    }
+}
+
+fn kill_group(pid: u32) {
+    use nix::sys::signal::{killpg, Signal};
+    use nix::unistd::Pid;
+    let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+}
+
+/// Starts the solver process, feeds it the input frame and collects what it does.
+pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
+    let spec_json = serde_json::to_string(&launch.spec).map_err(|e| e.to_string())?;
+    let mut child = Command::new(&launch.exe)
+        .args(&launch.self_prefix)
+        .arg(SOLVE_SUBCOMMAND)
+        .arg(spec_json)
+        .current_dir(&launch.cwd)
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|err| format!("spawn solver: {err}"))?;
+    let pid = child.id();
+
+    let mut frame = Vec::with_capacity(input.len() + 4);
+    frame.extend_from_slice(&(input.len() as u32).to_le_bytes());
+    frame.extend_from_slice(input);
+    let stdin = child.stdin.take();
+    let writer = thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(&frame);
+        }
+    });
+    let stdout_cap = (launch.max_output_bytes as usize).saturating_add(5);
+    let stdout = child.stdout.take();
+    let stdout_reader = thread::spawn(move || match stdout {
+        Some(pipe) => read_bounded(pipe, stdout_cap),
+        None => (Vec::new(), false),
+    });
+    let stderr = child.stderr.take();
+    let stderr_reader = thread::spawn(move || match stderr {
+        Some(pipe) => read_bounded(pipe, MAX_STDERR_BYTES),
+        None => (Vec::new(), false),
+    });
+
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = sender.send(child.wait());
+    });
+    let (status, timed_out) = match receiver.recv_timeout(launch.wall_limit) {
+        Ok(status) => (status, false),
+        Err(_) => {
+            kill_group(pid);
+            (receiver.recv().unwrap_or_else(|_| Err(std::io::Error::other("lost"))), true)
+        }
+    };
+    // Anything the solver left in its process group goes too.
+    kill_group(pid);
+    let _ = writer.join();
+    let (stdout, stdout_over_cap) = stdout_reader.join().unwrap_or_default();
+    let (stderr, _) = stderr_reader.join().unwrap_or_default();
+    let (exit_status, signal) = match &status {
+        Ok(status) => status_code(status),
+        Err(_) => (1, None),
+    };
+    Ok(RawRun {
+        exit_status: if timed_out { 137 } else { exit_status },
+        signal,
+        stdout,
+        stdout_over_cap,
+        stderr,
+        timed_out,
+    })
+}
+
+/// The fuel hint of the report.
+pub fn fuel_trap_help(fuel: u64) -> String {
+    format!("fuel limit {fuel} reached; raise it with --solve-fuel or scope costs with budget.scope_v1")
+}
+
+/// Applies the real runner's rules to a finished solver process.
+pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSection {
+    if raw.timed_out {
+        return SolveSection {
+            ok: false,
+            exit_status: 137,
+            solve_output: Vec::new(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            metrics: None,
+            trap: Some("timed out".into()),
+            trap_help: None,
+        };
+    }
+    let stderr_text = String::from_utf8_lossy(&raw.stderr);
+    let trap_line = stderr_text
+        .lines()
+        .rev()
+        .map(str::trim_end)
+        .find(|line| !line.is_empty() && !line.starts_with('{'))
+        .map(str::to_string);
+    let stats = stderr_text
+        .lines()
+        .rev()
+        .find(|line| line.starts_with('{'))
+        .and_then(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(Value::is_object);
+
+    let mut solve_output = Vec::new();
+    let trap = if let Some(line) = trap_line {
+        Some(line)
+    } else if let Some(signal) = raw.signal {
+        Some(format!("terminated by signal {signal}"))
+    } else if raw.stdout_over_cap {
+        Some("stdout exceeded cap".to_string())
+    } else if raw.stdout.len() < 4 {
+        Some("native stdout too short for length prefix".to_string())
+    } else {
+        let len = u32::from_le_bytes([raw.stdout[0], raw.stdout[1], raw.stdout[2], raw.stdout[3]])
+            as u64;
+        if len > max_output_bytes {
+            Some(format!(
+                "native output too large: {len} > max_output_bytes={max_output_bytes}"
+            ))
+        } else if raw.stdout.len() as u64 - 4 != len {
+            Some("native stdout length mismatch".to_string())
+        } else {
+            solve_output = raw.stdout[4..].to_vec();
+            None
+        }
+    };
+    let metrics_reported = trap.as_deref() != Some("stdout exceeded cap");
+    let ok = raw.exit_status == 0 && trap.is_none();
+    if !ok {
+        solve_output.clear();
+    }
+    let trap_help = (trap.as_deref() == Some("fuel exhausted")).then(|| fuel_trap_help(fuel));
+    SolveSection {
+        ok,
+        exit_status: raw.exit_status,
+        solve_output,
+        stdout: raw.stdout,
+        stderr: raw.stderr,
+        metrics: if metrics_reported { stats } else { None },
+        trap,
+        trap_help,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(status: i32, stdout: &[u8], stderr: &[u8]) -> RawRun {
+        RawRun {
+            exit_status: status,
+            signal: None,
+            stdout: stdout.to_vec(),
+            stdout_over_cap: false,
+            stderr: stderr.to_vec(),
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn framing_rules() {
+        let ok = solve_section(raw(0, b"\x02\x00\x00\x00hi", b"{\"fuel_used\":2}\n"), 1 << 20, 9);
+        assert!(ok.ok);
+        assert_eq!(ok.solve_output, b"hi");
+        assert_eq!(ok.metrics.unwrap()["fuel_used"], 2);
+
+        let exit = solve_section(raw(7, b"", b""), 1 << 20, 9);
+        assert_eq!(exit.trap.as_deref(), Some("native stdout too short for length prefix"));
+        assert_eq!(exit.exit_status, 7);
+        assert!(exit.metrics.is_none());
+
+        let big = solve_section(raw(0, b"\x04\x00\x00\x00DATA", b"{\"fuel_used\":2}\n"), 3, 9);
+        assert_eq!(big.trap.as_deref(), Some("native output too large: 4 > max_output_bytes=3"));
+        assert!(big.metrics.is_some());
+        assert!(big.solve_output.is_empty());
+        assert!(!big.ok);
+
+        let mut over = raw(0, b"\x04\x00\x00\x00D", b"{\"fuel_used\":2}\n");
+        over.stdout_over_cap = true;
+        let over = solve_section(over, 0, 9);
+        assert_eq!(over.trap.as_deref(), Some("stdout exceeded cap"));
+        assert!(over.metrics.is_none());
+
+        let fuel = solve_section(raw(132, b"", b"fuel exhausted\n"), 1 << 20, 1000);
+        assert_eq!(fuel.trap.as_deref(), Some("fuel exhausted"));
+        assert_eq!(
+            fuel.trap_help.as_deref(),
+            Some("fuel limit 1000 reached; raise it with --solve-fuel or scope costs with budget.scope_v1")
+        );
+
+        let mut killed = raw(137, b"", b"");
+        killed.signal = Some(9);
+        assert_eq!(
+            solve_section(killed, 1 << 20, 9).trap.as_deref(),
+            Some("terminated by signal 9")
+        );
+    }
+
+    #[test]
+    fn stats_line_key_order() {
+        let line = stats_line(&SolveStats::default());
+        assert!(line.starts_with("{\"fuel_used\":0,\"heap_used\":0,\"fs_read_file_calls\":0,"));
+        assert!(line.ends_with("\"memcpy_bytes\":0}}\n"));
+    }
+}
