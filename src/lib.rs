@@ -5,7 +5,17 @@
 //! lives in [`model`].
 #![forbid(unsafe_code)]
 
+pub mod bless;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod discover;
+pub mod fixture;
+pub mod message;
 pub mod model;
 pub mod partition;
+pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod run;
+pub mod suite;

@@ -1,0 +1,452 @@
+//! The `cargo x07` command line (clap derive): `test`, `list`, `run`, `bless`.
+//!
+//! Parsed as `cargo x07 …` (`bin_name = "cargo"` with an `X07` subcommand),
+//! the way cargo runs external subcommands. Each command is a function over
+//! its argument struct; new flags go into those structs.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::bless;
+use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
+use crate::discover::{self, FixtureKind, FixtureLocation};
+use crate::fixture::{PROJECT_FILE, SMOKE_SUFFIX};
+use crate::model::CaseStatus;
+use crate::plan::{self, PlannedCase};
+use crate::run::{self, BackendChoice, Runner};
+use crate::suite::{self, Collector};
+
+/// Exit code for usage, configuration and discovery errors (and refused bless).
+pub const EXIT_USAGE: i32 = 2;
+
+/// `cargo x07 …`, as cargo invokes it: `cargo-x07 x07 …`.
+#[derive(Debug, Parser)]
+#[command(bin_name = "cargo", version, styles = clap::builder::Styles::plain())]
+pub enum CargoCli {
+    /// Run X07 fixtures as test cases: every fixture × case × profile is one libtest test.
+    #[command(name = "x07", version, author)]
+    X07(X07Cli),
+}
+
+/// The `x07` subcommand.
+#[derive(Debug, Args)]
+pub struct X07Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of `cargo x07`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every fixture × case × profile as a test case (libtest flags accepted).
+    Test(TestArgs),
+    /// List the test cases (one name per line).
+    List(ListArgs),
+    /// Run one fixture's cases and print each report and verdict.
+    Run(RunArgs),
+    /// Run the tests and rewrite the expectations of failing cases from their reports.
+    Bless(TestArgs),
+}
+
+/// Cargo's package selectors.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WorkspaceArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package(s) whose fixtures to run.
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub package: Vec<String>,
+    /// Run the fixtures of every workspace member.
+    #[arg(long)]
+    pub workspace: bool,
+}
+
+impl WorkspaceArgs {
+    /// As a [`Selection`].
+    pub fn selection(&self) -> Selection {
+        Selection {
+            manifest_path: self.manifest_path.clone(),
+            packages: self.package.clone(),
+            workspace: self.workspace,
+        }
+    }
+}
+
+/// Runner choice and run settings.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunnerArgs {
+    /// The x07 binary to use (default: $X07, the `x07` config key, `x07` on PATH, else the embedded runner).
+    #[arg(long = "x07", value_name = "PATH")]
+    pub x07: Option<PathBuf>,
+    /// Which runner to use.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Sandbox backend for sandboxed profiles (default: the `sandbox_backend` config key, else os).
+    #[arg(long, value_enum)]
+    pub sandbox_backend: Option<SandboxBackend>,
+    /// Per-case timeout in milliseconds, overriding the configuration (fixtures may still set their own).
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `cargo x07 test` / `cargo x07 bless`.
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Package selection.
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Runner settings.
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+    /// Number of cases run at once (like --test-threads).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Rewrite the expected exit/output/trap/compile-error fields of failing cases (refused when CI is set).
+    #[arg(long)]
+    pub bless: bool,
+    /// libtest's flags: FILTER, --exact, --skip, --list, --format, -q, --ignored, --include-ignored, --test-threads, …
+    #[command(flatten)]
+    pub libtest: libtest_mimic::Arguments,
+}
+
+/// `cargo x07 list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Package selection.
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Only names containing this.
+    pub filter: Option<String>,
+    /// Also show each case's description and ignore reason.
+    #[arg(long)]
+    pub long: bool,
+}
+
+/// `cargo x07 run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Package selection.
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Runner settings.
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+    /// The fixture directory (or smoke-suite file), as a path or as its test-name prefix.
+    pub fixture: PathBuf,
+    /// Only this case.
+    #[arg(long)]
+    pub case: Option<String>,
+    /// Only this profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+/// Entry point of the `cargo-x07` binary (after the embedded-runner dispatch).
+pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    let cli = match CargoCli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    let CargoCli::X07(x07) = cli;
+    match x07.command {
+        Command::Test(args) => test(args),
+        Command::Bless(mut args) => {
+            args.bless = true;
+            test(args)
+        }
+        Command::List(args) => list(args),
+        Command::Run(args) => run_fixture(args),
+    }
+}
+
+fn error_exit(error: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {error}");
+    EXIT_USAGE
+}
+
+/// Loads the workspace with command-line overrides applied.
+pub fn load_workspace(
+    workspace: &WorkspaceArgs,
+    runner: &RunnerArgs,
+) -> Result<WorkspaceConfig, config::ConfigError> {
+    let mut loaded = config::load(&workspace.selection())?;
+    suite::override_settings(&mut loaded, runner.sandbox_backend, runner.timeout_ms);
+    Ok(loaded)
+}
+
+/// Resolves the runner for this workspace.
+pub fn resolve_runner(
+    runner: &RunnerArgs,
+    workspace: &WorkspaceConfig,
+) -> Result<Runner, run::RunError> {
+    let configured = workspace
+        .packages
+        .first()
+        .and_then(|package| package.settings.x07.clone())
+        .or_else(|| workspace.workspace_settings.x07.clone());
+    run::resolve_runner(runner.x07.as_deref(), runner.backend, configured.as_deref())
+}
+
+/// `cargo x07 test`.
+pub fn test(args: TestArgs) -> i32 {
+    if args.bless {
+        if let Err(error) = bless::refuse_in_ci() {
+            return error_exit(error);
+        }
+    }
+    let workspace = match load_workspace(&args.workspace, &args.runner) {
+        Ok(workspace) => workspace,
+        Err(error) => return error_exit(error),
+    };
+    let cases = match suite::load_cases(&workspace, suite::exact_filter(&args.libtest)) {
+        Ok(cases) => cases,
+        Err(error) => return error_exit(error),
+    };
+    let mut libtest = args.libtest.clone();
+    let listing = libtest.list;
+    let threads = suite::thread_count(
+        libtest.test_threads,
+        args.jobs,
+        workspace.workspace_settings.jobs,
+    );
+    libtest.test_threads = Some(threads);
+
+    if listing {
+        // nextest's custom-harness contract: `--list --format terse` prints only `<name>: test` lines.
+        let trials = cases
+            .iter()
+            .map(|case| {
+                libtest_mimic::Trial::test(case.id.test_name(), || Ok(()))
+                    .with_ignored_flag(case.ignore.is_some())
+            })
+            .collect();
+        let _listed = libtest_mimic::run(&libtest, trials);
+        return 0;
+    }
+
+    let runner = match resolve_runner(&args.runner, &workspace) {
+        Ok(runner) => runner,
+        Err(error) => return error_exit(error),
+    };
+    let json_format = matches!(libtest.format, Some(libtest_mimic::FormatSetting::Json));
+    if json_format {
+        eprintln!("{}", runner.description);
+    } else {
+        println!("{}", runner.description);
+        let _ = std::io::stdout().flush();
+    }
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|index| format!("cargo-x07-case-{index}"))
+        .build()
+    {
+        Ok(pool) => Arc::new(pool),
+        Err(error) => return error_exit(format!("failed to start the case pool: {error}")),
+    };
+    let collector = Arc::new(Collector::new());
+    let trials = suite::trials(&cases, Arc::new(runner), pool, Arc::clone(&collector));
+    let conclusion = libtest_mimic::run(&libtest, trials);
+    for result in suite::ignored_results(&libtest, &cases) {
+        collector.push(suite::CaseOutcome {
+            case: cases
+                .iter()
+                .find(|case| case.id == result.id)
+                .expect("ignored result comes from a planned case")
+                .clone(),
+            result,
+            verdict: None,
+            output: None,
+        });
+    }
+    let mut exit = i32::from(conclusion.has_failed()) * 101;
+    if args.bless {
+        exit = bless_failures(&collector, &cases, exit);
+    }
+    exit
+}
+
+fn bless_failures(collector: &Collector, cases: &[PlannedCase], run_exit: i32) -> i32 {
+    let outcomes = collector.outcomes();
+    match bless::bless(&outcomes, cases) {
+        Ok(summary) => {
+            for file in &summary.files {
+                println!("blessed: wrote {}", file.display());
+            }
+            for (name, reason) in &summary.skipped {
+                println!("bless: left {name} alone: {reason}");
+            }
+            println!(
+                "bless: {} case(s) rewritten in {} file(s), {} failing case(s) not blessable",
+                summary.blessed.len(),
+                summary.files.len(),
+                summary.skipped.len()
+            );
+            if summary.skipped.is_empty() {
+                0
+            } else {
+                run_exit.max(101)
+            }
+        }
+        Err(error) => error_exit(error),
+    }
+}
+
+/// `cargo x07 list`.
+pub fn list(args: ListArgs) -> i32 {
+    let workspace = match config::load(&args.workspace.selection()) {
+        Ok(workspace) => workspace,
+        Err(error) => return error_exit(error),
+    };
+    let cases = match suite::load_cases(&workspace, None) {
+        Ok(cases) => cases,
+        Err(error) => return error_exit(error),
+    };
+    let mut out = std::io::stdout().lock();
+    for case in &cases {
+        let name = case.id.test_name();
+        if args
+            .filter
+            .as_deref()
+            .is_some_and(|filter| !name.contains(filter))
+        {
+            continue;
+        }
+        let mut line = name;
+        if let Some(reason) = &case.ignore {
+            line.push_str(&format!("  (ignored: {reason})"));
+        }
+        if args.long {
+            if let Some(description) = &case.description {
+                line.push_str(&format!("  — {description}"));
+            }
+            if let Some(problem) = &case.problem {
+                line.push_str(&format!(
+                    "  [broken: {}]",
+                    problem.lines().next().unwrap_or("")
+                ));
+            }
+        }
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    0
+}
+
+/// Finds the fixture `cargo x07 run` names: a path (from the cwd) or a name (from the workspace root).
+fn find_fixture(workspace: &WorkspaceConfig, given: &Path) -> Option<FixtureLocation> {
+    let candidates = [
+        std::path::absolute(given).ok(),
+        Some(workspace.root.join(given)),
+    ];
+    for candidate in candidates.into_iter().flatten() {
+        let path = candidate.canonicalize().unwrap_or(candidate);
+        let kind = if path.join(PROJECT_FILE).is_file() {
+            FixtureKind::Project
+        } else if path.is_file() && path.to_string_lossy().ends_with(SMOKE_SUFFIX) {
+            FixtureKind::SmokeSuite
+        } else {
+            continue;
+        };
+        let root = workspace
+            .root
+            .canonicalize()
+            .unwrap_or(workspace.root.clone());
+        let relative = path.strip_prefix(&root).unwrap_or(&path);
+        let path = workspace.root.join(relative);
+        let name = discover::fixture_name(&workspace.root, &path);
+        let package = workspace
+            .packages
+            .iter()
+            .position(|package| path.starts_with(&package.root))
+            .unwrap_or(0);
+        return Some(FixtureLocation {
+            path,
+            name,
+            kind,
+            package,
+        });
+    }
+    None
+}
+
+/// `cargo x07 run <fixture>`.
+pub fn run_fixture(args: RunArgs) -> i32 {
+    let workspace = match load_workspace(&args.workspace, &args.runner) {
+        Ok(workspace) => workspace,
+        Err(error) => return error_exit(error),
+    };
+    if workspace.packages.is_empty() {
+        return error_exit("no package selected");
+    }
+    let Some(location) = find_fixture(&workspace, &args.fixture) else {
+        return error_exit(format!(
+            "{} is not a fixture directory (no {PROJECT_FILE}) or a *{SMOKE_SUFFIX} file",
+            args.fixture.display()
+        ));
+    };
+    let cases: Vec<PlannedCase> = plan::plan_fixture(&workspace, &location)
+        .into_iter()
+        .filter(|case| {
+            args.case
+                .as_deref()
+                .map_or(true, |name| case.id.case == name)
+        })
+        .filter(|case| {
+            args.profile
+                .as_deref()
+                .map_or(true, |name| case.id.profile == name)
+        })
+        .collect();
+    if cases.is_empty() {
+        return error_exit(format!(
+            "no case of {} matches --case/--profile",
+            location.name
+        ));
+    }
+    let runner = match resolve_runner(&args.runner, &workspace) {
+        Ok(runner) => runner,
+        Err(error) => return error_exit(error),
+    };
+    println!("{}", runner.description);
+    let mut failed = false;
+    for case in &cases {
+        let outcome = suite::execute_case(case, &runner);
+        println!("== {}", case.id.test_name());
+        println!("command: {}", outcome.result.reproduce);
+        match (&outcome.verdict, &outcome.output) {
+            (Some(verdict), _) if verdict.report.is_some() => {
+                let report = verdict.report.as_ref().expect("checked");
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(report).unwrap_or_default()
+                );
+            }
+            (_, Some(output)) => {
+                println!("(stdout is not a JSON report)");
+                println!("{}", String::from_utf8_lossy(&output.stdout));
+            }
+            _ => {}
+        }
+        match outcome.result.status {
+            CaseStatus::Passed => {
+                println!("verdict: pass ({} ms)", outcome.result.duration.as_millis())
+            }
+            _ => {
+                failed = true;
+                println!("verdict: FAIL");
+                print!("{}", outcome.result.message);
+            }
+        }
+    }
+    i32::from(failed)
+}

@@ -1,0 +1,351 @@
+//! Settings: the cargo workspace (found with `cargo metadata`), the packages
+//! selected the way cargo selects them (`--manifest-path`, `-p`, `--workspace`)
+//! and the `[workspace.metadata.x07]` / `[package.metadata.x07]` tables.
+//!
+//! Package settings override workspace settings key by key (`env` is merged
+//! per variable). Paths in a table are relative to the directory of the
+//! manifest that holds it. The keys are documented in `docs/configuration.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default per-case timeout when neither the fixture nor the configuration sets one.
+pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+
+/// Which sandbox backend sandboxed cases ask the runner for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxBackend {
+    /// `--sandbox-backend os --i-accept-weaker-isolation` (the default: works everywhere).
+    #[default]
+    Os,
+    /// The toolchain's VM boundary; fails closed where no VM runtime exists.
+    Vm,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `cargo metadata` failed (no workspace here, bad manifest, …).
+    #[error("failed to read the cargo workspace: {0}")]
+    Metadata(#[from] cargo_metadata::Error),
+    /// A `metadata.x07` table has an unknown key or a wrong type.
+    #[error("invalid [{table}] in {}: {message}", manifest.display())]
+    Table {
+        /// `workspace.metadata.x07` or `package.metadata.x07`.
+        table: &'static str,
+        /// The manifest holding the table.
+        manifest: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `-p NAME` named no workspace member.
+    #[error("package `{0}` is not a member of this workspace")]
+    UnknownPackage(String),
+}
+
+/// One `metadata.x07` table as written; every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// Fixture roots or globs, relative to each package root.
+    pub fixtures: Option<Vec<String>>,
+    /// Profiles to run.
+    pub profiles: Option<Vec<String>>,
+    /// Path of the `x07` binary to use.
+    pub x07: Option<PathBuf>,
+    /// Sandbox backend for sandboxed cases.
+    pub sandbox_backend: Option<SandboxBackend>,
+    /// Default per-case timeout.
+    pub timeout_ms: Option<u64>,
+    /// Default number of parallel cases.
+    pub jobs: Option<usize>,
+    /// Directory that smoke-suite paths are relative to.
+    pub smoke_root: Option<PathBuf>,
+    /// `--module-root` values for smoke-suite cases.
+    pub smoke_module_roots: Option<Vec<PathBuf>>,
+    /// Extra environment variables for every runner process.
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+impl RawSettings {
+    fn from_metadata(
+        metadata: &serde_json::Value,
+        table: &'static str,
+        manifest: &Path,
+    ) -> Result<RawSettings, ConfigError> {
+        match metadata.get("x07") {
+            None | Some(serde_json::Value::Null) => Ok(RawSettings::default()),
+            Some(value) => {
+                serde_json::from_value(value.clone()).map_err(|error| ConfigError::Table {
+                    table,
+                    manifest: manifest.to_path_buf(),
+                    message: error.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Makes every path absolute against `base`.
+    fn anchored(mut self, base: &Path) -> RawSettings {
+        self.x07 = self.x07.map(|path| anchor_program(base, path));
+        self.smoke_root = self.smoke_root.map(|path| base.join(path));
+        self.smoke_module_roots = self
+            .smoke_module_roots
+            .map(|roots| roots.into_iter().map(|root| base.join(root)).collect());
+        self
+    }
+
+    /// `self` with `over`'s keys on top.
+    fn overlaid(self, over: RawSettings) -> RawSettings {
+        let env = match (self.env, over.env) {
+            (Some(mut base), Some(top)) => {
+                base.extend(top);
+                Some(base)
+            }
+            (base, top) => top.or(base),
+        };
+        RawSettings {
+            fixtures: over.fixtures.or(self.fixtures),
+            profiles: over.profiles.or(self.profiles),
+            x07: over.x07.or(self.x07),
+            sandbox_backend: over.sandbox_backend.or(self.sandbox_backend),
+            timeout_ms: over.timeout_ms.or(self.timeout_ms),
+            jobs: over.jobs.or(self.jobs),
+            smoke_root: over.smoke_root.or(self.smoke_root),
+            smoke_module_roots: over.smoke_module_roots.or(self.smoke_module_roots),
+            env,
+        }
+    }
+}
+
+/// A bare program name (`x07`) stays a name to look up on PATH; a path is anchored.
+fn anchor_program(base: &Path, path: PathBuf) -> PathBuf {
+    if path.components().count() == 1 && !path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    }
+}
+
+/// The effective settings of one package, defaults applied, paths absolute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Fixture roots or globs, relative to the package root.
+    pub fixtures: Vec<String>,
+    /// Whether `fixtures` was configured (a configured root that is missing is an error).
+    pub fixtures_configured: bool,
+    /// Profiles to run (default `os`, `sandbox`).
+    pub profiles: Vec<String>,
+    /// The `x07` binary from the configuration, if any.
+    pub x07: Option<PathBuf>,
+    /// Sandbox backend for sandboxed cases.
+    pub sandbox_backend: SandboxBackend,
+    /// Default per-case timeout in milliseconds.
+    pub timeout_ms: u64,
+    /// Default number of parallel cases.
+    pub jobs: Option<usize>,
+    /// Directory that smoke-suite paths are relative to (default: workspace root).
+    pub smoke_root: PathBuf,
+    /// `--module-root` values for smoke-suite cases.
+    pub smoke_module_roots: Vec<PathBuf>,
+    /// Extra environment variables for every runner process.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Settings {
+    fn from_raw(raw: RawSettings, workspace_root: &Path) -> Settings {
+        Settings {
+            fixtures_configured: raw.fixtures.is_some(),
+            fixtures: raw.fixtures.unwrap_or_else(|| vec!["fixtures".to_string()]),
+            profiles: raw
+                .profiles
+                .unwrap_or_else(|| vec!["os".to_string(), "sandbox".to_string()]),
+            x07: raw.x07,
+            sandbox_backend: raw.sandbox_backend.unwrap_or_default(),
+            timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+            jobs: raw.jobs,
+            smoke_root: raw
+                .smoke_root
+                .unwrap_or_else(|| workspace_root.to_path_buf()),
+            smoke_module_roots: raw.smoke_module_roots.unwrap_or_default(),
+            env: raw.env.unwrap_or_default(),
+        }
+    }
+}
+
+/// One selected package and its settings.
+#[derive(Debug, Clone)]
+pub struct PackageConfig {
+    /// Package name.
+    pub name: String,
+    /// Directory holding its `Cargo.toml`.
+    pub root: PathBuf,
+    /// Its effective settings.
+    pub settings: Settings,
+}
+
+/// The workspace and the packages selected for this run.
+#[derive(Debug, Clone)]
+pub struct WorkspaceConfig {
+    /// The workspace root directory; test names are relative to it.
+    pub root: PathBuf,
+    /// Settings from `[workspace.metadata.x07]` alone (for runner choice and jobs).
+    pub workspace_settings: Settings,
+    /// Selected packages, in workspace member order.
+    pub packages: Vec<PackageConfig>,
+}
+
+/// Which packages to use, as cargo's selectors say.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--manifest-path`: the manifest to start from (default: the nearest `Cargo.toml` above the cwd).
+    pub manifest_path: Option<PathBuf>,
+    /// `-p/--package`: these packages.
+    pub packages: Vec<String>,
+    /// `--workspace`: every member.
+    pub workspace: bool,
+}
+
+/// Loads the workspace and the selected packages' settings.
+///
+/// Without `-p`/`--workspace`, like cargo: the package whose manifest is the
+/// starting manifest, or the default members when it is a virtual manifest.
+pub fn load(selection: &Selection) -> Result<WorkspaceConfig, ConfigError> {
+    let mut command = cargo_metadata::MetadataCommand::new();
+    command.no_deps();
+    if let Some(path) = &selection.manifest_path {
+        command.manifest_path(path);
+    }
+    let metadata = command.exec()?;
+    let root = metadata.workspace_root.clone().into_std_path_buf();
+    let workspace_raw = RawSettings::from_metadata(
+        &metadata.workspace_metadata,
+        "workspace.metadata.x07",
+        &root.join("Cargo.toml"),
+    )?
+    .anchored(&root);
+
+    let members: Vec<&cargo_metadata::Package> = metadata.workspace_packages();
+    let chosen: Vec<&cargo_metadata::Package> = if selection.workspace {
+        members.clone()
+    } else if !selection.packages.is_empty() {
+        let mut chosen = Vec::new();
+        for name in &selection.packages {
+            let package = members
+                .iter()
+                .find(|package| package.name.as_str() == name.as_str())
+                .ok_or_else(|| ConfigError::UnknownPackage(name.clone()))?;
+            chosen.push(*package);
+        }
+        chosen
+    } else {
+        let start = match &selection.manifest_path {
+            Some(path) => std::path::absolute(path).ok(),
+            None => std::env::current_dir()
+                .ok()
+                .and_then(|dir| nearest_manifest(&dir)),
+        };
+        let own = start.and_then(|start| {
+            let start = start.canonicalize().unwrap_or(start);
+            members.iter().copied().find(|package| {
+                let manifest = package.manifest_path.as_std_path();
+                manifest.canonicalize().ok().as_deref() == Some(start.as_path())
+            })
+        });
+        match own {
+            Some(package) => vec![package],
+            None if metadata.workspace_default_members.is_available() => members
+                .iter()
+                .copied()
+                .filter(|package| metadata.workspace_default_members.contains(&package.id))
+                .collect(),
+            None => members.clone(),
+        }
+    };
+
+    let mut packages = Vec::new();
+    for package in chosen {
+        let manifest = package.manifest_path.as_std_path();
+        let package_root = manifest.parent().unwrap_or(&root).to_path_buf();
+        let package_raw =
+            RawSettings::from_metadata(&package.metadata, "package.metadata.x07", manifest)?
+                .anchored(&package_root);
+        packages.push(PackageConfig {
+            name: package.name.to_string(),
+            root: package_root,
+            settings: Settings::from_raw(workspace_raw.clone().overlaid(package_raw), &root),
+        });
+    }
+    Ok(WorkspaceConfig {
+        workspace_settings: Settings::from_raw(workspace_raw, &root),
+        root,
+        packages,
+    })
+}
+
+fn nearest_manifest(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .map(|ancestor| ancestor.join("Cargo.toml"))
+        .find(|manifest| manifest.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_keys_override_workspace_keys_and_env_merges() {
+        let workspace: RawSettings = serde_json::from_value(serde_json::json!({
+            "profiles": ["os"], "timeout_ms": 5, "env": {"A": "1", "B": "2"}, "x07": "bin/x07"
+        }))
+        .unwrap();
+        let package: RawSettings =
+            serde_json::from_value(serde_json::json!({ "timeout_ms": 9, "env": {"B": "3"} }))
+                .unwrap();
+        let settings = Settings::from_raw(
+            workspace
+                .anchored(Path::new("/ws"))
+                .overlaid(package.anchored(Path::new("/ws/p"))),
+            Path::new("/ws"),
+        );
+        assert_eq!(settings.profiles, ["os"]);
+        assert_eq!(settings.timeout_ms, 9);
+        assert_eq!(settings.env["A"], "1");
+        assert_eq!(settings.env["B"], "3");
+        assert_eq!(settings.x07, Some(PathBuf::from("/ws/bin/x07")));
+        assert_eq!(settings.fixtures, ["fixtures"]);
+        assert_eq!(settings.smoke_root, PathBuf::from("/ws"));
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_configured() {
+        let settings = Settings::from_raw(RawSettings::default(), Path::new("/ws"));
+        assert_eq!(settings.profiles, ["os", "sandbox"]);
+        assert_eq!(settings.sandbox_backend, SandboxBackend::Os);
+        assert_eq!(settings.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert!(!settings.fixtures_configured);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let error = RawSettings::from_metadata(
+            &serde_json::json!({ "x07": { "fixture": ["x"] } }),
+            "workspace.metadata.x07",
+            Path::new("Cargo.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown field `fixture`"), "{error}");
+    }
+
+    #[test]
+    fn a_bare_x07_name_stays_a_path_lookup() {
+        assert_eq!(
+            anchor_program(Path::new("/ws"), PathBuf::from("x07")),
+            PathBuf::from("x07")
+        );
+    }
+}

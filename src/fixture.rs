@@ -1,0 +1,416 @@
+//! Reading a fixture's files: the expectations file `x07test.json`
+//! (validated against `schemas/fixture.schema.json`), the project manifest
+//! `x07.json` (profiles → worlds and policies) and `*.smoke.json` smoke suites.
+//!
+//! The format is documented in `docs/fixture-format.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The `schema_version` every expectations file carries.
+pub const FIXTURE_SCHEMA_VERSION: &str = "cargo-x07.fixture@0.1.0";
+/// File name of the expectations file inside a fixture directory.
+pub const EXPECTATIONS_FILE: &str = "x07test.json";
+/// File name of the X07 project manifest that makes a directory a fixture.
+pub const PROJECT_FILE: &str = "x07.json";
+/// Suffix of smoke-suite files.
+pub const SMOKE_SUFFIX: &str = ".smoke.json";
+/// The `schema_version` of smoke-suite files.
+pub const SMOKE_SCHEMA_VERSION: &str = "x07.smoke_suite@0.1.0";
+
+/// The JSON Schema for expectations files, as shipped in `schemas/`.
+pub const FIXTURE_SCHEMA_TEXT: &str = include_str!("../schemas/fixture.schema.json");
+
+/// Why a fixture file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    /// The file could not be read from disk.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON, or does not have the expected shape.
+    #[error("malformed JSON in {}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse error (with line and column).
+        source: serde_json::Error,
+    },
+    /// The file is JSON but does not follow its schema.
+    #[error("{} does not follow {schema}:\n{}", path.display(), problems.join("\n"))]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// Which schema it was checked against.
+        schema: &'static str,
+        /// One line per violation: `<json pointer>: <message>`.
+        problems: Vec<String>,
+    },
+}
+
+fn fixture_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let schema: Value =
+            serde_json::from_str(FIXTURE_SCHEMA_TEXT).expect("bundled fixture schema is JSON");
+        jsonschema::validator_for(&schema).expect("bundled fixture schema compiles")
+    })
+}
+
+/// Lists every schema violation of `instance` as `<pointer>: <message>` lines.
+pub(crate) fn schema_problems(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|error| {
+            let pointer = error.instance_path().to_string();
+            let pointer = if pointer.is_empty() {
+                "/".to_string()
+            } else {
+                pointer
+            };
+            format!("  {pointer}: {error}")
+        })
+        .collect()
+}
+
+fn read_json(path: &Path) -> Result<Value, FixtureError> {
+    let bytes = std::fs::read(path).map_err(|source| FixtureError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| FixtureError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// One `x07test.json`, validated. `run` and `expect` blocks stay JSON objects
+/// until the planner has merged every level (fixture < case < profile).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpectationsFile {
+    /// Always [`FIXTURE_SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// One line saying what the fixture proves.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Profiles to run; `None` means the configured ones that `x07.json` declares.
+    #[serde(default)]
+    pub profiles: Option<Vec<String>>,
+    /// Per-case timeout for every case.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// When set, every case is ignored with this reason.
+    #[serde(default)]
+    pub ignore: Option<String>,
+    /// Run options for every case.
+    #[serde(default)]
+    pub run: Map<String, Value>,
+    /// Expectations for every case and profile.
+    #[serde(default)]
+    pub expect: Map<String, Value>,
+    /// The cases; `None` means one case named `default`.
+    #[serde(default)]
+    pub cases: Option<Vec<CaseSpec>>,
+}
+
+/// One entry of `cases` in an expectations file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseSpec {
+    /// The case name (`[A-Za-z0-9_.-]+`).
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The program's input.
+    #[serde(default)]
+    pub input: Option<InputSpec>,
+    /// Overrides the fixture's timeout.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Ignore this case (every profile) with this reason.
+    #[serde(default)]
+    pub ignore: Option<String>,
+    /// Run options merged over the fixture's.
+    #[serde(default)]
+    pub run: Map<String, Value>,
+    /// Expectations merged over the fixture's.
+    #[serde(default)]
+    pub expect: Map<String, Value>,
+    /// Per-profile overrides, merged last.
+    #[serde(default)]
+    pub by_profile: BTreeMap<String, ProfileOverride>,
+}
+
+/// `by_profile.<profile>` of a case.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileOverride {
+    /// Run options for this profile only.
+    #[serde(default)]
+    pub run: Map<String, Value>,
+    /// Expectations for this profile only.
+    #[serde(default)]
+    pub expect: Map<String, Value>,
+    /// Ignore this case under this profile, with this reason.
+    #[serde(default)]
+    pub ignore: Option<String>,
+}
+
+/// The input of a case as written (exactly one key is set; the schema checks it).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InputSpec {
+    /// UTF-8 text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Base64 bytes.
+    #[serde(default)]
+    pub b64: Option<String>,
+    /// A file relative to the fixture directory.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// argv_v1 arguments.
+    #[serde(default)]
+    pub argv: Option<Vec<String>>,
+}
+
+/// The four input kinds of `x07 run`; each maps to one input flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Bytes passed as `--input-b64` (from `text` or `b64`).
+    Bytes(Vec<u8>),
+    /// A file passed as `--input`, relative to the fixture directory.
+    File(String),
+    /// Arguments passed after `--` (the program sees argv_v1).
+    Argv(Vec<String>),
+}
+
+impl InputSpec {
+    /// Converts the written form into an [`Input`]; errors on bad base64.
+    pub fn to_input(&self) -> Result<Input, String> {
+        use base64::Engine as _;
+        if let Some(text) = &self.text {
+            Ok(Input::Bytes(text.as_bytes().to_vec()))
+        } else if let Some(b64) = &self.b64 {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map(Input::Bytes)
+                .map_err(|error| format!("input.b64 is not valid base64: {error}"))
+        } else if let Some(file) = &self.file {
+            Ok(Input::File(file.clone()))
+        } else if let Some(argv) = &self.argv {
+            Ok(Input::Argv(argv.clone()))
+        } else {
+            Err("input must have one of text, b64, file, argv".to_string())
+        }
+    }
+}
+
+/// Reads and validates an expectations file.
+pub fn read_expectations(path: &Path) -> Result<ExpectationsFile, FixtureError> {
+    let value = read_json(path)?;
+    let problems = schema_problems(fixture_validator(), &value);
+    if !problems.is_empty() {
+        return Err(FixtureError::Schema {
+            path: path.to_path_buf(),
+            schema: "schemas/fixture.schema.json",
+            problems,
+        });
+    }
+    let file: ExpectationsFile =
+        serde_json::from_value(value).map_err(|source| FixtureError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut seen = std::collections::BTreeSet::new();
+    for case in file.cases.iter().flatten() {
+        if !seen.insert(case.name.as_str()) {
+            return Err(FixtureError::Schema {
+                path: path.to_path_buf(),
+                schema: "schemas/fixture.schema.json",
+                problems: vec![format!("  /cases: case name {:?} is used twice", case.name)],
+            });
+        }
+    }
+    Ok(file)
+}
+
+/// The parts of an X07 project manifest (`x07.json`) that cargo-x07 needs.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProjectManifest {
+    /// The project's world when it has no profiles.
+    #[serde(default)]
+    pub world: Option<String>,
+    /// Declared profiles, by name.
+    #[serde(default)]
+    pub profiles: Option<BTreeMap<String, ProfileDecl>>,
+}
+
+/// One profile declared in `x07.json`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileDecl {
+    /// `run-os`, `run-os-sandboxed`, …
+    #[serde(default)]
+    pub world: Option<String>,
+    /// Sandbox policy path, relative to the project root.
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+/// Reads `x07.json`.
+pub fn read_project(path: &Path) -> Result<ProjectManifest, FixtureError> {
+    let value = read_json(path)?;
+    serde_json::from_value(value).map_err(|source| FixtureError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// One `x07.smoke_suite@0.1.0` file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmokeSuite {
+    /// Always [`SMOKE_SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// A readable id.
+    #[serde(default)]
+    pub suite_id: Option<String>,
+    /// `run-os`, `run-os-sandboxed` or a `solve-*` world.
+    pub world: String,
+    /// Entry program, relative to the smoke root.
+    pub program_x07json: String,
+    /// Sandbox policy, relative to the smoke root.
+    #[serde(default)]
+    pub policy_json: Option<String>,
+    /// The cases.
+    pub cases: Vec<SmokeCase>,
+}
+
+/// One case of a smoke suite.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmokeCase {
+    /// Case name.
+    pub name: String,
+    /// Input bytes (base64, may be empty).
+    #[serde(default)]
+    pub input_b64: String,
+    /// Expected output bytes (base64).
+    pub expected_b64: String,
+}
+
+/// Reads a smoke-suite file and checks its `schema_version`.
+pub fn read_smoke_suite(path: &Path) -> Result<SmokeSuite, FixtureError> {
+    let value = read_json(path)?;
+    let suite: SmokeSuite = serde_json::from_value(value).map_err(|source| FixtureError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if suite.schema_version != SMOKE_SCHEMA_VERSION {
+        return Err(FixtureError::Schema {
+            path: path.to_path_buf(),
+            schema: SMOKE_SCHEMA_VERSION,
+            problems: vec![format!(
+                "  /schema_version: expected {SMOKE_SCHEMA_VERSION:?}, got {:?}",
+                suite.schema_version
+            )],
+        });
+    }
+    Ok(suite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_the_documented_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "x07test.json",
+            r#"{
+              "schema_version": "cargo-x07.fixture@0.1.0",
+              "description": "Reads data.txt from inside the read root",
+              "profiles": ["os", "sandbox"],
+              "timeout_ms": 20000,
+              "run": { "solve_fuel": 100000 },
+              "expect": { "output": { "text": "DATA" } },
+              "cases": [
+                { "name": "plain", "input": { "text": "data.txt" } },
+                { "name": "hidden", "input": { "text": ".hidden.txt" },
+                  "by_profile": { "sandbox": { "expect": { "trap": "os.fs.read_file hidden path denied" } } } }
+              ]
+            }"#,
+        );
+        let file = read_expectations(&path).unwrap();
+        let cases = file.cases.unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!(
+            cases[0].input.as_ref().unwrap().to_input().unwrap(),
+            Input::Bytes(b"data.txt".to_vec())
+        );
+        assert!(cases[1].by_profile.contains_key("sandbox"));
+    }
+
+    #[test]
+    fn malformed_json_names_the_file_and_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "x07test.json", "{ \"schema_version\": ");
+        let error = read_expectations(&path).unwrap_err().to_string();
+        assert!(error.contains("malformed JSON in"), "{error}");
+        assert!(error.contains("x07test.json"), "{error}");
+        assert!(error.contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn schema_violations_are_listed_with_pointers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+                 "cases": [ { "name": "bad name!", "input": { "text": "a", "b64": "YQ==" } } ],
+                 "expect": { "exitcode": 1 } }"#,
+        );
+        let error = read_expectations(&path).unwrap_err().to_string();
+        assert!(error.contains("/cases/0/name"), "{error}");
+        assert!(error.contains("/cases/0/input"), "{error}");
+        assert!(error.contains("/expect"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_case_names_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+                 "cases": [ { "name": "a" }, { "name": "a" } ] }"#,
+        );
+        let error = read_expectations(&path).unwrap_err().to_string();
+        assert!(error.contains("used twice"), "{error}");
+    }
+
+    #[test]
+    fn smoke_suites_need_their_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "a.smoke.json",
+            r#"{ "schema_version": "x07.smoke_suite@0.2.0", "world": "run-os",
+                 "program_x07json": "p.x07.json", "cases": [] }"#,
+        );
+        assert!(read_smoke_suite(&path).is_err());
+    }
+}

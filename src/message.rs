@@ -1,0 +1,252 @@
+//! Every user-visible failure text, in one place so wording stays consistent:
+//! failed checks, expected-vs-actual output (a text diff, or a hex dump
+//! around the first differing byte), decoded trap / compile error / stderr,
+//! hints, and the command that reproduces the case with the real `x07`.
+
+use std::fmt::Write as _;
+
+use crate::check::Verdict;
+use crate::config::SandboxBackend;
+use crate::plan::{PlannedCase, SANDBOX_WORLD};
+use crate::run::{RunError, RunOutput};
+
+/// At most this many bytes of stderr are quoted in a message.
+const STDERR_LIMIT: usize = 4000;
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  {line}\n"))
+        .collect::<String>()
+}
+
+fn header(case: &PlannedCase) -> String {
+    format!(
+        "{} failed\n  fixture file: {}\n",
+        case.id.test_name(),
+        case.source_file.display()
+    )
+}
+
+fn footer(out: &mut String, reproduce: &str) {
+    let _ = write!(out, "reproduce with the real x07:\n  {reproduce}\n");
+}
+
+/// The message of a case that could not be planned (broken fixture, missing file).
+pub fn problem_message(case: &PlannedCase, problem: &str, reproduce: &str) -> String {
+    let mut out = header(case);
+    let _ = write!(out, "the case could not be run:\n{}", indent(problem));
+    footer(&mut out, reproduce);
+    out
+}
+
+/// The message of a case whose runner could not be started or copied.
+pub fn run_error_message(case: &PlannedCase, error: &RunError, reproduce: &str) -> String {
+    let mut out = header(case);
+    let _ = writeln!(out, "the runner could not be run: {error}");
+    footer(&mut out, reproduce);
+    out
+}
+
+/// One-line summary for a problem (used as the failed-check line).
+pub fn problem_summary(problem: &str) -> String {
+    format!("fixture: {}", problem.lines().next().unwrap_or(problem))
+}
+
+/// The hint for a VM backend that failed closed.
+pub fn vm_hint() -> &'static str {
+    "hint: the sandbox VM backend failed closed (no VM runtime on this machine). Run with \
+     `--sandbox-backend os` (cargo x07 test --sandbox-backend os), or set \
+     `sandbox_backend = \"os\"` under [workspace.metadata.x07], to use the OS sandbox \
+     (x07's --sandbox-backend os --i-accept-weaker-isolation)."
+}
+
+fn lossy_limited(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(STDERR_LIMIT)]).into_owned();
+    if bytes.len() > STDERR_LIMIT {
+        format!("{text}\n… ({} more bytes)", bytes.len() - STDERR_LIMIT)
+    } else {
+        text
+    }
+}
+
+/// The full failure text of a case that ran.
+pub fn failure_message(
+    case: &PlannedCase,
+    output: &RunOutput,
+    verdict: &Verdict,
+    reproduce: &str,
+) -> String {
+    let mut out = header(case);
+    let _ = writeln!(out, "failed checks:");
+    for mismatch in &verdict.mismatches {
+        let _ = writeln!(out, "  - {}", mismatch.summary);
+        for detail in &mismatch.details {
+            let _ = writeln!(out, "    {}", detail.trim_start());
+        }
+    }
+    if let (Some(expected), Some(actual)) = (&case.expect.output, &verdict.actual) {
+        if let Some(actual_output) = &actual.output {
+            if actual_output != &expected.bytes {
+                let _ = write!(
+                    out,
+                    "output (- expected, + actual):\n{}",
+                    output_diff(&expected.bytes, actual_output)
+                );
+            }
+        }
+    }
+    if let Some(actual) = &verdict.actual {
+        if let Some(trap) = &actual.trap {
+            let _ = writeln!(out, "trap: {trap}");
+        }
+        if let Some(error) = &actual.compile_error {
+            let _ = write!(out, "compile error:\n{}", indent(error));
+        }
+        if let Some(bytes) = &actual.solve_stderr {
+            if !bytes.is_empty() && actual.trap.is_some() {
+                let _ = write!(
+                    out,
+                    "program stderr (solve.stderr_b64):\n{}",
+                    indent(&lossy_limited(bytes))
+                );
+            }
+        }
+    }
+    if verdict.report.is_none() {
+        let code = match (output.exit_code, output.signal) {
+            (Some(code), _) => code.to_string(),
+            (None, Some(signal)) => format!("none (signal {signal})"),
+            _ => "none".into(),
+        };
+        let _ = writeln!(out, "runner exit code: {code}");
+        if !output.stdout.is_empty() {
+            let _ = write!(
+                out,
+                "runner stdout:\n{}",
+                indent(&lossy_limited(&output.stdout))
+            );
+        }
+    }
+    if !output.stderr.is_empty() {
+        let _ = write!(
+            out,
+            "runner stderr:\n{}",
+            indent(&lossy_limited(&output.stderr))
+        );
+    } else if verdict.report.is_none() {
+        let _ = writeln!(out, "runner stderr: (empty)");
+    }
+    if verdict.vm_fail_closed
+        || (case.world == SANDBOX_WORLD
+            && case.sandbox_backend == SandboxBackend::Vm
+            && verdict.report.is_none())
+    {
+        let _ = writeln!(out, "{}", vm_hint());
+    }
+    footer(&mut out, reproduce);
+    out
+}
+
+/// Expected vs actual bytes: a unified text diff when both are UTF-8,
+/// else a hex dump around the first differing offset.
+pub fn output_diff(expected: &[u8], actual: &[u8]) -> String {
+    match (std::str::from_utf8(expected), std::str::from_utf8(actual)) {
+        (Ok(expected), Ok(actual)) => text_diff(expected, actual),
+        _ => hex_diff(expected, actual),
+    }
+}
+
+fn text_diff(expected: &str, actual: &str) -> String {
+    let diff = similar::TextDiff::from_lines(expected, actual);
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => ' ',
+        };
+        let value = change.value();
+        let line = value.strip_suffix('\n').unwrap_or(value);
+        let _ = write!(out, "  {sign}{line}");
+        if change.missing_newline() {
+            out.push_str("⏎ (no newline at end)");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn hex_rows(bytes: &[u8], from: usize, to: usize, mark: usize, out: &mut String) {
+    let mut offset = from;
+    while offset < to.min(bytes.len()) {
+        let end = (offset + 16).min(bytes.len());
+        let mut hex = String::new();
+        let mut ascii = String::new();
+        for (index, byte) in bytes[offset..end].iter().enumerate() {
+            let at = offset + index;
+            let _ = write!(hex, "{}{byte:02x}", if at == mark { '>' } else { ' ' });
+            ascii.push(if byte.is_ascii_graphic() || *byte == b' ' {
+                *byte as char
+            } else {
+                '.'
+            });
+        }
+        let _ = writeln!(out, "    {offset:08x} {hex:<48}  |{ascii}|");
+        offset = end;
+    }
+}
+
+fn hex_diff(expected: &[u8], actual: &[u8]) -> String {
+    let first = expected
+        .iter()
+        .zip(actual)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(actual.len()));
+    let from = (first / 16).saturating_sub(2) * 16;
+    let to = (first / 16 + 3) * 16;
+    let mut out = format!(
+        "  binary output differs at offset {first} (0x{first:x}); expected {} bytes, actual {} bytes; `>` marks the first difference\n",
+        expected.len(),
+        actual.len()
+    );
+    out.push_str("  expected:\n");
+    hex_rows(expected, from, to, first, &mut out);
+    out.push_str("  actual:\n");
+    hex_rows(actual, from, to, first, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_diff_marks_changed_lines() {
+        let diff = output_diff(b"a\nDATA\nc\n", b"a\nDATB\nc\n");
+        assert_eq!(diff, "   a\n  -DATA\n  +DATB\n   c\n");
+    }
+
+    #[test]
+    fn text_diff_shows_a_missing_newline() {
+        let diff = output_diff(b"DATA\n", b"DATA");
+        assert!(diff.contains("no newline at end"), "{diff}");
+    }
+
+    #[test]
+    fn binary_diff_is_a_hex_dump_at_the_first_difference() {
+        let expected: Vec<u8> = (0u8..64).collect();
+        let mut actual = expected.clone();
+        actual[40] = 0xff;
+        let diff = output_diff(&expected, &actual);
+        assert!(diff.contains("differs at offset 40 (0x28)"), "{diff}");
+        assert!(diff.contains(">28"), "{diff}");
+        assert!(diff.contains(">ff"), "{diff}");
+        assert!(diff.contains("00000020"), "{diff}");
+    }
+
+    #[test]
+    fn binary_diff_of_a_prefix() {
+        let diff = output_diff(&[0xff, 0], &[0xff]);
+        assert!(diff.contains("differs at offset 1"), "{diff}");
+    }
+}
