@@ -204,7 +204,6 @@ fn run_args() -> Command {
                 .value_name("ARG")
                 .num_args(1..)
                 .trailing_var_arg(true)
-                .allow_hyphen_values(true)
                 .help("Program arguments, passed as argv_v1 input"),
         )
 }
@@ -294,6 +293,13 @@ fn env_flag(name: &str) -> bool {
 
 fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// `path` without `.` segments (`./src` → `src`, `.` → empty).
+fn lexical(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 /// Where `relative` points when resolved against `base` (kept as is when absolute).
@@ -469,10 +475,20 @@ fn run_command(
     match std::fs::read(&program_path) {
         Ok(bytes) => {
             if repair != "off" {
-                if let Err(err) = serde_json::from_slice::<Value>(&bytes) {
-                    return usage(format!(
-                        "repair program: {program_shown}: parse x07AST JSON: {program_shown}: {err}"
-                    ));
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Err(err) => {
+                        return usage(format!(
+                            "repair program: {program_shown}: parse x07AST JSON: {program_shown}: {err}"
+                        ))
+                    }
+                    Ok(value) if repair == "memory" => {
+                        let base = match (&manifest, project_target) {
+                            (Some(manifest), true) => manifest.root.clone(),
+                            _ => program_path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                        };
+                        stage_repair_copy(&base, &program_path, value);
+                    }
+                    Ok(_) => {}
                 }
             }
         }
@@ -594,15 +610,21 @@ fn run_command(
             .iter()
             .map(|r| crate::project::normalize(&manifest.root.join(r)))
             .collect();
-        let shown = if project_target {
+        let shown: Vec<String> = if project_target {
             abs.iter().map(|p| display(p)).collect()
         } else {
             manifest
                 .module_roots
                 .iter()
-                .map(|r| display(&manifest.resolve(r)))
+                .map(|r| display(&lexical(&manifest.resolve(r))))
                 .collect()
         };
+        if !project_target && shown.iter().any(String::is_empty) {
+            // x07 hands its runner an empty `--module-root` here (observed-behaviour.md
+            // §1.7); the run fails the same way.
+            eprint!("error: a value is required for '--module-root <MODULE_ROOT>' but none was supplied\n\nFor more information, try '--help'.\n");
+            return Ok(2);
+        }
         (abs, shown)
     } else {
         let dir = Path::new(program_flag.map(String::as_str).unwrap_or(""))
@@ -687,7 +709,9 @@ fn run_command(
                     open_files: None,
                     core_dumps: false,
                 },
-                Duration::from_secs(cpu + 1),
+                // The real runner allows one second more than the CPU limit; twice the
+                // CPU limit keeps the CPU limit (not the wall clock) deciding on a busy machine.
+                Duration::from_secs(cpu * 2 + 1),
             )
         }
     };
@@ -719,6 +743,20 @@ fn run_command(
         solve: Some(solve),
     };
     emit_report(matches, &report, wrapped, report_out, report_shape)
+}
+
+/// `--repair=memory` leaves the source alone and stages a canonical copy (one line,
+/// keys sorted) at `<base>/.x07/repair/_staged/0/<file>`, as x07 does.
+fn stage_repair_copy(base: &Path, program: &Path, mut value: Value) {
+    let Some(name) = program.file_name() else {
+        return;
+    };
+    let dir = base.join(".x07").join("repair").join("_staged").join("0");
+    sort_keys(&mut value);
+    let text = format!("{value}\n");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join(name), text);
+    }
 }
 
 /// The `X07_OS_*` variables the real runner hands a sandboxed program.

@@ -120,8 +120,8 @@ fn read_host_file(path: &Path) -> Result<Vec<String>, String> {
         .map_err(|err| format!("read host file: {}: {err}", path.display()))?;
     Ok(text
         .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter(|line| !line.is_empty())
         .map(str::to_string)
         .collect())
 }
