@@ -1,0 +1,309 @@
+//! The bundled fixture corpus: its shape (every fixture an X07 project with an `os` and a
+//! `sandbox` profile, its policy inside the fixture, a lockfile, a one-line description,
+//! every referenced file present), the coverage the project promises, and
+//! `fixtures/README.md`, which is generated from the expectations files.
+//!
+//! After adding or changing fixtures, regenerate the README with
+//! `UPDATE_FIXTURES_README=1 cargo test --test fixtures_corpus`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures_root() -> PathBuf {
+    workspace().join("fixtures")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// One fixture: its path relative to `fixtures/` (with `/`), its directory and files.
+struct Fixture {
+    rel: String,
+    dir: PathBuf,
+    manifest: Value,
+    expectations: Value,
+}
+
+impl Fixture {
+    fn area(&self) -> &str {
+        self.rel.split('/').next().unwrap()
+    }
+    fn cases(&self) -> Vec<Value> {
+        match self.expectations["cases"].as_array() {
+            Some(cases) => cases.clone(),
+            None => vec![serde_json::json!({ "name": "default" })],
+        }
+    }
+    fn description(&self) -> &str {
+        self.expectations["description"].as_str().unwrap_or("")
+    }
+}
+
+fn fixtures() -> Vec<Fixture> {
+    let root = fixtures_root();
+    let mut dirs = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        if dir.join("x07.json").is_file() {
+            dirs.push(dir.clone());
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    dirs.sort();
+    dirs.into_iter()
+        .map(|dir| {
+            let rel = dir.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            let expectations = if dir.join("x07test.json").is_file() {
+                read_json(&dir.join("x07test.json"))
+            } else {
+                Value::Null
+            };
+            Fixture { rel, manifest: read_json(&dir.join("x07.json")), expectations, dir }
+        })
+        .collect()
+}
+
+fn smoke_suites() -> Vec<(String, Value)> {
+    let dir = fixtures_root().join("smoke");
+    let mut suites: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".smoke.json"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), read_json(&p)))
+        .collect();
+    suites.sort_by(|a, b| a.0.cmp(&b.0));
+    suites
+}
+
+/// Every value under `key` anywhere in `value` (e.g. all `input` objects of all cases).
+fn collect<'a>(value: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == key {
+                    out.push(v);
+                }
+                collect(v, key, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect(v, key, out)),
+        _ => {}
+    }
+}
+
+fn area_title(area: &str) -> &'static str {
+    match area {
+        "core" => "Pure computation: core forms, i32 edge cases, bytes/views/vec_u8, option/result",
+        "std" => "std.* functions",
+        "binary" => "Binary (non-UTF-8) input and output",
+        "input" => "Input kinds",
+        "projects" => "Project layout: module roots, profile input, reachability, working directory",
+        "env" => "Environment",
+        "time" => "Time",
+        "fs" => "Files inside the policy roots",
+        "process" => "Child processes",
+        "deny" => "Sandbox denials (run-os succeeds, run-os-sandboxed fails closed)",
+        "traps" => "Traps and resource limits",
+        "compile-errors" => "Compile errors (expected failures)",
+        "derived" => "Derived-policy flags (--allow-host, --deny-host, --allow-read-root, --allow-write-root)",
+        _ => "Other",
+    }
+}
+
+const AREA_ORDER: [&str; 13] = [
+    "core", "std", "binary", "input", "projects", "env", "time", "fs", "process", "deny", "traps", "compile-errors", "derived",
+];
+
+fn render_readme() -> String {
+    let all = fixtures();
+    let mut by_area: BTreeMap<String, Vec<&Fixture>> = BTreeMap::new();
+    for f in &all {
+        by_area.entry(f.area().to_string()).or_default().push(f);
+    }
+    let total_cases: usize = all.iter().map(|f| f.cases().len()).sum();
+    let mut s = String::new();
+    s.push_str("# Fixtures\n\n");
+    s.push_str("Each directory below is an X07 project (`x07.json`, `x07.lock.json`, sources, a sandbox `policy.json`)\n");
+    s.push_str("with an expectations file `x07test.json` in the format of [docs/fixture-format.md](../docs/fixture-format.md).\n");
+    s.push_str("Every case runs under the profile `os` (world `run-os`) and the profile `sandbox` (world `run-os-sandboxed`).\n");
+    s.push_str("The expectations are what the real x07 0.2.17 does, taken from the recorded probes and the conformance\n");
+    s.push_str("examples (C01–C50) of the X07 subset notes, not from the embedded runner; a fixture whose program is not\n");
+    s.push_str("covered by a recording says so in its description. The sandbox policies are copies of files in\n");
+    s.push_str("[`policies/`](../policies), whose `notes` say what each allows.\n\n");
+    s.push_str(&format!(
+        "{} fixtures, {} cases, {} test cases with both profiles; plus {} smoke suites.\n\n",
+        all.len(),
+        total_cases,
+        total_cases * 2,
+        smoke_suites().len()
+    ));
+    s.push_str("This file is generated by `tests/fixtures_corpus.rs`; regenerate it with\n`UPDATE_FIXTURES_README=1 cargo test --test fixtures_corpus`.\n");
+    let mut areas: Vec<&String> = by_area.keys().collect();
+    areas.sort_by_key(|a| AREA_ORDER.iter().position(|o| o == a).unwrap_or(usize::MAX));
+    for area in areas {
+        let list = &by_area[area];
+        s.push_str(&format!("\n## `{area}/` — {} ({})\n\n", area_title(area), list.len()));
+        s.push_str("| fixture | cases | what it proves |\n|---|---|---|\n");
+        for f in list {
+            let names: Vec<String> = f.cases().iter().map(|c| c["name"].as_str().unwrap_or("?").to_string()).collect();
+            s.push_str(&format!(
+                "| [`{}`]({}) | {} | {} |\n",
+                f.rel,
+                f.rel,
+                names.join(", "),
+                f.description().replace('|', "\\|")
+            ));
+        }
+    }
+    s.push_str("\n## `smoke/` — X07 smoke suites (`x07.smoke_suite@0.1.0`)\n\n");
+    s.push_str("| file | world | program | cases | notes |\n|---|---|---|---|---|\n");
+    for (name, suite) in smoke_suites() {
+        let cases: Vec<&str> = suite["cases"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let notes: Vec<&str> = suite["notes"].as_array().map(|n| n.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        s.push_str(&format!(
+            "| [`smoke/{name}`](smoke/{name}) | {} | `{}` | {} | {} |\n",
+            suite["world"].as_str().unwrap(),
+            suite["program_x07json"].as_str().unwrap(),
+            cases.join(", "),
+            notes.join(" ").replace('|', "\\|")
+        ));
+    }
+    s
+}
+
+#[test]
+fn readme_lists_every_fixture() {
+    let expected = render_readme();
+    let path = fixtures_root().join("README.md");
+    if std::env::var_os("UPDATE_FIXTURES_README").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "fixtures/README.md is out of date; run `UPDATE_FIXTURES_README=1 cargo test --test fixtures_corpus`"
+    );
+}
+
+#[test]
+fn every_fixture_is_a_project_with_both_profiles() {
+    let all = fixtures();
+    assert!(all.len() >= 40, "only {} fixtures", all.len());
+    for f in &all {
+        let name = &f.rel;
+        assert_eq!(f.expectations["schema_version"], "cargo-x07.fixture@0.1.0", "{name}");
+        let description = f.description();
+        assert!(!description.is_empty() && !description.contains('\n'), "{name}: needs a one-line description");
+        assert_eq!(f.expectations["profiles"], serde_json::json!(["os", "sandbox"]), "{name}");
+        let profiles = f.manifest["profiles"].as_object().unwrap_or_else(|| panic!("{name}: no profiles"));
+        assert_eq!(profiles["os"]["world"], "run-os", "{name}");
+        assert!(profiles["os"].get("policy").is_none(), "{name}: run-os profiles must not name a policy");
+        assert_eq!(profiles["sandbox"]["world"], "run-os-sandboxed", "{name}");
+        let policy = profiles["sandbox"]["policy"].as_str().unwrap_or_else(|| panic!("{name}: sandbox profile without policy"));
+        let policy_path = f.dir.join(policy).canonicalize().unwrap_or_else(|e| panic!("{name}: {policy}: {e}"));
+        assert!(policy_path.starts_with(f.dir.canonicalize().unwrap()), "{name}: the sandbox policy must live inside the fixture");
+        let entry = f.manifest["entry"].as_str().unwrap();
+        assert!(f.dir.join(entry).is_file(), "{name}: entry {entry} missing");
+        assert!(f.dir.join("x07.lock.json").is_file(), "{name}: commit x07.lock.json so x07 does not create it during runs");
+        let mut seen = BTreeSet::new();
+        for case in f.cases() {
+            let case_name = case["name"].as_str().unwrap().to_string();
+            assert!(seen.insert(case_name.clone()), "{name}: duplicate case {case_name}");
+        }
+        let mut files = Vec::new();
+        collect(&f.expectations, "file", &mut files);
+        for file in files {
+            let file = file.as_str().unwrap();
+            assert!(f.dir.join(file).is_file(), "{name}: referenced file {file} missing");
+        }
+    }
+}
+
+#[test]
+fn corpus_covers_what_the_project_promises() {
+    let all = fixtures();
+    let count = |area: &str| all.iter().filter(|f| f.area() == area).count();
+    assert!(count("core") + count("std") >= 10, "pure-computation fixtures");
+    assert!(count("deny") >= 12, "sandbox denials");
+    assert!(count("traps") >= 6, "traps");
+    assert!(count("compile-errors") >= 4, "compile errors");
+    let test_cases: usize = all.iter().map(|f| f.cases().len() * 2).sum();
+    assert!(test_cases >= 80, "only {test_cases} fixture x profile cases");
+
+    let mut inputs = Vec::new();
+    let mut runs = Vec::new();
+    for f in &all {
+        collect(&f.expectations, "input", &mut inputs);
+        collect(&f.expectations, "run", &mut runs);
+    }
+    for kind in ["text", "b64", "file", "argv"] {
+        assert!(inputs.iter().any(|i| i.get(kind).is_some()), "no fixture uses input kind {kind}");
+    }
+    assert!(
+        inputs.iter().any(|i| i["argv"].as_array().is_some_and(|a| a.iter().any(|s| s == "") && a.iter().any(|s| s.as_str().unwrap_or("").contains(' ')))),
+        "argv with an empty and a spaced argument"
+    );
+    assert!(inputs.iter().any(|i| i["argv"].as_array().is_some_and(Vec::is_empty)), "argv with no arguments");
+    for flag in ["allow_hosts", "deny_hosts", "allow_read_roots", "allow_write_roots", "solve_fuel", "max_output_bytes", "max_memory_bytes", "cpu_time_limit_seconds", "env"] {
+        assert!(runs.iter().any(|r| r.get(flag).is_some()), "no fixture uses run.{flag}");
+    }
+    assert!(
+        all.iter().any(|f| f.manifest["profiles"]["os"].get("solve_fuel").is_some()),
+        "fuel from the profile"
+    );
+    assert!(all.iter().any(|f| f.manifest["module_roots"] != serde_json::json!(["."])), "a project with its own module_roots");
+
+    // Binary output: an expected output that is not UTF-8.
+    let mut outputs = Vec::new();
+    for f in &all {
+        collect(&f.expectations, "output", &mut outputs);
+    }
+    use base64::Engine as _;
+    assert!(
+        outputs.iter().filter_map(|o| o.get("b64").and_then(Value::as_str)).any(|b| {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
+            std::str::from_utf8(&bytes).is_err()
+        }),
+        "no fixture expects non-UTF-8 output"
+    );
+
+    // Every denial fixture expects something different in the sandbox.
+    for f in all.iter().filter(|f| f.area() == "deny") {
+        assert!(
+            f.cases().iter().any(|c| c["by_profile"]["sandbox"]["expect"].is_object()),
+            "{}: a denial needs a sandbox-specific expectation",
+            f.rel
+        );
+    }
+}
+
+#[test]
+fn smoke_suites_cover_both_worlds() {
+    let suites = smoke_suites();
+    let worlds: BTreeSet<&str> = suites.iter().map(|(_, s)| s["world"].as_str().unwrap()).collect();
+    assert!(worlds.contains("run-os") && worlds.contains("run-os-sandboxed"), "{worlds:?}");
+    for (name, suite) in &suites {
+        assert_eq!(suite["schema_version"], "x07.smoke_suite@0.1.0", "{name}");
+        assert!(workspace().join(suite["program_x07json"].as_str().unwrap()).is_file(), "{name}: program");
+        let sandboxed = suite["world"] == "run-os-sandboxed";
+        assert_eq!(suite.get("policy_json").is_some(), sandboxed, "{name}: policy_json exactly for run-os-sandboxed");
+        if let Some(policy) = suite["policy_json"].as_str() {
+            assert!(workspace().join(policy).is_file(), "{name}: policy");
+        }
+        assert!(!suite["cases"].as_array().unwrap().is_empty(), "{name}: cases");
+    }
+}
