@@ -7,9 +7,22 @@
 #![forbid(unsafe_code)]
 
 pub mod host;
+pub mod ast;
+pub mod check;
+pub mod eval;
+pub mod parse;
+pub mod std;
+pub mod types;
+pub mod value;
+
+pub use crate::eval::{solve, MemStats, SolveLimits, SolveOutcome, SolveStats};
+pub use crate::parse::{load_program, CompileError, Program};
 pub mod templates;
 pub mod policy;
 pub mod report;
 pub mod os;
 pub mod project;
 pub mod derived;
+pub mod limits;
+pub mod solver;
+pub mod cli;
