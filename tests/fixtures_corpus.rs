@@ -307,3 +307,97 @@ fn smoke_suites_cover_both_worlds() {
         assert!(!suite["cases"].as_array().unwrap().is_empty(), "{name}: cases");
     }
 }
+
+fn cargo_x07() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-x07"));
+    // A real x07 on PATH or in $X07 would be preferred over the embedded runner.
+    cmd.env_remove("X07").env_remove("CI");
+    cmd
+}
+
+#[test]
+fn list_shows_every_fixture_under_both_profiles() {
+    let output = cargo_x07()
+        .args(["x07", "test", "--list", "--format", "terse", "--backend", "embedded", "--manifest-path"])
+        .arg(workspace().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let names: BTreeSet<&str> = stdout.lines().filter_map(|l| l.strip_suffix(": test")).collect();
+    assert!(names.len() >= 80, "only {} cases listed", names.len());
+    for f in fixtures() {
+        for case in f.cases() {
+            for profile in ["os", "sandbox"] {
+                let name = format!("fixtures/{}::{}::{profile}", f.rel, case["name"].as_str().unwrap());
+                assert!(names.contains(name.as_str()), "{name} is not listed");
+            }
+        }
+    }
+    for (file, suite) in smoke_suites() {
+        for case in suite["cases"].as_array().unwrap() {
+            let name = format!("fixtures/smoke/{file}::{}::{}", case["name"].as_str().unwrap(), suite["world"].as_str().unwrap());
+            assert!(names.contains(name.as_str()), "{name} is not listed");
+        }
+    }
+}
+
+/// Copies a directory tree (files only).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// The binary-output fixture with one expected byte broken on purpose: the run fails and
+/// the message is a hex dump around the first differing offset; the fixture is untouched.
+#[test]
+fn breaking_one_expected_byte_of_binary_output_shows_a_hex_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"hexdiff\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\npath = \"lib.rs\"\n").unwrap();
+    std::fs::write(dir.path().join("lib.rs"), "").unwrap();
+    let fixture = dir.path().join("fixtures/binary/bytes-alloc-set");
+    copy_tree(&fixtures_root().join("binary/bytes-alloc-set"), &fixture);
+    let expectations = fixture.join("x07test.json");
+    let mut value = read_json(&expectations);
+    let expected = value["cases"][0]["expect"]["output"]["b64"].clone();
+    assert_eq!(expected, "QQD/QQ==", "the fixture expects A 00 FF A");
+    value["cases"][0]["expect"]["output"]["b64"] = Value::String("QQD+QQ==".into()); // A 00 FE A
+    std::fs::write(&expectations, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    let before = snapshot(&fixture);
+
+    let output = cargo_x07()
+        .args(["x07", "test", "--backend", "embedded", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "a broken byte must fail the run:\n{stdout}");
+    assert!(stdout.contains("differs at offset 2"), "{stdout}");
+    assert!(stdout.contains("41 00>fe 41") && stdout.contains("41 00>ff 41"), "hex dump of both sides:\n{stdout}");
+    assert!(stdout.contains("x07 run --project"), "a reproduce line:\n{stdout}");
+    assert_eq!(before, snapshot(&fixture), "a run must not write into the fixture");
+}
