@@ -155,7 +155,21 @@ pub fn child_main(spec_json: &str) -> i32 {
         fuel: spec.fuel,
         max_memory_bytes: spec.max_memory_bytes,
     };
-    let outcome = solve(&program, input, &mut host, &limits);
+    // An interpreter bug must still end as a trap the parent can report, not a crash.
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        solve(&program, input, &mut host, &limits)
+    })) {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            return trap_exit(&format!("x07-lite internal error: {why}"));
+        }
+    };
     match outcome.result {
         Ok(output) => {
             let mut frame = Vec::with_capacity(output.len() + 4);
