@@ -158,6 +158,7 @@ pub fn output_diff(expected: &[u8], actual: &[u8]) -> String {
 
 fn text_diff(expected: &str, actual: &str) -> String {
     let diff = similar::TextDiff::from_lines(expected, actual);
+    let newline_differs = expected.ends_with('\n') != actual.ends_with('\n');
     let mut out = String::new();
     for change in diff.iter_all_changes() {
         let sign = match change.tag() {
@@ -168,7 +169,7 @@ fn text_diff(expected: &str, actual: &str) -> String {
         let value = change.value();
         let line = value.strip_suffix('\n').unwrap_or(value);
         let _ = write!(out, "  {sign}{line}");
-        if change.missing_newline() {
+        if newline_differs && change.missing_newline() {
             out.push_str("⏎ (no newline at end)");
         }
         out.push('\n');

@@ -1,0 +1,487 @@
+//! The `cargo-x07` binary as a user runs it, against small fixture workspaces:
+//! discovery and configuration, command construction and environment
+//! cleaning, output formats, `list`, `run`, bless, and the embedded runner.
+
+mod common;
+
+use common::*;
+
+fn ok_fixture(ws: &Workspace, name: &str, output: &str) {
+    ws.fake_fixture(
+        name,
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", output.as_bytes(), None)),
+            ("report-sandbox.json", &report("run-os-sandboxed", output.as_bytes(), None)),
+        ],
+    );
+}
+
+#[test]
+fn list_formats_and_nextest_contract() {
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/b", "");
+    ok_fixture(&ws, "fixtures/a/nested", "");
+    ws.fixture(
+        "fixtures/a/nested",
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "cases": [
+                 { "name": "one" }, { "name": "two", "ignore": "not yet" } ] }"#,
+        )],
+    );
+    let output = ws.command(&["test", "--list", "--format", "terse"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "fixtures/a/nested::one::os: test\n\
+         fixtures/a/nested::one::sandbox: test\n\
+         fixtures/a/nested::two::os: test\n\
+         fixtures/a/nested::two::sandbox: test\n\
+         fixtures/b::default::os: test\n\
+         fixtures/b::default::sandbox: test\n"
+    );
+    let ignored = ws
+        .command(&["test", "--list", "--format", "terse", "--ignored"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(ignored.stdout).unwrap(),
+        "fixtures/a/nested::two::os: test\nfixtures/a/nested::two::sandbox: test\n"
+    );
+    let listed = ws.command(&["list"]).output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("fixtures/a/nested::two::os  (ignored: not yet)\n"), "{listed}");
+    assert_eq!(listed.lines().count(), 6);
+}
+
+#[test]
+fn exact_runs_one_case_and_filters_skip_work() {
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    ok_fixture(&ws, "fixtures/b", "");
+    let output = ws.test_with_fake(&["--exact", "fixtures/b::default::os"]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(all.contains("running 1 test"), "{all}");
+    assert!(outcome(&all, "fixtures/b::default::os") == "ok", "{all}");
+
+    let output = ws.test_with_fake(&["fixtures/a", "--skip", "sandbox"]);
+    let all = text(&output);
+    assert!(all.contains("running 1 test"), "{all}");
+    assert!(outcome(&all, "fixtures/a::default::os") == "ok", "{all}");
+}
+
+#[test]
+fn first_line_names_the_runner() {
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let output = ws.test_with_fake(&[]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let first = stdout.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!("runner: x07 0.2.17-fake at {}", fake_x07().display())
+    );
+    // $X07 is used when --x07 is not given.
+    let output = ws
+        .command(&["test"])
+        .env("X07", fake_x07())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.starts_with("runner: x07 0.2.17-fake at "), "{stdout}");
+}
+
+#[test]
+fn command_line_env_and_stdin_as_x07_expects() {
+    let ws = Workspace::new(
+        "[workspace.metadata.x07]\nprofiles = [\"sandbox\"]\nenv = { CONFIGURED = \"yes\" }\n",
+    );
+    ws.fake_fixture(
+        "fixtures/args",
+        &cat_report_sh(0),
+        &[
+            ("report-sandbox.json", &report("run-os-sandboxed", b"", None)),
+            ("in.bin", "data"),
+            ("alt.policy.json", "{}"),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+                     "run": { "solve_fuel": 5, "env": { "X07_KEEP": "kept" } },
+                     "cases": [
+                       { "name": "text", "input": { "text": "hi" } },
+                       { "name": "file", "input": { "file": "in.bin" },
+                         "run": { "policy": "alt.policy.json", "allow_hosts": ["example.com:443"], "allow_read_roots": ["data"] } },
+                       { "name": "argv", "input": { "argv": ["a", "", "d e"] } },
+                       { "name": "none" }
+                     ] }"#,
+            ),
+        ],
+    );
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let output = ws
+        .command(&["test", "--x07", fake_x07().to_str().unwrap(), "--test-threads", "1"])
+        .env("FAKE_X07_LOG", log.path())
+        .env("X07_OS_SANDBOXED", "1")
+        .env("X07_WORLD", "inherited")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    let runs: Vec<&str> = log.split("ARGS").skip(1).collect();
+    assert_eq!(runs.len(), 4, "{log}");
+    // With one thread, cases run in file order: text, file, argv, none.
+    let args = |run: &str| run.lines().next().unwrap().trim().to_string();
+    let project = |run: &str| {
+        let first = args(run);
+        let start = first.find("--project] [").unwrap() + "--project] [".len();
+        first[start..].split(']').next().unwrap().to_string()
+    };
+    for run in &runs {
+        let project = project(run);
+        assert!(project.ends_with("/args/x07.json"), "{project}");
+        assert!(
+            !project.starts_with(ws.root().to_str().unwrap()),
+            "the runner got the fixture itself, not a copy: {project}"
+        );
+        // Only the explicit X07_* variable reaches the runner; stdin is empty.
+        let env: Vec<&str> = run.lines().filter(|l| l.starts_with("ENV ")).collect();
+        assert_eq!(env, ["ENV X07_KEEP=kept"], "{run}");
+        assert!(run.contains("STDIN 0"), "{run}");
+    }
+    let tail = |run: &str| {
+        let first = args(run);
+        let at = first.find("[--repair=off]").unwrap();
+        first[at..].to_string()
+    };
+    assert_eq!(
+        tail(runs[0]),
+        "[--repair=off] [--sandbox-backend] [os] [--i-accept-weaker-isolation] [--solve-fuel] [5] [--input-b64] [aGk=]"
+    );
+    let file_tail = tail(runs[1]);
+    assert!(file_tail.starts_with("[--repair=off] [--policy] ["), "{file_tail}");
+    assert!(file_tail.contains("/args/alt.policy.json] [--sandbox-backend] [os] [--i-accept-weaker-isolation] [--allow-host] [example.com:443] [--allow-read-root] [data] [--solve-fuel] [5] [--input] ["), "{file_tail}");
+    assert!(file_tail.ends_with("/args/in.bin]"), "{file_tail}");
+    assert_eq!(
+        tail(runs[2]),
+        "[--repair=off] [--sandbox-backend] [os] [--i-accept-weaker-isolation] [--solve-fuel] [5] [--] [a] [] [d e]"
+    );
+    assert_eq!(
+        tail(runs[3]),
+        "[--repair=off] [--sandbox-backend] [os] [--i-accept-weaker-isolation] [--solve-fuel] [5]"
+    );
+    assert!(args(runs[3]).starts_with("[run] [--project] ["), "{}", args(runs[3]));
+    assert!(args(runs[3]).contains("/x07.json] [--profile] [sandbox] [--repair=off]"));
+}
+
+#[test]
+fn configuration_keys_subdirectories_and_smoke_suites() {
+    let ws = Workspace::new(
+        "[package.metadata.x07]\nfixtures = [\"x07-tests\", \"suites/*.smoke.json\"]\nprofiles = [\"os\"]\nsmoke_root = \"suites\"\n",
+    );
+    ok_fixture(&ws, "x07-tests/one", "");
+    ok_fixture(&ws, "fixtures/not-configured", "");
+    ws.fixture(
+        "suites",
+        &[
+            ("prog/main.x07.json", "{}"),
+            (
+                "echo.smoke.json",
+                r#"{ "schema_version": "x07.smoke_suite@0.1.0", "suite_id": "smoke/echo@0.1.0/run-os",
+                     "world": "run-os", "program_x07json": "prog/main.x07.json",
+                     "cases": [ { "name": "hi", "input_b64": "aGk=", "expected_b64": "aGk=" } ],
+                     "notes": [] }"#,
+            ),
+            (
+                "det.smoke.json",
+                r#"{ "schema_version": "x07.smoke_suite@0.1.0", "world": "solve-pure",
+                     "program_x07json": "prog/main.x07.json",
+                     "cases": [ { "name": "a", "input_b64": "", "expected_b64": "" } ] }"#,
+            ),
+        ],
+    );
+    let sub = ws.root().join("x07-tests/one");
+    let output = ws
+        .command(&["list"])
+        .current_dir(&sub)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "suites/det.smoke.json::a::solve-pure  (ignored: world solve-pure runs on the deterministic solve runner, which cargo-x07 does not drive)\n\
+         suites/echo.smoke.json::hi::run-os\n\
+         x07-tests/one::default::os\n"
+    );
+    // The smoke case's command line, shown in its failure message (the fake runner
+    // cannot run a bare program, so the case fails).
+    let output = ws.test_with_fake(&["echo.smoke"]);
+    let all = text(&output);
+    assert!(all.contains("x07 run --program "), "{all}");
+    assert!(all.contains("/suites/prog/main.x07.json --repair=off --input-b64 aGk="), "{all}");
+    // Unknown package.
+    let output = ws.command(&["list", "-p", "nope"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("package `nope` is not a member"), "{}", text(&output));
+    // Unknown configuration key.
+    let bad = Workspace::new("[workspace.metadata.x07]\nfixture = [\"x\"]\n");
+    let output = bad.command(&["list"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("unknown field `fixture`"), "{}", text(&output));
+}
+
+#[test]
+fn json_format_is_one_event_per_line() {
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let output = ws.test_with_fake(&["--format", "json"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect();
+    assert!(!events.is_empty());
+    assert!(
+        stdout.lines().any(|line| line.contains("fixtures/a::default::os")),
+        "{stdout}"
+    );
+    assert!(String::from_utf8(output.stderr).unwrap().starts_with("runner: "));
+}
+
+#[test]
+fn terse_and_quiet() {
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let output = ws.test_with_fake(&["-q"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("\n..") || stdout.contains(".."), "{stdout}");
+    assert_eq!(outcome(&stdout, "fixtures/a::default::os"), "", "{stdout}");
+}
+
+#[test]
+fn every_check_failure_is_listed_with_the_reproduce_line() {
+    let ws = Workspace::new("");
+    ws.fake_fixture(
+        "fixtures/wrong",
+        &cat_report_sh(1),
+        &[
+            ("report-os.json", &report("run-os", b"", Some("fuel exhausted"))),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"],
+                     "expect": { "world": "run-os-sandboxed", "exit_code": 0, "output": { "text": "DATA" },
+                                 "trap": { "regex": "^out of memory$" } } }"#,
+            ),
+        ],
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    for line in [
+        "  - world: expected \"run-os-sandboxed\", got \"run-os\"",
+        "  - exit_code: expected 0, got 1",
+        "  - output: expected 4 bytes (from text), got 0 bytes",
+        "  - trap: expected a match for regex \"^out of memory$\", got \"fuel exhausted\"",
+        "trap: fuel exhausted",
+        "reproduce with the real x07:",
+    ] {
+        assert!(all.contains(line), "missing {line:?} in\n{all}");
+    }
+    let repro = format!(
+        "  x07 run --project {}/fixtures/wrong/x07.json --profile os --repair=off",
+        ws.root().display()
+    );
+    assert!(all.contains(&repro), "{all}");
+}
+
+#[test]
+fn vm_fail_closed_gets_a_hint() {
+    let ws = Workspace::new("");
+    ws.fake_fixture(
+        "fixtures/vm",
+        &cat_report_sh(1),
+        &[(
+            "report-sandbox.json",
+            include_str!("data/reports/sandbox-failclosed-vm.json"),
+        ), (
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["sandbox"] }"#,
+        )],
+    );
+    let output = ws.test_with_fake(&["--sandbox-backend", "vm"]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(all.contains("hint: the sandbox VM backend failed closed"), "{all}");
+    assert!(all.contains("--sandbox-backend os"), "{all}");
+    assert!(all.contains("--profile sandbox --repair=off\n"), "vm: no backend flags\n{all}");
+}
+
+#[test]
+fn run_prints_the_report_and_the_verdict() {
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "OK");
+    ws.fixture(
+        "fixtures/a",
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "expect": { "output": { "text": "OK" } } }"#,
+        )],
+    );
+    let fake = fake_x07();
+    let output = ws
+        .command(&["run", "fixtures/a", "--profile", "os", "--x07", fake.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("== fixtures/a::default::os"), "{stdout}");
+    assert!(stdout.contains("\"solve_output_b64\": \"T0s=\""), "{stdout}");
+    assert!(stdout.contains("verdict: pass"), "{stdout}");
+    assert!(!stdout.contains("::sandbox"), "{stdout}");
+
+    ws.fixture(
+        "fixtures/a",
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "expect": { "output": { "text": "KO" } } }"#,
+        )],
+    );
+    let output = ws
+        .command(&["run", "fixtures/a", "--x07", fake.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("verdict: FAIL"), "{stdout}");
+    assert!(stdout.contains("-KO"), "{stdout}");
+    assert!(stdout.contains("+OK"), "{stdout}");
+}
+
+#[test]
+fn bless_rewrites_failing_expectations_and_refuses_in_ci() {
+    let ws = Workspace::new("");
+    let dir = ws.fake_fixture(
+        "fixtures/b",
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"NEW", None)),
+            ("report-sandbox.json", &report("run-os-sandboxed", b"NEW", None)),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "cases": [ { "name": "c", "expect": { "output": { "text": "OLD" } } } ] }"#,
+            ),
+        ],
+    );
+    ws.fake_fixture(
+        "fixtures/crash",
+        "echo garbage\nexit 3\n",
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"] }"#,
+        )],
+    );
+    // In CI: refused, nothing written, before anything runs.
+    let before = ws.snapshot();
+    let fake = fake_x07();
+    let output = ws
+        .command(&["test", "--bless", "--x07", fake.to_str().unwrap()])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("refusing to bless"), "{}", text(&output));
+    assert_eq!(before, ws.snapshot());
+
+    // Locally: the failing case is rewritten, the crashed one is left alone.
+    let output = ws
+        .command(&["bless", "--x07", fake.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert!(all.contains("bless: left fixtures/crash::default::os alone"), "{all}");
+    let blessed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("x07test.json")).unwrap()).unwrap();
+    assert_eq!(blessed["cases"][0]["expect"]["output"], serde_json::json!({ "text": "NEW" }));
+    assert_eq!(blessed["cases"][0]["name"], "c");
+    assert!(!ws.root().join("fixtures/crash/x07test.json.tmp").exists());
+    let crash_before = before
+        .get(std::path::Path::new("fixtures/crash/x07test.json"))
+        .unwrap();
+    assert_eq!(
+        &std::fs::read(ws.root().join("fixtures/crash/x07test.json")).unwrap(),
+        crash_before
+    );
+    // And now it passes.
+    let output = ws.test_with_fake(&["fixtures/b"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+#[test]
+fn bless_writes_per_profile_when_profiles_differ() {
+    let ws = Workspace::new("");
+    let dir = ws.fake_fixture(
+        "fixtures/p",
+        &cat_report_sh(0).replace("exit 0", "[ \"$1\" = sandbox ] && exit 1\nexit 0"),
+        &[
+            ("report-os.json", &report("run-os", b"A", None)),
+            ("report-sandbox.json", &report("run-os-sandboxed", b"", Some("os.fs disabled by policy"))),
+        ],
+    );
+    let fake = fake_x07();
+    let output = ws.command(&["bless", "--x07", fake.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let blessed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("x07test.json")).unwrap()).unwrap();
+    assert_eq!(blessed["schema_version"], "cargo-x07.fixture@0.1.0");
+    assert_eq!(
+        blessed["cases"][0]["by_profile"]["sandbox"]["expect"]["trap"],
+        "os.fs disabled by policy"
+    );
+    let output = ws.test_with_fake(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+#[test]
+fn embedded_runner_passes_and_a_broken_byte_shows_a_diff() {
+    let ws = Workspace::new("");
+    let dir = ws.fixture(
+        "fixtures/hello",
+        &[
+            ("x07.json", &project_manifest()),
+            ("policy.json", include_str!("data/workspaces/hello/policy.json")),
+            ("main.x07.json", include_str!("data/workspaces/hello/main.x07.json")),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "expect": { "output": { "text": "hello, x07" } } }"#,
+            ),
+        ],
+    );
+    let before = ws.snapshot();
+    let output = ws.command(&["test", "--backend", "embedded"]).output().unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(all.starts_with("runner: embedded x07-lite "), "{all}");
+    assert!(all.contains("2 passed; 0 failed"), "{all}");
+    assert_eq!(before, ws.snapshot());
+
+    std::fs::write(
+        dir.join("x07test.json"),
+        r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "expect": { "output": { "text": "hello, x08" } } }"#,
+    )
+    .unwrap();
+    let before = ws.snapshot();
+    let output = ws.command(&["test", "--backend", "embedded"]).output().unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(all.contains("  - output: expected 10 bytes (from text), got 10 bytes"), "{all}");
+    assert!(all.contains("  -hello, x08"), "{all}");
+    assert!(all.contains("  +hello, x07"), "{all}");
+    assert!(
+        all.contains(&format!(
+            "x07 run --project {}/fixtures/hello/x07.json --profile sandbox --repair=off --sandbox-backend os --i-accept-weaker-isolation",
+            ws.root().display()
+        )),
+        "{all}"
+    );
+    assert_eq!(before, ws.snapshot());
+}

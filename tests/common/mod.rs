@@ -1,0 +1,212 @@
+//! Shared helpers for the integration tests: small cargo workspaces built in
+//! temporary directories, the real `cargo-x07` binary, the test-only fake
+//! runner (`tests/data/fake-x07`), and report builders.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// The real binary under test.
+pub fn cargo_x07() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cargo-x07"))
+}
+
+/// The fake runner script.
+pub fn fake_x07() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake-x07")
+}
+
+/// A one-package cargo workspace in a temporary directory.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A workspace whose `Cargo.toml` carries `metadata` (TOML appended verbatim).
+    pub fn new(metadata: &str) -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("cargo-x07-test-")
+            .tempdir()
+            .unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"ws\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n{metadata}\n"
+            ),
+        )
+        .unwrap();
+        Workspace { dir }
+    }
+
+    /// The workspace root.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `files` (relative path → contents) under `fixture` (relative to the root).
+    pub fn fixture(&self, fixture: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.root().join(fixture);
+        for (name, text) in files {
+            write(&dir.join(name), text.as_bytes());
+        }
+        dir
+    }
+
+    /// A fake-runner fixture: x07.json with `os` and `sandbox` profiles, a policy,
+    /// and a `fake.sh` body (gets the profile as `$1`).
+    pub fn fake_fixture(&self, fixture: &str, fake_sh: &str, extra: &[(&str, &str)]) -> PathBuf {
+        let dir = self.fixture(
+            fixture,
+            &[
+                ("x07.json", &project_manifest()),
+                ("policy.json", "{}\n"),
+                ("main.x07.json", "{}\n"),
+                ("fake.sh", fake_sh),
+            ],
+        );
+        for (name, text) in extra {
+            write(&dir.join(name), text.as_bytes());
+        }
+        dir
+    }
+
+    /// `cargo-x07 x07 <args>` run in the workspace root with a clean environment
+    /// (no `X07`, no `CI`, no inherited `X07_*`).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(cargo_x07());
+        command.arg("x07").args(args).current_dir(self.root());
+        command.env_remove("X07").env_remove("CI").env_remove("RUST_TEST_THREADS");
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("X07_") || key.to_string_lossy().starts_with("GITHUB_") {
+                command.env_remove(key);
+            }
+        }
+        command
+    }
+
+    /// Runs `cargo x07 test --x07 <fake> <args>`.
+    pub fn test_with_fake(&self, args: &[&str]) -> Output {
+        let fake = fake_x07();
+        let mut all = vec!["test", "--x07", fake.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.command(&all).output().unwrap()
+    }
+
+    /// Every file under the root except cargo's own, with its bytes.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        collect(self.root(), self.root(), &mut files);
+        files
+    }
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "target" || name == "Cargo.lock" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            collect(root, &path, files);
+        } else {
+            files.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// Writes a file, creating parent directories.
+pub fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// An `x07.json` with an `os` and a `sandbox` profile.
+pub fn project_manifest() -> String {
+    json!({
+        "schema_version": "x07.project@0.5.0",
+        "compat": "0.5",
+        "world": "run-os",
+        "entry": "main.x07.json",
+        "module_roots": ["."],
+        "dependencies": [],
+        "lockfile": "x07.lock.json",
+        "default_profile": "os",
+        "profiles": {
+            "os": { "world": "run-os" },
+            "sandbox": { "world": "run-os-sandboxed", "policy": "policy.json" }
+        }
+    })
+    .to_string()
+}
+
+/// A schema-valid project report for `world` with this output, or a trap.
+pub fn report(world: &str, output: &[u8], trap: Option<&str>) -> String {
+    let mut report: Value =
+        serde_json::from_str(include_str!("../data/reports/ok-sandbox-project.json")).unwrap();
+    let engine = base64::engine::general_purpose::STANDARD;
+    report["world"] = json!(world);
+    report["compile"]["native_requires"]["world"] = json!(world);
+    if world == "run-os" {
+        report.as_object_mut().unwrap().remove("sandbox_backend");
+    }
+    let mut frame = (output.len() as u32).to_le_bytes().to_vec();
+    frame.extend_from_slice(output);
+    report["solve"]["solve_output_b64"] = json!(engine.encode(output));
+    report["solve"]["stdout_b64"] = json!(engine.encode(&frame));
+    if let Some(trap) = trap {
+        report["exit_code"] = json!(1);
+        report["solve"]["ok"] = json!(false);
+        report["solve"]["exit_status"] = json!(132);
+        report["solve"]["trap"] = json!(trap);
+        report["solve"]["solve_output_b64"] = json!("");
+        report["solve"]["stdout_b64"] = json!("");
+        report["solve"]["stderr_b64"] = json!(engine.encode(format!("{trap}\n")));
+    }
+    serde_json::to_string_pretty(&report).unwrap() + "\n"
+}
+
+/// A `fake.sh` that prints `report-<profile>.json` and exits with `code`.
+pub fn cat_report_sh(code: i32) -> String {
+    format!("cat \"report-$1.json\"\nexit {code}\n")
+}
+
+/// Text of stdout + stderr.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Whether a process is gone (or a zombie waiting to be reaped).
+#[cfg(unix)]
+pub fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// The libtest outcome (`ok`, `FAILED`, `ignored`) printed for `name`, or `""`.
+pub fn outcome<'a>(output: &'a str, name: &str) -> &'a str {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("test "))
+        .filter_map(|line| line.split_once(" ... "))
+        .find(|(test, _)| test.trim_end() == name)
+        .map(|(_, result)| result.trim())
+        .unwrap_or("")
+}

@@ -1,0 +1,148 @@
+//! Broken fixtures and broken runners fail only their own cases, with a
+//! message naming the file or cause; the other cases still run; no process
+//! is left behind; nothing under the fixtures changes.
+
+mod common;
+
+use common::*;
+
+fn good_fixture(ws: &Workspace, name: &str) {
+    ws.fake_fixture(
+        name,
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"OK", None)),
+            ("report-sandbox.json", &report("run-os-sandboxed", b"OK", None)),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "expect": { "output": { "text": "OK" } } }"#,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn each_failure_mode_fails_only_its_own_case() {
+    let ws = Workspace::new("");
+    good_fixture(&ws, "fixtures/good");
+    // Malformed expectations file.
+    ws.fake_fixture(
+        "fixtures/malformed",
+        &cat_report_sh(0),
+        &[("x07test.json", "{ \"schema_version\": \"cargo-x07.fixture@0.1.0\", ")],
+    );
+    // A policy file that does not exist.
+    ws.fake_fixture(
+        "fixtures/missing-policy",
+        &cat_report_sh(0),
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["sandbox"], "run": { "policy": "nope.policy.json" } }"#,
+        )],
+    );
+    // A runner that prints garbage.
+    ws.fake_fixture(
+        "fixtures/garbage",
+        "echo 'this is not a report'\necho 'runner exploded' >&2\nexit 7\n",
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"] }"#,
+        )],
+    );
+    // A runner that hangs, with a grandchild that would hang forever too.
+    let pid_dir = tempfile::tempdir().unwrap();
+    ws.fake_fixture(
+        "fixtures/hangs",
+        &format!(
+            "sleep 300 &\necho $! > {}/grandchild.pid\necho $$ > {}/runner.pid\nwait\n",
+            pid_dir.path().display(),
+            pid_dir.path().display()
+        ),
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"], "timeout_ms": 500 }"#,
+        )],
+    );
+    let before = ws.snapshot();
+    let started = std::time::Instant::now();
+    let output = ws.test_with_fake(&["--test-threads", "4"]);
+    let elapsed = started.elapsed();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(elapsed < std::time::Duration::from_secs(60), "took {elapsed:?}");
+
+    // The good fixture passes under both profiles.
+    assert!(outcome(&all, "fixtures/good::default::os") == "ok", "{all}");
+    assert!(outcome(&all, "fixtures/good::default::sandbox") == "ok", "{all}");
+
+    // Malformed JSON: names the file and the position.
+    assert!(outcome(&all, "fixtures/malformed::default::os") == "FAILED", "{all}");
+    assert!(all.contains("malformed JSON in"), "{all}");
+    assert!(all.contains("fixtures/malformed/x07test.json"), "{all}");
+    assert!(all.contains("EOF while parsing"), "{all}");
+
+    // Missing policy: names the policy file.
+    assert!(outcome(&all, "fixtures/missing-policy::default::sandbox") == "FAILED", "{all}");
+    assert!(all.contains("missing policy file"), "{all}");
+    assert!(all.contains("nope.policy.json"), "{all}");
+
+    // Garbage: says it is not JSON, shows the exit code and stderr.
+    assert!(outcome(&all, "fixtures/garbage::default::os") == "FAILED", "{all}");
+    assert!(all.contains("printed stdout that is not JSON"), "{all}");
+    assert!(all.contains("runner exit code: 7"), "{all}");
+    assert!(all.contains("runner exploded"), "{all}");
+
+    // Hang: timed out, the whole process group killed.
+    assert!(outcome(&all, "fixtures/hangs::default::os") == "FAILED", "{all}");
+    assert!(all.contains("did not finish within 500 ms"), "{all}");
+    #[cfg(unix)]
+    for file in ["runner.pid", "grandchild.pid"] {
+        let pid: i32 = std::fs::read_to_string(pid_dir.path().join(file))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut gone = process_gone(pid);
+        for _ in 0..50 {
+            if gone {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            gone = process_gone(pid);
+        }
+        assert!(gone, "{file} ({pid}) is still running");
+    }
+
+    assert!(all.contains("2 passed; 5 failed"), "{all}");
+    assert_eq!(before, ws.snapshot(), "fixture files changed during the run");
+}
+
+#[test]
+fn runs_never_write_into_fixtures() {
+    let ws = Workspace::new("");
+    // A runner that, like x07, writes a lockfile and .x07/ into the project it is given.
+    ws.fake_fixture(
+        "fixtures/writer",
+        &format!(
+            "echo lock > x07.lock.json\nmkdir -p .x07/policies/_generated\necho p > .x07/policies/_generated/p.json\necho changed > main.x07.json\n{}",
+            cat_report_sh(0)
+        ),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            ("report-sandbox.json", &report("run-os-sandboxed", b"", None)),
+        ],
+    );
+    let before = ws.snapshot();
+    let output = ws.test_with_fake(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(before, ws.snapshot());
+}
+
+#[test]
+fn a_missing_runner_fails_before_running_anything() {
+    let ws = Workspace::new("");
+    good_fixture(&ws, "fixtures/good");
+    let output = ws.command(&["test", "--x07", "/nonexistent/x07"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("/nonexistent/x07 does not exist"), "{}", text(&output));
+}
