@@ -73,39 +73,6 @@ pub fn load_program(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Progr
     crate::check::check_program(loader.files, loader.native)
 }
 
-/// Parses and checks an entry program given as JSON text with module files given in memory
-/// (`(module_id, json_text)`); used by tests and by callers that already hold the bytes.
-pub fn load_program_from_sources(
-    entry_json: &[u8],
-    modules: &[(String, Vec<u8>)],
-) -> Result<Program, CompileError> {
-    let entry = parse_file(entry_json, &FileRole::Entry)?;
-    let mut files = vec![entry];
-    let mut native = Vec::new();
-    let mut pending: Vec<String> = files[0].imports.clone();
-    let mut seen: HashSet<String> = HashSet::new();
-    while let Some(id) = pending.first().cloned() {
-        pending.remove(0);
-        if !seen.insert(id.clone()) {
-            continue;
-        }
-        if let Some((_, text)) = modules.iter().find(|(m, _)| *m == id) {
-            if !is_builtin_std(&id) {
-                let file = parse_file(text, &FileRole::Module(id.clone()))?;
-                pending.extend(file.imports.iter().cloned());
-                files.push(file);
-                continue;
-            }
-        }
-        if is_builtin_std(&id) || is_os_root_module(&id) {
-            native.push(id);
-        } else {
-            return Err(unknown_module(&id));
-        }
-    }
-    crate::check::check_program(files, native)
-}
-
 /// Which kind of file is being parsed.
 enum FileRole {
     Entry,
@@ -192,8 +159,8 @@ impl ModuleLoader<'_> {
 
 fn unknown_module(id: &str) -> CompileError {
     let rel = id.replace('.', "/");
-    let hint = if id == "std.os.fs" {
-        "hint: add package ext-fs (x07 pkg add ext-fs) to get std.os.fs".to_string()
+    let hint = if id == "std.os.fs" || id.starts_with("std.os.fs.") {
+        "hint: x07 pkg add ext-fs@0.1.6 --sync".to_string()
     } else {
         format!("hint: x07 pkg provides {id}")
     };
