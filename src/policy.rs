@@ -128,11 +128,15 @@ impl PolicyError {
 /// Runs `policy init`: writes the template (or prints it with `--emit policy`), prints the
 /// report line to `out`, and returns the exit code (0, or 2 for `exists_different`).
 pub fn init(opts: &InitOptions, out: &mut dyn Write) -> Result<i32, PolicyError> {
-    let template_text = template_json(&opts.template).ok_or_else(|| PolicyError::UnknownTemplate {
-        name: opts.template.clone(),
-    })?;
+    let template_text =
+        template_json(&opts.template).ok_or_else(|| PolicyError::UnknownTemplate {
+            name: opts.template.clone(),
+        })?;
     let (policy_text, policy_id) = match &opts.policy_id {
-        None => (template_text.to_string(), template_policy_id(&opts.template)),
+        None => (
+            template_text.to_string(),
+            template_policy_id(&opts.template),
+        ),
         Some(id) => {
             if !x07_lite::policy::is_valid_policy_id(id) {
                 return Err(PolicyError::BadPolicyId);
@@ -176,7 +180,12 @@ pub fn init(opts: &InitOptions, out: &mut dyn Write) -> Result<i32, PolicyError>
             write_file(&target, policy_text.as_bytes())?;
             InitStatus::Created
         }
-        Err(source) => return Err(PolicyError::Io { path: target, source }),
+        Err(source) => {
+            return Err(PolicyError::Io {
+                path: target,
+                source,
+            })
+        }
     };
     let report = InitReport {
         schema_version: INIT_REPORT_SCHEMA_VERSION,
@@ -275,7 +284,8 @@ pub struct Finding {
 fn schema_validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
-        let schema: Value = serde_json::from_str(POLICY_SCHEMA_JSON).expect("the policy schema is valid JSON");
+        let schema: Value =
+            serde_json::from_str(POLICY_SCHEMA_JSON).expect("the policy schema is valid JSON");
         jsonschema::validator_for(&schema).expect("the policy schema compiles")
     })
 }
@@ -288,7 +298,10 @@ pub fn check_policy_value(value: &Value) -> Vec<Finding> {
         let base = pointer_to_field(error.instance_path().as_str());
         match error.kind() {
             jsonschema::error::ValidationErrorKind::Required { property } => {
-                let key = property.as_str().map(str::to_string).unwrap_or_else(|| property.to_string());
+                let key = property
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| property.to_string());
                 findings.push(Finding {
                     severity: Severity::Error,
                     field: join_field(&base, &key),
@@ -300,7 +313,8 @@ pub fn check_policy_value(value: &Value) -> Vec<Finding> {
                     findings.push(Finding {
                         severity: Severity::Error,
                         field: join_field(&base, key),
-                        message: "is not a field of x07.run-os-policy@0.1.0 (objects are closed)".to_string(),
+                        message: "is not a field of x07.run-os-policy@0.1.0 (objects are closed)"
+                            .to_string(),
                     });
                 }
             }
@@ -339,7 +353,10 @@ fn practical_warnings(value: &Value) -> Vec<Finding> {
             });
         }
     }
-    if let Some(execs) = value.pointer("/process/allow_execs").and_then(Value::as_array) {
+    if let Some(execs) = value
+        .pointer("/process/allow_execs")
+        .and_then(Value::as_array)
+    {
         for (index, exe) in execs.iter().enumerate() {
             if let Some(exe) = exe.as_str() {
                 if !exe.starts_with('/') {
@@ -380,7 +397,9 @@ fn join_field(base: &str, key: &str) -> String {
 fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
-        Some(first) if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) => {
+        Some(first)
+            if first.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) =>
+        {
             first.to_lowercase().chain(chars).collect()
         }
         _ => text.to_string(),
@@ -453,7 +472,10 @@ pub fn check(paths: &[PathBuf], out: &mut dyn Write) -> i32 {
             if finding.field.is_empty() {
                 lines.push_str(&format!("{name}: {level}: {}\n", finding.message));
             } else {
-                lines.push_str(&format!("{name}: {level}: {}: {}\n", finding.field, finding.message));
+                lines.push_str(&format!(
+                    "{name}: {level}: {}: {}\n",
+                    finding.field, finding.message
+                ));
             }
         }
     }
@@ -478,7 +500,10 @@ mod tests {
     fn pointers_become_dotted_fields() {
         assert_eq!(pointer_to_field(""), "");
         assert_eq!(pointer_to_field("/limits/cpu_ms"), "limits.cpu_ms");
-        assert_eq!(pointer_to_field("/net/allow_hosts/0/host"), "net.allow_hosts[0].host");
+        assert_eq!(
+            pointer_to_field("/net/allow_hosts/0/host"),
+            "net.allow_hosts[0].host"
+        );
     }
 
     #[test]

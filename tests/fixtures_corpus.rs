@@ -66,13 +66,22 @@ fn fixtures() -> Vec<Fixture> {
     dirs.sort();
     dirs.into_iter()
         .map(|dir| {
-            let rel = dir.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = dir
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let expectations = if dir.join("x07test.json").is_file() {
                 read_json(&dir.join("x07test.json"))
             } else {
                 Value::Null
             };
-            Fixture { rel, manifest: read_json(&dir.join("x07.json")), expectations, dir }
+            Fixture {
+                rel,
+                manifest: read_json(&dir.join("x07.json")),
+                expectations,
+                dir,
+            }
         })
         .collect()
 }
@@ -83,7 +92,12 @@ fn smoke_suites() -> Vec<(String, Value)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(".smoke.json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), read_json(&p)))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                read_json(&p),
+            )
+        })
         .collect();
     suites.sort_by(|a, b| a.0.cmp(&b.0));
     suites
@@ -125,7 +139,19 @@ fn area_title(area: &str) -> &'static str {
 }
 
 const AREA_ORDER: [&str; 13] = [
-    "core", "std", "binary", "input", "projects", "env", "time", "fs", "process", "deny", "traps", "compile-errors", "derived",
+    "core",
+    "std",
+    "binary",
+    "input",
+    "projects",
+    "env",
+    "time",
+    "fs",
+    "process",
+    "deny",
+    "traps",
+    "compile-errors",
+    "derived",
 ];
 
 fn render_readme() -> String {
@@ -156,10 +182,18 @@ fn render_readme() -> String {
     areas.sort_by_key(|a| AREA_ORDER.iter().position(|o| o == a).unwrap_or(usize::MAX));
     for area in areas {
         let list = &by_area[area];
-        s.push_str(&format!("\n## `{area}/` — {} ({})\n\n", area_title(area), list.len()));
+        s.push_str(&format!(
+            "\n## `{area}/` — {} ({})\n\n",
+            area_title(area),
+            list.len()
+        ));
         s.push_str("| fixture | cases | what it proves |\n|---|---|---|\n");
         for f in list {
-            let names: Vec<String> = f.cases().iter().map(|c| c["name"].as_str().unwrap_or("?").to_string()).collect();
+            let names: Vec<String> = f
+                .cases()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap_or("?").to_string())
+                .collect();
             s.push_str(&format!(
                 "| [`{}`]({}) | {} | {} |\n",
                 f.rel,
@@ -172,8 +206,16 @@ fn render_readme() -> String {
     s.push_str("\n## `smoke/` — X07 smoke suites (`x07.smoke_suite@0.1.0`)\n\n");
     s.push_str("| file | world | program | cases | notes |\n|---|---|---|---|---|\n");
     for (name, suite) in smoke_suites() {
-        let cases: Vec<&str> = suite["cases"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        let notes: Vec<&str> = suite["notes"].as_array().map(|n| n.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let cases: Vec<&str> = suite["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        let notes: Vec<&str> = suite["notes"]
+            .as_array()
+            .map(|n| n.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         s.push_str(&format!(
             "| [`smoke/{name}`](smoke/{name}) | {} | `{}` | {} | {} |\n",
             suite["world"].as_str().unwrap(),
@@ -205,30 +247,63 @@ fn every_fixture_is_a_project_with_both_profiles() {
     assert!(all.len() >= 40, "only {} fixtures", all.len());
     for f in &all {
         let name = &f.rel;
-        assert_eq!(f.expectations["schema_version"], "cargo-x07.fixture@0.1.0", "{name}");
+        assert_eq!(
+            f.expectations["schema_version"], "cargo-x07.fixture@0.1.0",
+            "{name}"
+        );
         let description = f.description();
-        assert!(!description.is_empty() && !description.contains('\n'), "{name}: needs a one-line description");
-        assert_eq!(f.expectations["profiles"], serde_json::json!(["os", "sandbox"]), "{name}");
-        let profiles = f.manifest["profiles"].as_object().unwrap_or_else(|| panic!("{name}: no profiles"));
+        assert!(
+            !description.is_empty() && !description.contains('\n'),
+            "{name}: needs a one-line description"
+        );
+        assert_eq!(
+            f.expectations["profiles"],
+            serde_json::json!(["os", "sandbox"]),
+            "{name}"
+        );
+        let profiles = f.manifest["profiles"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name}: no profiles"));
         assert_eq!(profiles["os"]["world"], "run-os", "{name}");
-        assert!(profiles["os"].get("policy").is_none(), "{name}: run-os profiles must not name a policy");
+        assert!(
+            profiles["os"].get("policy").is_none(),
+            "{name}: run-os profiles must not name a policy"
+        );
         assert_eq!(profiles["sandbox"]["world"], "run-os-sandboxed", "{name}");
-        let policy = profiles["sandbox"]["policy"].as_str().unwrap_or_else(|| panic!("{name}: sandbox profile without policy"));
-        let policy_path = f.dir.join(policy).canonicalize().unwrap_or_else(|e| panic!("{name}: {policy}: {e}"));
-        assert!(policy_path.starts_with(f.dir.canonicalize().unwrap()), "{name}: the sandbox policy must live inside the fixture");
+        let policy = profiles["sandbox"]["policy"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: sandbox profile without policy"));
+        let policy_path = f
+            .dir
+            .join(policy)
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("{name}: {policy}: {e}"));
+        assert!(
+            policy_path.starts_with(f.dir.canonicalize().unwrap()),
+            "{name}: the sandbox policy must live inside the fixture"
+        );
         let entry = f.manifest["entry"].as_str().unwrap();
         assert!(f.dir.join(entry).is_file(), "{name}: entry {entry} missing");
-        assert!(f.dir.join("x07.lock.json").is_file(), "{name}: commit x07.lock.json so x07 does not create it during runs");
+        assert!(
+            f.dir.join("x07.lock.json").is_file(),
+            "{name}: commit x07.lock.json so x07 does not create it during runs"
+        );
         let mut seen = BTreeSet::new();
         for case in f.cases() {
             let case_name = case["name"].as_str().unwrap().to_string();
-            assert!(seen.insert(case_name.clone()), "{name}: duplicate case {case_name}");
+            assert!(
+                seen.insert(case_name.clone()),
+                "{name}: duplicate case {case_name}"
+            );
         }
         let mut files = Vec::new();
         collect(&f.expectations, "file", &mut files);
         for file in files {
             let file = file.as_str().unwrap();
-            assert!(f.dir.join(file).is_file(), "{name}: referenced file {file} missing");
+            assert!(
+                f.dir.join(file).is_file(),
+                "{name}: referenced file {file} missing"
+            );
         }
     }
 }
@@ -237,12 +312,18 @@ fn every_fixture_is_a_project_with_both_profiles() {
 fn corpus_covers_what_the_project_promises() {
     let all = fixtures();
     let count = |area: &str| all.iter().filter(|f| f.area() == area).count();
-    assert!(count("core") + count("std") >= 10, "pure-computation fixtures");
+    assert!(
+        count("core") + count("std") >= 10,
+        "pure-computation fixtures"
+    );
     assert!(count("deny") >= 12, "sandbox denials");
     assert!(count("traps") >= 6, "traps");
     assert!(count("compile-errors") >= 4, "compile errors");
     let test_cases: usize = all.iter().map(|f| f.cases().len() * 2).sum();
-    assert!(test_cases >= 80, "only {test_cases} fixture x profile cases");
+    assert!(
+        test_cases >= 80,
+        "only {test_cases} fixture x profile cases"
+    );
 
     let mut inputs = Vec::new();
     let mut runs = Vec::new();
@@ -251,21 +332,50 @@ fn corpus_covers_what_the_project_promises() {
         collect(&f.expectations, "run", &mut runs);
     }
     for kind in ["text", "b64", "file", "argv"] {
-        assert!(inputs.iter().any(|i| i.get(kind).is_some()), "no fixture uses input kind {kind}");
+        assert!(
+            inputs.iter().any(|i| i.get(kind).is_some()),
+            "no fixture uses input kind {kind}"
+        );
     }
     assert!(
-        inputs.iter().any(|i| i["argv"].as_array().is_some_and(|a| a.iter().any(|s| s == "") && a.iter().any(|s| s.as_str().unwrap_or("").contains(' ')))),
+        inputs.iter().any(|i| i["argv"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s == "")
+                && a.iter().any(|s| s.as_str().unwrap_or("").contains(' ')))),
         "argv with an empty and a spaced argument"
     );
-    assert!(inputs.iter().any(|i| i["argv"].as_array().is_some_and(Vec::is_empty)), "argv with no arguments");
-    for flag in ["allow_hosts", "deny_hosts", "allow_read_roots", "allow_write_roots", "solve_fuel", "max_output_bytes", "max_memory_bytes", "cpu_time_limit_seconds", "env"] {
-        assert!(runs.iter().any(|r| r.get(flag).is_some()), "no fixture uses run.{flag}");
+    assert!(
+        inputs
+            .iter()
+            .any(|i| i["argv"].as_array().is_some_and(Vec::is_empty)),
+        "argv with no arguments"
+    );
+    for flag in [
+        "allow_hosts",
+        "deny_hosts",
+        "allow_read_roots",
+        "allow_write_roots",
+        "solve_fuel",
+        "max_output_bytes",
+        "max_memory_bytes",
+        "cpu_time_limit_seconds",
+        "env",
+    ] {
+        assert!(
+            runs.iter().any(|r| r.get(flag).is_some()),
+            "no fixture uses run.{flag}"
+        );
     }
     assert!(
-        all.iter().any(|f| f.manifest["profiles"]["os"].get("solve_fuel").is_some()),
+        all.iter()
+            .any(|f| f.manifest["profiles"]["os"].get("solve_fuel").is_some()),
         "fuel from the profile"
     );
-    assert!(all.iter().any(|f| f.manifest["module_roots"] != serde_json::json!(["."])), "a project with its own module_roots");
+    assert!(
+        all.iter()
+            .any(|f| f.manifest["module_roots"] != serde_json::json!(["."])),
+        "a project with its own module_roots"
+    );
 
     // Binary output: an expected output that is not UTF-8.
     let mut outputs = Vec::new();
@@ -274,17 +384,22 @@ fn corpus_covers_what_the_project_promises() {
     }
     use base64::Engine as _;
     assert!(
-        outputs.iter().filter_map(|o| o.get("b64").and_then(Value::as_str)).any(|b| {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
-            std::str::from_utf8(&bytes).is_err()
-        }),
+        outputs
+            .iter()
+            .filter_map(|o| o.get("b64").and_then(Value::as_str))
+            .any(|b| {
+                let bytes = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
+                std::str::from_utf8(&bytes).is_err()
+            }),
         "no fixture expects non-UTF-8 output"
     );
 
     // Every denial fixture expects something different in the sandbox.
     for f in all.iter().filter(|f| f.area() == "deny") {
         assert!(
-            f.cases().iter().any(|c| c["by_profile"]["sandbox"]["expect"].is_object()),
+            f.cases()
+                .iter()
+                .any(|c| c["by_profile"]["sandbox"]["expect"].is_object()),
             "{}: a denial needs a sandbox-specific expectation",
             f.rel
         );
@@ -294,17 +409,35 @@ fn corpus_covers_what_the_project_promises() {
 #[test]
 fn smoke_suites_cover_both_worlds() {
     let suites = smoke_suites();
-    let worlds: BTreeSet<&str> = suites.iter().map(|(_, s)| s["world"].as_str().unwrap()).collect();
-    assert!(worlds.contains("run-os") && worlds.contains("run-os-sandboxed"), "{worlds:?}");
+    let worlds: BTreeSet<&str> = suites
+        .iter()
+        .map(|(_, s)| s["world"].as_str().unwrap())
+        .collect();
+    assert!(
+        worlds.contains("run-os") && worlds.contains("run-os-sandboxed"),
+        "{worlds:?}"
+    );
     for (name, suite) in &suites {
         assert_eq!(suite["schema_version"], "x07.smoke_suite@0.1.0", "{name}");
-        assert!(workspace().join(suite["program_x07json"].as_str().unwrap()).is_file(), "{name}: program");
+        assert!(
+            workspace()
+                .join(suite["program_x07json"].as_str().unwrap())
+                .is_file(),
+            "{name}: program"
+        );
         let sandboxed = suite["world"] == "run-os-sandboxed";
-        assert_eq!(suite.get("policy_json").is_some(), sandboxed, "{name}: policy_json exactly for run-os-sandboxed");
+        assert_eq!(
+            suite.get("policy_json").is_some(),
+            sandboxed,
+            "{name}: policy_json exactly for run-os-sandboxed"
+        );
         if let Some(policy) = suite["policy_json"].as_str() {
             assert!(workspace().join(policy).is_file(), "{name}: policy");
         }
-        assert!(!suite["cases"].as_array().unwrap().is_empty(), "{name}: cases");
+        assert!(
+            !suite["cases"].as_array().unwrap().is_empty(),
+            "{name}: cases"
+        );
     }
 }
 
@@ -318,25 +451,49 @@ fn cargo_x07() -> std::process::Command {
 #[test]
 fn list_shows_every_fixture_under_both_profiles() {
     let output = cargo_x07()
-        .args(["x07", "test", "--list", "--format", "terse", "--backend", "embedded", "--manifest-path"])
+        .args([
+            "x07",
+            "test",
+            "--list",
+            "--format",
+            "terse",
+            "--backend",
+            "embedded",
+            "--manifest-path",
+        ])
         .arg(workspace().join("Cargo.toml"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    let names: BTreeSet<&str> = stdout.lines().filter_map(|l| l.strip_suffix(": test")).collect();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let names: BTreeSet<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .collect();
     assert!(names.len() >= 80, "only {} cases listed", names.len());
     for f in fixtures() {
         for case in f.cases() {
             for profile in ["os", "sandbox"] {
-                let name = format!("fixtures/{}::{}::{profile}", f.rel, case["name"].as_str().unwrap());
+                let name = format!(
+                    "fixtures/{}::{}::{profile}",
+                    f.rel,
+                    case["name"].as_str().unwrap()
+                );
                 assert!(names.contains(name.as_str()), "{name} is not listed");
             }
         }
     }
     for (file, suite) in smoke_suites() {
         for case in suite["cases"].as_array().unwrap() {
-            let name = format!("fixtures/smoke/{file}::{}::{}", case["name"].as_str().unwrap(), suite["world"].as_str().unwrap());
+            let name = format!(
+                "fixtures/smoke/{file}::{}::{}",
+                case["name"].as_str().unwrap(),
+                suite["world"].as_str().unwrap()
+            );
             assert!(names.contains(name.as_str()), "{name} is not listed");
         }
     }
@@ -395,9 +552,22 @@ fn breaking_one_expected_byte_of_binary_output_shows_a_hex_diff() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "a broken byte must fail the run:\n{stdout}");
+    assert!(
+        !output.status.success(),
+        "a broken byte must fail the run:\n{stdout}"
+    );
     assert!(stdout.contains("differs at offset 2"), "{stdout}");
-    assert!(stdout.contains("41 00>fe 41") && stdout.contains("41 00>ff 41"), "hex dump of both sides:\n{stdout}");
-    assert!(stdout.contains("x07 run --project"), "a reproduce line:\n{stdout}");
-    assert_eq!(before, snapshot(&fixture), "a run must not write into the fixture");
+    assert!(
+        stdout.contains("41 00>fe 41") && stdout.contains("41 00>ff 41"),
+        "hex dump of both sides:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("x07 run --project"),
+        "a reproduce line:\n{stdout}"
+    );
+    assert_eq!(
+        before,
+        snapshot(&fixture),
+        "a run must not write into the fixture"
+    );
 }

@@ -57,7 +57,10 @@ mod tests {
             assert_eq!(value["policy_id"], template_policy_id(name).as_str());
             assert_eq!(value["schema_version"], "x07.run-os-policy@0.1.0");
             let mem = value["limits"]["mem_bytes"].as_u64().expect("mem_bytes");
-            assert!(mem >= 512 * 1024 * 1024, "{name}: mem_bytes {mem} is below 512 MiB");
+            assert!(
+                mem >= 512 * 1024 * 1024,
+                "{name}: mem_bytes {mem} is below 512 MiB"
+            );
         }
         assert_eq!(template_json("nope"), None);
     }
