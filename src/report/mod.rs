@@ -9,8 +9,11 @@
 //!
 //! The test command builds one [`Reporters`] from its options, calls
 //! [`Reporters::case_finished`] from whichever thread finished a case, and
-//! [`Reporters::finish`] once with every result. [`exit`] holds the exit codes.
+//! [`Reporters::finish`] once with every result. [`exit`] holds the exit codes, [`args`]
+//! the command-line flags, and [`event_stream`] the case loop used in JSON mode.
 
+pub mod args;
+pub mod event_stream;
 pub mod events;
 pub mod exit;
 pub mod github;
@@ -79,14 +82,15 @@ impl ReportOptions {
     /// Turns on the GitHub outputs when `github_flag` is set or the environment is GitHub
     /// Actions (`GITHUB_ACTIONS=true`), taking the summary file from `GITHUB_STEP_SUMMARY`;
     /// decides the progress bar from `progress_flag` (`--progress`/`--no-progress`), else
-    /// from whether standard error is a terminal outside CI.
+    /// as [`progress::auto_enabled`] says. Set `message_format` first.
     pub fn detect_environment(mut self, github_flag: bool, progress_flag: Option<bool>) -> Self {
         let env = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
         self.github = github_flag || github::running_in_github_actions();
         if self.github {
             self.step_summary_path = env("GITHUB_STEP_SUMMARY").map(PathBuf::from);
         }
-        self.progress = progress_flag.unwrap_or_else(progress::auto_enabled);
+        self.progress =
+            progress_flag.unwrap_or_else(|| progress::auto_enabled(self.message_format));
         self
     }
 }
@@ -177,7 +181,7 @@ pub enum ReportError {
     Output(#[from] io::Error),
 }
 
-/// What [`Reporters::finish`] found.
+/// The totals and outcome of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
     /// Counts of all results.
@@ -189,9 +193,31 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// The process exit code (see [`exit`]).
+    /// The exit code for these cases (see [`exit`]; ignores output errors).
     pub fn exit_code(&self) -> i32 {
         self.outcome.exit_code()
+    }
+}
+
+/// What [`Reporters::finish`] returns: the run's summary and the outputs that could not
+/// be written.
+#[derive(Debug)]
+pub struct RunEnd {
+    /// Totals and outcome.
+    pub summary: RunSummary,
+    /// Outputs that failed (JUnit file, step summary, stdout), in the order attempted.
+    pub report_errors: Vec<ReportError>,
+}
+
+impl RunEnd {
+    /// The process exit code: 1 when cases failed; else 2 when an output could not be
+    /// written; else 4 for an empty selection (unless allowed); else 0.
+    pub fn exit_code(&self) -> i32 {
+        match self.summary.outcome {
+            exit::RunOutcome::Failed => exit::CASES_FAILED,
+            _ if !self.report_errors.is_empty() => exit::USAGE_ERROR,
+            outcome => outcome.exit_code(),
+        }
     }
 }
 
@@ -258,9 +284,10 @@ impl Reporters {
     }
 
     /// Writes the end-of-run outputs for `results` (every case of the run, in any order):
-    /// GitHub annotations and step summary, the JUnit file, the slowest cases, and the JSON
-    /// summary event. Every output is attempted; the first error is returned.
-    pub fn finish(&self, results: &[CaseResult]) -> Result<RunSummary, ReportError> {
+    /// GitHub annotations and step summary, the JUnit file, the slowest cases, the JSON
+    /// summary event, and on stderr a note when no case was selected. Every output is
+    /// attempted; the ones that failed are listed in [`RunEnd::report_errors`].
+    pub fn finish(&self, results: &[CaseResult]) -> RunEnd {
         self.progress.finish();
         let wall_time = self.started.elapsed();
         let totals = RunTotals::count(results);
@@ -271,10 +298,10 @@ impl Reporters {
             wall_time,
         };
         let slowest = slowest::slowest_cases(results, self.options.slowest);
-        let mut first_error: Option<ReportError> = None;
+        let mut report_errors = Vec::new();
         let mut keep = |result: Result<(), ReportError>| {
             if let Err(error) = result {
-                first_error.get_or_insert(error);
+                report_errors.push(error);
             }
         };
 
@@ -307,9 +334,15 @@ impl Reporters {
                 keep(self.write_line(&line));
             }
         }
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(summary),
+        if outcome == exit::RunOutcome::NoCasesSelected {
+            keep(write_locked(
+                &self.side_output,
+                "error: no test case selected (after filters and --partition); pass --allow-empty to exit 0\n",
+            ));
+        }
+        RunEnd {
+            summary,
+            report_errors,
         }
     }
 
@@ -321,11 +354,17 @@ impl Reporters {
     }
 }
 
+/// Writes `text` to `sink`. A closed pipe (`cargo x07 test --message-format json | head`) is
+/// not an error: the reader has seen all it wanted.
 fn write_locked(sink: &Mutex<Box<dyn Write + Send>>, text: &str) -> Result<(), ReportError> {
     let mut writer = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    writer.write_all(text.as_bytes())?;
-    writer.flush()?;
-    Ok(())
+    match writer
+        .write_all(text.as_bytes())
+        .and_then(|()| writer.flush())
+    {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Builders shared by the unit tests of the report modules.
@@ -467,8 +506,9 @@ mod tests {
                 });
             }
         });
-        let summary = reporters.finish(&results).unwrap();
-        assert_eq!(summary.exit_code(), exit::CASES_FAILED);
+        let end = reporters.finish(&results);
+        assert!(end.report_errors.is_empty());
+        assert_eq!(end.exit_code(), exit::CASES_FAILED);
         let text = output.text();
         let lines: Vec<serde_json::Value> = text
             .lines()
@@ -501,8 +541,8 @@ mod tests {
         for result in &results {
             reporters.case_finished(result).unwrap();
         }
-        let summary = reporters.finish(&results).unwrap();
-        assert_eq!(summary.outcome, exit::RunOutcome::Failed);
+        let end = reporters.finish(&results);
+        assert_eq!(end.summary.outcome, exit::RunOutcome::Failed);
         let text = output.text();
         let errors: Vec<&str> = text
             .lines()
@@ -517,18 +557,37 @@ mod tests {
 
     #[test]
     fn empty_run_exits_four_unless_allowed() {
+        let side = Buffer::default();
         let reporters = Reporters::with_output(
             ReportOptions::new("/ws"),
             Box::new(io::sink()),
-            Box::new(io::sink()),
+            Box::new(side.clone()),
         );
-        assert_eq!(
-            reporters.finish(&[]).unwrap().exit_code(),
-            exit::NO_CASES_SELECTED
-        );
+        assert_eq!(reporters.finish(&[]).exit_code(), exit::NO_CASES_SELECTED);
+        assert!(side.text().contains("no test case selected"));
         let mut options = ReportOptions::new("/ws");
         options.allow_empty = true;
         let reporters = Reporters::with_output(options, Box::new(io::sink()), Box::new(io::sink()));
-        assert_eq!(reporters.finish(&[]).unwrap().exit_code(), exit::ALL_PASSED);
+        assert_eq!(reporters.finish(&[]).exit_code(), exit::ALL_PASSED);
+    }
+
+    #[test]
+    fn an_unwritable_junit_file_exits_two_unless_cases_failed() {
+        let folder = tempfile::tempdir().unwrap();
+        let blocker = folder.path().join("file");
+        std::fs::write(&blocker, "").unwrap();
+        let mut options = ReportOptions::new("/ws");
+        options.junit_path = Some(blocker.join("junit.xml"));
+        let reporters =
+            Reporters::with_output(options.clone(), Box::new(io::sink()), Box::new(io::sink()));
+        let end = reporters.finish(&[result("a", CaseStatus::Passed, 1)]);
+        assert_eq!(end.report_errors.len(), 1);
+        assert!(end.report_errors[0]
+            .to_string()
+            .starts_with("cannot write the JUnit file"));
+        assert_eq!(end.exit_code(), exit::USAGE_ERROR);
+        let reporters = Reporters::with_output(options, Box::new(io::sink()), Box::new(io::sink()));
+        let end = reporters.finish(&[result("a", CaseStatus::Failed, 1)]);
+        assert_eq!(end.exit_code(), exit::CASES_FAILED);
     }
 }

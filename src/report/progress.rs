@@ -1,19 +1,25 @@
 //! The progress bar drawn on standard error while cases run (indicatif).
 //!
-//! It is on by default only when standard error is a terminal and the run is not in CI
-//! (`CI` or `GITHUB_ACTIONS` set); `--progress` / `--no-progress` override that.
+//! It is on by default only when standard error is a terminal, the run is not in CI
+//! (`CI` or `GITHUB_ACTIONS` set), and nothing else draws on that terminal line by line:
+//! with human output on a terminal, libtest's own `test … ok` lines already show progress
+//! (and a bar would be torn by them, as libtest writes to stdout past the bar). So the bar
+//! shows for `--message-format json` and for `cargo x07 test > log`. `--progress` /
+//! `--no-progress` override the choice.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::MessageFormat;
 use crate::model::{CaseResult, CaseStatus};
 
 /// Whether the progress bar should be drawn when neither `--progress` nor `--no-progress`
-/// is given: standard error is a terminal and no CI environment variable is set.
-pub fn auto_enabled() -> bool {
-    std::io::stderr().is_terminal() && !running_in_ci()
+/// is given (see the module documentation).
+pub fn auto_enabled(message_format: MessageFormat) -> bool {
+    let stdout_free = message_format == MessageFormat::Json || !std::io::stdout().is_terminal();
+    std::io::stderr().is_terminal() && !running_in_ci() && stdout_free
 }
 
 /// Whether a CI system is driving this run (`CI` set to anything but `false`/`0`, or
