@@ -16,7 +16,9 @@ use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
 use crate::discover::{self, FixtureKind, FixtureLocation};
 use crate::fixture::{PROJECT_FILE, SMOKE_SUFFIX};
 use crate::model::CaseStatus;
+use crate::partition::Partition;
 use crate::plan::{self, PlannedCase};
+use crate::report::{args::CiArgs, event_stream, MessageFormat, Reporters};
 use crate::run::{self, BackendChoice, Runner};
 use crate::suite::{self, Collector};
 
@@ -110,6 +112,9 @@ pub struct TestArgs {
     /// Rewrite the expected exit/output/trap/compile-error fields of failing cases (refused when CI is set).
     #[arg(long)]
     pub bless: bool,
+    /// CI outputs: --partition, --junit, --message-format, --github, --allow-empty, --progress, --slowest.
+    #[command(flatten)]
+    pub ci: CiArgs,
     /// libtest's flags: FILTER, --exact, --skip, --list, --format, -q, --ignored, --include-ignored, --test-threads, …
     #[command(flatten)]
     pub libtest: libtest_mimic::Arguments,
@@ -126,6 +131,9 @@ pub struct ListArgs {
     /// Also show each case's description and ignore reason.
     #[arg(long)]
     pub long: bool,
+    /// Only the cases of this shard (`hash:K/N` or `slice:K/N`, as for `test`).
+    #[arg(long, value_name = "hash:K/N|slice:K/N")]
+    pub partition: Option<Partition>,
 }
 
 /// `cargo x07 run`.
@@ -207,11 +215,16 @@ pub fn test(args: TestArgs) -> i32 {
         Ok(workspace) => workspace,
         Err(error) => return error_exit(error),
     };
-    let cases = match suite::load_cases(&workspace, suite::exact_filter(&args.libtest)) {
+    let mut cases = match suite::load_cases(&workspace, suite::exact_filter(&args.libtest)) {
         Ok(cases) => cases,
         Err(error) => return error_exit(error),
     };
     let mut libtest = args.libtest.clone();
+    if let Some(partition) = &args.ci.partition {
+        // Filters first, then the shard: `slice` splits what the filters keep.
+        cases.retain(|case| event_stream::is_selected(&libtest, case));
+        partition.retain(&mut cases, |case| &case.id);
+    }
     let listing = libtest.list;
     let threads = suite::thread_count(
         libtest.test_threads,
@@ -237,7 +250,12 @@ pub fn test(args: TestArgs) -> i32 {
         Ok(runner) => runner,
         Err(error) => return error_exit(error),
     };
-    let json_format = matches!(libtest.format, Some(libtest_mimic::FormatSetting::Json));
+    let mut report_options = args.ci.report_options(&workspace.root);
+    if matches!(libtest.format, Some(libtest_mimic::FormatSetting::Json)) {
+        report_options.message_format = MessageFormat::Json;
+    }
+    let json_format = report_options.message_format == MessageFormat::Json;
+    let reporters = Arc::new(Reporters::new(report_options));
     if json_format {
         eprintln!("{}", runner.description);
     } else {
@@ -252,9 +270,25 @@ pub fn test(args: TestArgs) -> i32 {
         Ok(pool) => Arc::new(pool),
         Err(error) => return error_exit(format!("failed to start the case pool: {error}")),
     };
-    let collector = Arc::new(Collector::new());
+    let report_error = |error: crate::report::ReportError| eprintln!("error: {error}");
+    if let Err(error) = reporters.run_started(event_stream::selected_count(&libtest, &cases)) {
+        report_error(error);
+    }
+    let collector = Arc::new(Collector::with_callback({
+        let reporters = Arc::clone(&reporters);
+        Box::new(move |result| {
+            if let Err(error) = reporters.case_finished(result) {
+                report_error(error);
+            }
+        })
+    }));
+    if json_format {
+        // stdout carries only JSON events: run the cases without libtest's printer.
+        event_stream::run_selected(&libtest, &cases, &runner, &pool, &collector);
+        return finish_run(&reporters, &collector, &cases, args.bless);
+    }
     let trials = suite::trials(&cases, Arc::new(runner), pool, Arc::clone(&collector));
-    let conclusion = libtest_mimic::run(&libtest, trials);
+    let _conclusion = libtest_mimic::run(&libtest, trials);
     for result in suite::ignored_results(&libtest, &cases) {
         collector.push(suite::CaseOutcome {
             case: cases
@@ -267,9 +301,23 @@ pub fn test(args: TestArgs) -> i32 {
             output: None,
         });
     }
-    let mut exit = i32::from(conclusion.has_failed()) * 101;
-    if args.bless {
-        exit = bless_failures(&collector, &cases, exit);
+    finish_run(&reporters, &collector, &cases, args.bless)
+}
+
+/// Writes the end-of-run reports, blesses when asked, and returns the exit code.
+fn finish_run(
+    reporters: &Reporters,
+    collector: &Collector,
+    cases: &[PlannedCase],
+    bless: bool,
+) -> i32 {
+    let end = reporters.finish(&collector.results());
+    for error in &end.report_errors {
+        eprintln!("error: {error}");
+    }
+    let exit = end.exit_code();
+    if bless {
+        return bless_failures(collector, cases, exit);
     }
     exit
 }
@@ -293,7 +341,7 @@ fn bless_failures(collector: &Collector, cases: &[PlannedCase], run_exit: i32) -
             if summary.skipped.is_empty() {
                 0
             } else {
-                run_exit.max(101)
+                run_exit.max(crate::report::exit::CASES_FAILED)
             }
         }
         Err(error) => error_exit(error),
@@ -306,10 +354,15 @@ pub fn list(args: ListArgs) -> i32 {
         Ok(workspace) => workspace,
         Err(error) => return error_exit(error),
     };
-    let cases = match suite::load_cases(&workspace, None) {
+    let mut cases = match suite::load_cases(&workspace, None) {
         Ok(cases) => cases,
         Err(error) => return error_exit(error),
     };
+    if let Some(partition) = &args.partition {
+        let filter = args.filter.as_deref().unwrap_or("");
+        cases.retain(|case| case.id.test_name().contains(filter));
+        partition.retain(&mut cases, |case| &case.id);
+    }
     let mut out = std::io::stdout().lock();
     for case in &cases {
         let name = case.id.test_name();
