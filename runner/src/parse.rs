@@ -50,7 +50,30 @@ const SCHEMA_VERSIONS: &[&str] = &[
 ///
 /// Module roots are searched in order; built-in std modules are native and win over files.
 /// Only code reachable from `solve` is type/move/head-checked.
+///
+/// Parsing and checking recurse over the expression tree (at most 128 JSON levels deep), so
+/// they run on a helper thread with a generous stack; callers may use any thread.
 pub fn load_program(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Program, CompileError> {
+    let entry = entry_file.to_path_buf();
+    let roots = module_roots.to_vec();
+    let worker = std::thread::Builder::new()
+        .name("x07-lite-compile".to_string())
+        .stack_size(COMPILE_STACK_BYTES)
+        .spawn(move || load_program_here(&entry, &roots));
+    match worker {
+        Ok(handle) => handle.join().unwrap_or_else(|_| {
+            Err(CompileError::new(
+                "x07-lite internal error: the compiler panicked",
+            ))
+        }),
+        Err(_) => load_program_here(entry_file, module_roots),
+    }
+}
+
+/// Stack of the compile thread.
+const COMPILE_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+fn load_program_here(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Program, CompileError> {
     let text = std::fs::read(entry_file).map_err(|e| {
         CompileError::new(format!(
             "Parse: main: cannot read {}: {e} at ",
