@@ -571,3 +571,16 @@ fn breaking_one_expected_byte_of_binary_output_shows_a_hex_diff() {
         "a run must not write into the fixture"
     );
 }
+
+#[test]
+fn every_expectations_file_validates_against_the_fixture_schema() {
+    let schema = read_json(&workspace().join("schemas/fixture.schema.json"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for f in fixtures() {
+        let errors: Vec<String> = validator
+            .iter_errors(&f.expectations)
+            .map(|e| format!("{}: {e}", e.instance_path().as_str()))
+            .collect();
+        assert!(errors.is_empty(), "{}/x07test.json: {errors:?}", f.rel);
+    }
+}
