@@ -364,3 +364,44 @@ fn slowest_cases_close_a_human_run() {
     let quiet = workspace.run(&["test", "--slowest", "0"]);
     assert!(!text(&quiet.stdout).contains("slowest"));
 }
+
+#[test]
+fn profile_flags_select_profiles_before_the_partition() {
+    let workspace = Workspace::new();
+    let output = workspace.run(&["test", "--profile", "sandbox", "--junit", "sandbox.xml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let cases = junit_cases(&workspace.path("sandbox.xml"));
+    assert_eq!(cases.len(), 8);
+    assert!(
+        cases.iter().all(|(name, _)| name.ends_with("::sandbox")),
+        "{cases:?}"
+    );
+    let both = workspace.run(&[
+        "test",
+        "--profile",
+        "sandbox",
+        "--profile",
+        "os",
+        "--junit",
+        "both.xml",
+    ]);
+    assert_eq!(both.status.code(), Some(0));
+    assert_eq!(junit_cases(&workspace.path("both.xml")).len(), 16);
+    // slice splits what --profile left: 8 sandbox cases, 4 per shard.
+    for shard in ["slice:1/2", "slice:2/2"] {
+        let junit = format!("{}.xml", shard.replace([':', '/'], "-"));
+        let output = workspace.run(&[
+            "test",
+            "--profile",
+            "sandbox",
+            "--partition",
+            shard,
+            "--junit",
+            &junit,
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        assert_eq!(junit_cases(&workspace.path(&junit)).len(), 4, "{shard}");
+    }
+    let none = workspace.run(&["test", "--profile", "no-such-profile"]);
+    assert_eq!(none.status.code(), Some(4));
+}

@@ -108,19 +108,25 @@ fn ci_workflow_runs_lints_tests_and_the_sharded_fixture_matrix() {
     );
     assert_eq!(strings(get(matrix, "profile")), ["os", "sandbox"]);
     assert_eq!(strings(get(matrix, "shard")), ["1", "2"]);
-    // Every profile has a filter, and the includes add no new matrix legs.
+    // Every profile gets its --profile flags (plus the smoke-suite world), and the
+    // includes add no new matrix legs.
     let includes = get(matrix, "include")
         .as_sequence()
         .expect("include is a list");
-    let mut filtered: Vec<String> = includes
+    let mut flagged: Vec<String> = includes
         .iter()
         .map(|include| {
-            assert!(get(include, "filter").as_str().is_some());
-            get(include, "profile").as_str().unwrap().to_string()
+            let profile = get(include, "profile").as_str().unwrap();
+            let flags = get(include, "profile_flags").as_str().unwrap();
+            assert!(
+                flags.starts_with(&format!("--profile {profile} --profile run-os")),
+                "{flags}"
+            );
+            profile.to_string()
         })
         .collect();
-    filtered.sort();
-    assert_eq!(filtered, ["os", "sandbox"]);
+    flagged.sort();
+    assert_eq!(flagged, ["os", "sandbox"]);
     assert_eq!(get(fixtures, "runs-on").as_str(), Some("${{ matrix.os }}"));
 
     let test_step = run_scripts(fixtures)
@@ -136,7 +142,10 @@ fn ci_workflow_runs_lints_tests_and_the_sharded_fixture_matrix() {
         "{test_step}"
     );
     assert!(test_step.contains("${{ matrix.profile }}"), "{test_step}");
-    assert!(test_step.contains("-- ${{ matrix.filter }}"), "{test_step}");
+    assert!(
+        test_step.contains("${{ matrix.profile_flags }}"),
+        "{test_step}"
+    );
     check_artifact_upload(fixtures, "target/x07-junit/");
 }
 
@@ -215,6 +224,7 @@ fn reusable_workflow_takes_inputs_and_runs_the_same_matrix() {
         .expect("a step runs cargo x07 test");
     assert!(test_step.contains("--partition \"hash:$SHARD/$SHARD_COUNT\""));
     assert!(test_step.contains("--junit \"$JUNIT_PATH\""));
+    assert!(test_step.contains("\"${profile_flags[@]}\""));
     assert!(scripts
         .iter()
         .any(|script| script.contains("cargo install --locked")));

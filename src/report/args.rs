@@ -7,9 +7,13 @@ use clap::Args;
 use super::{MessageFormat, ReportOptions, DEFAULT_SLOWEST};
 use crate::partition::Partition;
 
-/// Sharding, results files, GitHub output, progress and timing (see `docs/ci.md`).
+/// Profile selection, sharding, results files, GitHub output, progress and timing
+/// (see `docs/ci.md`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct CiArgs {
+    /// Only run cases of this profile (repeatable; smoke-suite cases use their world, e.g. run-os).
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profiles: Vec<String>,
     /// Run one shard of the cases: `hash:K/N` (by test-name hash) or `slice:K/N` (sorted, even split).
     #[arg(long, value_name = "hash:K/N|slice:K/N")]
     pub partition: Option<Partition>,
@@ -37,6 +41,11 @@ pub struct CiArgs {
 }
 
 impl CiArgs {
+    /// Whether `--profile` keeps cases of `profile` (all profiles when none is given).
+    pub fn selects_profile(&self, profile: &str) -> bool {
+        self.profiles.is_empty() || self.profiles.iter().any(|selected| selected == profile)
+    }
+
     /// The reporters' options for a run rooted at `workspace_root`, with the environment
     /// (`GITHUB_ACTIONS`, `GITHUB_STEP_SUMMARY`, `CI`, terminals) taken into account.
     pub fn report_options(&self, workspace_root: &Path) -> ReportOptions {
@@ -72,6 +81,10 @@ mod tests {
     fn parses_every_flag() {
         let cli = Cli::try_parse_from([
             "t",
+            "--profile",
+            "os",
+            "--profile",
+            "run-os",
             "--partition",
             "slice:2/3",
             "--junit",
@@ -86,6 +99,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.ci.partition.unwrap().to_string(), "slice:2/3");
+        assert!(cli.ci.selects_profile("os") && cli.ci.selects_profile("run-os"));
+        assert!(!cli.ci.selects_profile("sandbox") && !cli.ci.selects_profile("run-os-sandboxed"));
         assert_eq!(cli.ci.message_format, MessageFormat::Json);
         let options = cli.ci.report_options(Path::new("/ws"));
         assert!(options.github && options.allow_empty && !options.progress);
@@ -95,6 +110,7 @@ mod tests {
         let defaults = Cli::try_parse_from(["t"]).unwrap().ci;
         assert_eq!(defaults.message_format, MessageFormat::Human);
         assert_eq!(defaults.slowest, DEFAULT_SLOWEST);
+        assert!(defaults.selects_profile("anything"));
         assert!(Cli::try_parse_from(["t", "--partition", "hash:3/2"]).is_err());
         let last_wins = Cli::try_parse_from(["t", "--no-progress", "--progress"])
             .unwrap()
