@@ -112,7 +112,7 @@ pub struct TestArgs {
     /// Rewrite the expected exit/output/trap/compile-error fields of failing cases (refused when CI is set).
     #[arg(long)]
     pub bless: bool,
-    /// CI outputs: --partition, --junit, --message-format, --github, --allow-empty, --progress, --slowest.
+    /// CI options: --profile, --partition, --junit, --message-format, --github, --allow-empty, --progress, --slowest.
     #[command(flatten)]
     pub ci: CiArgs,
     /// libtest's flags: FILTER, --exact, --skip, --list, --format, -q, --ignored, --include-ignored, --test-threads, …
@@ -220,6 +220,7 @@ pub fn test(args: TestArgs) -> i32 {
         Err(error) => return error_exit(error),
     };
     let mut libtest = args.libtest.clone();
+    cases.retain(|case| args.ci.selects_profile(&case.id.profile));
     if let Some(partition) = &args.ci.partition {
         // Filters first, then the shard: `slice` splits what the filters keep.
         cases.retain(|case| event_stream::is_selected(&libtest, case));
