@@ -1,0 +1,228 @@
+//! `cargo bench -p cargo-x07 --bench engine`: prints how fast the harness is.
+//! Not a timed test; it asserts nothing and only reports numbers against the targets:
+//!
+//! 1. discovery time for 10,000 generated fixtures (target ≤ 0.3 s), plus
+//!    the `--exact` lookup of one fixture and the full plan (every
+//!    expectations file read and schema-checked) for information;
+//! 2. per-case harness overhead over the runner's own time, with a trivial
+//!    runner that prints a canned report (target ≤ 1 ms);
+//! 3. parallel efficiency on N cases of known duration through libtest-mimic
+//!    on the rayon pool (target: wall ≤ 1.1 × total ÷ threads).
+//!
+//! Unix only (the trivial runner is a shell script).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cargo_x07::config::{PackageConfig, Settings, WorkspaceConfig};
+use cargo_x07::discover;
+use cargo_x07::plan;
+use cargo_x07::run::{self, Runner};
+use cargo_x07::suite::{self, Collector};
+
+fn settings(root: &Path, profiles: &[&str]) -> Settings {
+    Settings {
+        fixtures: vec!["fixtures".into()],
+        fixtures_configured: true,
+        profiles: profiles.iter().map(|p| p.to_string()).collect(),
+        x07: None,
+        sandbox_backend: Default::default(),
+        timeout_ms: 60_000,
+        jobs: None,
+        smoke_root: root.to_path_buf(),
+        smoke_module_roots: vec![],
+        env: Default::default(),
+    }
+}
+
+fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
+    let settings = settings(root, profiles);
+    WorkspaceConfig {
+        root: root.to_path_buf(),
+        workspace_settings: settings.clone(),
+        packages: vec![PackageConfig {
+            name: "bench".into(),
+            root: root.to_path_buf(),
+            settings,
+        }],
+    }
+}
+
+const MANIFEST: &str = r#"{"schema_version":"x07.project@0.5.0","world":"run-os","entry":"main.x07.json","module_roots":["."],"profiles":{"os":{"world":"run-os"},"sandbox":{"world":"run-os-sandboxed","policy":"policy.json"}}}"#;
+const EXPECT: &str = r#"{"schema_version":"cargo-x07.fixture@0.1.0","cases":[{"name":"a","input":{"text":"x"},"expect":{"output":{"text":"x"}}}]}"#;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn bench_discovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let count = 10_000;
+    for index in 0..count {
+        let fixture = root.join(format!("fixtures/group-{:03}/fixture-{index:05}", index / 100));
+        write(&fixture.join("x07.json"), MANIFEST);
+        write(&fixture.join("x07test.json"), EXPECT);
+        write(&fixture.join("main.x07.json"), "{}");
+        write(&fixture.join("policy.json"), "{}");
+    }
+    let ws = workspace(root, &["os", "sandbox"]);
+    // Warm the file-system cache once, as a second run would see it.
+    let _ = discover::discover(&ws).unwrap();
+    let mut best = Duration::MAX;
+    let mut found = 0;
+    for _ in 0..3 {
+        let started = Instant::now();
+        found = discover::discover(&ws).unwrap().len();
+        best = best.min(started.elapsed());
+    }
+    println!(
+        "discovery: {found} fixtures in {:.3} s (best of 3; target <= 0.300 s)",
+        best.as_secs_f64()
+    );
+    let name = format!("fixtures/group-099/fixture-{:05}::a::os", count - 1);
+    let started = Instant::now();
+    let located = discover::locate(&ws, &name).expect("the last fixture is found");
+    let cases = plan::plan_fixture(&ws, &located);
+    println!(
+        "--exact lookup: 1 fixture ({} cases) located and planned in {:.3} ms (no walk)",
+        cases.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let fixtures = discover::discover(&ws).unwrap();
+    let started = Instant::now();
+    let planned = plan::plan_all(&ws, &fixtures);
+    println!(
+        "full plan: {} cases from {} expectations files (read + schema-checked) in {:.3} s",
+        planned.len(),
+        fixtures.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A fixture for the trivial runner: `fake.sh` sleeps `sleep` seconds then prints a report.
+fn trivial_fixture(root: &Path, name: &str, sleep: &str) -> PathBuf {
+    let report = include_str!("../tests/data/reports/ok-sandbox-project.json")
+        .replace("\"world\": \"run-os-sandboxed\"\n}", "\"world\": \"run-os\"\n}")
+        .replace("\"sandbox_backend\": \"os\",\n", "")
+        .replace("REFUQS1JTi1ST09U", "");
+    let dir = root.join("fixtures").join(name);
+    write(&dir.join("x07.json"), MANIFEST);
+    write(&dir.join("policy.json"), "{}");
+    write(&dir.join("report-os.json"), &report);
+    let body = if sleep == "0" {
+        "cat report-os.json\n".to_string()
+    } else {
+        format!("sleep {sleep}\ncat report-os.json\n")
+    };
+    write(&dir.join("fake.sh"), &body);
+    write(
+        &dir.join("x07test.json"),
+        r#"{"schema_version":"cargo-x07.fixture@0.1.0","profiles":["os"],"expect":{"world":"run-os"}}"#,
+    );
+    dir
+}
+
+fn fake_runner() -> Runner {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake-x07");
+    Runner {
+        description: format!("runner: fake at {}", program.display()),
+        program,
+        leading_args: Vec::new(),
+        embedded: false,
+    }
+}
+
+fn bench_overhead() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let fixture = trivial_fixture(root, "trivial", "0");
+    let ws = workspace(root, &["os"]);
+    let cases = plan::plan_all(&ws, &discover::discover(&ws).unwrap());
+    let case = &cases[0];
+    let runner = fake_runner();
+    let rounds = 200;
+    // The runner's own time: the same command, spawned bare, output collected.
+    let args = run::render_args(&run::command_args(case), &fixture);
+    let mut direct = Duration::ZERO;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let output = Command::new(&runner.program)
+            .args(&args)
+            .current_dir(&fixture)
+            .output()
+            .unwrap();
+        direct += started.elapsed();
+        assert!(output.status.success());
+    }
+    // Through the harness: copy, clean env, process group, timeout, parse, schema, checks, message.
+    let mut harness = Duration::ZERO;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let outcome = suite::execute_case(case, &runner);
+        harness += started.elapsed();
+        assert_eq!(
+            outcome.result.status,
+            cargo_x07::model::CaseStatus::Passed,
+            "{}",
+            outcome.result.message
+        );
+    }
+    let per_direct = direct.as_secs_f64() / rounds as f64 * 1e3;
+    let per_harness = harness.as_secs_f64() / rounds as f64 * 1e3;
+    println!(
+        "per-case overhead: {:.3} ms (harness {per_harness:.3} ms vs runner alone {per_direct:.3} ms, {rounds} sequential cases; target <= 1 ms)",
+        per_harness - per_direct
+    );
+}
+
+fn bench_parallel() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let count = 24;
+    let seconds = 0.25;
+    for index in 0..count {
+        trivial_fixture(root, &format!("sleepy-{index:02}"), &seconds.to_string());
+    }
+    let ws = workspace(root, &["os"]);
+    let cases = plan::plan_all(&ws, &discover::discover(&ws).unwrap());
+    for threads in [2usize, 4, 8] {
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap(),
+        );
+        let collector = Arc::new(Collector::new());
+        let trials = suite::trials(&cases, Arc::new(fake_runner()), pool, Arc::clone(&collector));
+        let mut args = libtest_mimic::Arguments::from_iter(["bench", "--quiet"]);
+        args.test_threads = Some(threads);
+        let started = Instant::now();
+        let conclusion = libtest_mimic::run(&args, trials);
+        let wall = started.elapsed().as_secs_f64();
+        assert!(!conclusion.has_failed());
+        let total: f64 = collector
+            .results()
+            .iter()
+            .map(|r| r.duration.as_secs_f64())
+            .sum();
+        let ideal = total / threads as f64;
+        println!(
+            "parallel: {count} cases of ~{seconds} s on {threads} threads: wall {wall:.3} s, total {total:.3} s, total/threads {ideal:.3} s, wall/(total/threads) = {:.3} (target <= 1.1)",
+            wall / ideal
+        );
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need.
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    bench_discovery();
+    bench_overhead();
+    bench_parallel();
+}
