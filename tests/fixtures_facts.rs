@@ -368,3 +368,99 @@ fn the_pairing_sees_traps_and_outputs() {
     )
     .is_empty());
 }
+
+/// Every fixture case named after a conformance example (`c01`…`c50`) runs exactly that
+/// example's program and input and expects exactly its recorded result (the examples are
+/// kept as test data under `runner/tests/data/conformance/`).
+#[test]
+fn conformance_cases_match_the_recorded_examples() {
+    let root = workspace().join("fixtures");
+    let mut stack = vec![root.clone()];
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+        let file = dir.join("x07test.json");
+        if !file.is_file() {
+            continue;
+        }
+        let rel = dir
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let doc = read_json(&file);
+        let manifest = read_json(&dir.join("x07.json"));
+        for case in doc["cases"].as_array().into_iter().flatten() {
+            let name = case["name"].as_str().unwrap();
+            let Some(num) = name
+                .strip_prefix('c')
+                .filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let example =
+                read_json(&workspace().join(format!("runner/tests/data/conformance/C{num}.json")));
+            let program: Value =
+                serde_json::from_str(example["program"].as_str().unwrap()).unwrap();
+            let entry = read_json(&dir.join(manifest["entry"].as_str().unwrap()));
+            if program != entry {
+                failures.push(format!(
+                    "{rel}::{name}: the entry program differs from C{num}"
+                ));
+            }
+            let input = match &case["input"] {
+                Value::Null => Vec::new(),
+                i if i.get("text").is_some() => i["text"].as_str().unwrap().as_bytes().to_vec(),
+                i if i.get("b64").is_some() => decode(i["b64"].as_str().unwrap()),
+                other => panic!("{rel}::{name}: unexpected input {other}"),
+            };
+            if input != decode(example["input_b64"].as_str().unwrap()) {
+                failures.push(format!("{rel}::{name}: the input differs from C{num}"));
+            }
+            for (var, value) in example["env"].as_object().unwrap() {
+                if doc["run"]["env"][var] != *value {
+                    failures.push(format!("{rel}::{name}: C{num} needs env {var}={value}"));
+                }
+            }
+            let recorded = &example["expect"];
+            let mut report = serde_json::json!({
+                "exit_code": 0,
+                "compile": { "ok": true, "compile_error": null },
+                "solve": { "ok": true, "exit_status": 0, "trap": null, "solve_output_b64": "" },
+            });
+            match recorded["kind"].as_str().unwrap() {
+                "ok" => report["solve"]["solve_output_b64"] = recorded["output_b64"].clone(),
+                "trap" => {
+                    report["exit_code"] = 1.into();
+                    report["solve"] = serde_json::json!({ "ok": false, "exit_status": 132, "trap": recorded["trap"], "solve_output_b64": "" });
+                }
+                "exit" => {
+                    report["exit_code"] = 1.into();
+                    report["solve"] = serde_json::json!({ "ok": false, "exit_status": recorded["code"], "trap": recorded["report_trap"], "solve_output_b64": "" });
+                }
+                "compile_error" => {
+                    report["exit_code"] = 1.into();
+                    report["compile"] =
+                        serde_json::json!({ "ok": false, "compile_error": recorded["message"] });
+                    report["solve"] = Value::Null;
+                }
+                other => panic!("C{num}: unknown kind {other}"),
+            }
+            for profile in ["os", "sandbox"] {
+                let expect = merged_expectation(&rel, name, profile);
+                for m in mismatches(&expect, &dir, &report) {
+                    failures.push(format!("{rel}::{name}::{profile} vs C{num}: {m}"));
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "only {checked} conformance cases found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
