@@ -52,3 +52,52 @@ fn every_bundled_case_lands_in_exactly_one_shard() {
         }
     }
 }
+
+/// `cargo x07 list [--partition …]` in this repository, one test name per line.
+fn listed(args: &[&str]) -> Vec<String> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-x07"))
+        .args(["x07", "list"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo-x07 starts");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| line.split("  ").next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn list_partition_shards_add_up_to_the_whole_corpus() {
+    let mut whole = listed(&[]);
+    whole.sort();
+    for scheme in ["hash", "slice"] {
+        let mut together: Vec<String> = (1..=3)
+            .flat_map(|shard| listed(&["--partition", &format!("{scheme}:{shard}/3")]))
+            .collect();
+        together.sort();
+        let missing: Vec<&String> = whole
+            .iter()
+            .filter(|name| !together.contains(name))
+            .collect();
+        let extra: Vec<&String> = together
+            .iter()
+            .filter(|name| !whole.contains(name))
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{scheme}: missing {missing:?}, extra {extra:?}"
+        );
+        assert_eq!(
+            together.len(),
+            whole.len(),
+            "{scheme}: a case is in two shards"
+        );
+    }
+}
