@@ -53,7 +53,6 @@ impl Progress {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         bar.set_style(style);
-        bar.enable_steady_tick(Duration::from_millis(200));
         Progress { bar: Some(bar) }
     }
 
@@ -62,10 +61,11 @@ impl Progress {
         self.bar.is_some()
     }
 
-    /// Sets how many cases the run has.
+    /// Sets how many cases the run has and starts drawing.
     pub fn set_length(&self, case_count: u64) {
         if let Some(bar) = &self.bar {
             bar.set_length(case_count);
+            bar.enable_steady_tick(Duration::from_millis(200));
         }
     }
 
