@@ -438,7 +438,11 @@ fn parse_file(text: &[u8], role: &FileRole) -> Result<SourceFile, CompileError> 
                 };
                 for (j, n) in names.iter().enumerate() {
                     let n = n.as_str().ok_or_else(|| {
-                        file_err(role, "export name must be a string", &format!("{dptr}/names/{j}"))
+                        file_err(
+                            role,
+                            "export name must be a string",
+                            &format!("{dptr}/names/{j}"),
+                        )
                     })?;
                     exports.push(n.to_string());
                 }
@@ -505,11 +509,21 @@ fn parse_expr(role: &FileRole, v: &Json, ptr: String) -> Result<Expr, CompileErr
         Json::Number(n) => match n.as_i64() {
             Some(i) => match i32::try_from(i) {
                 Ok(x) => ExprKind::Int(x),
-                Err(_) => return Err(file_err(role, format!("number out of i32 range: {i}"), &ptr)),
+                Err(_) => {
+                    return Err(file_err(
+                        role,
+                        format!("number out of i32 range: {i}"),
+                        &ptr,
+                    ))
+                }
             },
             None => {
                 if let Some(u) = n.as_u64() {
-                    return Err(file_err(role, format!("number out of i32 range: {u}"), &ptr));
+                    return Err(file_err(
+                        role,
+                        format!("number out of i32 range: {u}"),
+                        &ptr,
+                    ));
                 }
                 return Err(file_err(role, format!("number is not an i64: {n}"), &ptr));
             }

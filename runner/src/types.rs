@@ -73,7 +73,10 @@ pub const TYPE_TOKENS: &[(&str, Ty)] = &[
 impl Ty {
     /// Parses a signature type token.
     pub fn from_token(token: &str) -> Option<Ty> {
-        TYPE_TOKENS.iter().find(|(t, _)| *t == token).map(|(_, ty)| *ty)
+        TYPE_TOKENS
+            .iter()
+            .find(|(t, _)| *t == token)
+            .map(|(_, ty)| *ty)
     }
 
     /// The token as written in source (`bytes_view`).
@@ -99,9 +102,7 @@ impl Ty {
 
     /// Whether `self` may stand where `expected` is needed without conversion.
     pub fn fits(self, expected: Ty) -> bool {
-        self == expected
-            || matches!(self, Ty::Never | Ty::Any)
-            || matches!(expected, Ty::Any)
+        self == expected || matches!(self, Ty::Never | Ty::Any) || matches!(expected, Ty::Any)
     }
 
     /// The compiler's `TyInfo { .. }` rendering used in result-type errors.

@@ -57,7 +57,12 @@ fn compile_error(row: &Row) -> String {
 
 fn rows() -> Vec<Row> {
     let lit = |s: &str| json!(["bytes.lit", s]);
-    let id_fn = defn("main.id", json!([{"name":"x","ty":"i32"}]), "i32", json!("x"));
+    let id_fn = defn(
+        "main.id",
+        json!([{"name":"x","ty":"i32"}]),
+        "i32",
+        json!("x"),
+    );
     let r = |name, entry, want| Row {
         name,
         entry,
@@ -252,7 +257,15 @@ fn compile_errors_match_the_toolchain() {
 fn ext_fs_error_carries_native_requires() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("main.x07.json");
-    let program = solve_only(json!(["result_bytes.unwrap_or", ["os.fs.read_all_v1", ["bytes.lit", "data.txt"], ["bytes.lit", "c"]], ["bytes.lit", "ERR"]]));
+    let program = solve_only(json!([
+        "result_bytes.unwrap_or",
+        [
+            "os.fs.read_all_v1",
+            ["bytes.lit", "data.txt"],
+            ["bytes.lit", "c"]
+        ],
+        ["bytes.lit", "ERR"]
+    ]));
     std::fs::write(&path, program.to_string()).unwrap();
     let err = load_program(&path, &[]).unwrap_err();
     assert_eq!(
@@ -269,7 +282,9 @@ fn type_mismatch_of_solve_has_diagnostics() {
     let err = load_program(&path, &[]).unwrap_err();
     assert_eq!(
         err.diagnostics,
-        Some(json!([{"code":"X07-TYPE-UNIFY-0001","data":{"lhs":"i32","reason":"named_mismatch","rhs":"bytes"},"loc":{"kind":"x07ast","ptr":"/solve"},"message":"type mismatch: expected `bytes`, got `i32`","severity":"error","stage":"type"}]))
+        Some(
+            json!([{"code":"X07-TYPE-UNIFY-0001","data":{"lhs":"i32","reason":"named_mismatch","rhs":"bytes"},"loc":{"kind":"x07ast","ptr":"/solve"},"message":"type mismatch: expected `bytes`, got `i32`","severity":"error","stage":"type"}])
+        )
     );
 }
 

@@ -84,7 +84,9 @@ impl Host for NoOs {
         no_os()
     }
     fn net_http_request(&mut self, _: &[u8]) -> HostResult<Vec<u8>> {
-        Err(Interrupt::Trap("os.net.http_request not implemented".to_string()))
+        Err(Interrupt::Trap(
+            "os.net.http_request not implemented".to_string(),
+        ))
     }
 }
 
@@ -97,13 +99,17 @@ fn run_text(text: &str, input: &[u8], limits: SolveLimits) -> Result<Vec<u8>, In
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("main.x07.json");
     std::fs::write(&path, text).unwrap();
-    let program = load_program(&path, &[])
-        .map_err(|e| Interrupt::Trap(format!("compile: {}", e.message)))?;
+    let program =
+        load_program(&path, &[]).map_err(|e| Interrupt::Trap(format!("compile: {}", e.message)))?;
     solve(&program, input, &mut NoOs, &limits).result
 }
 
 fn run(imports: Value, solve_expr: Value, input: &[u8]) -> Result<Vec<u8>, Interrupt> {
-    run_text(&entry(imports, json!([]), solve_expr), input, SolveLimits::default())
+    run_text(
+        &entry(imports, json!([]), solve_expr),
+        input,
+        SolveLimits::default(),
+    )
 }
 
 fn ok_text(r: Result<Vec<u8>, Interrupt>) -> String {
@@ -159,17 +165,32 @@ fn i32_operator_table() {
         // Both from literals (folded by the real compiler) and from input-derived values.
         let lit = ok_text(run(json!([]), dec(json!([op, a, b])), b""));
         assert_eq!(lit, want.to_string(), "{a} {op} {b}");
-        let from_input = json!([op, ["codec.read_u32_le", "input", 0], ["codec.read_u32_le", "input", 4]]);
+        let from_input = json!([
+            op,
+            ["codec.read_u32_le", "input", 0],
+            ["codec.read_u32_le", "input", 4]
+        ]);
         let mut input = (a as i32).to_le_bytes().to_vec();
         input.extend_from_slice(&(b as i32).to_le_bytes());
-        assert_eq!(ok_text(run(json!([]), dec(from_input), &input)), want.to_string(), "input {a} {op} {b}");
+        assert_eq!(
+            ok_text(run(json!([]), dec(from_input), &input)),
+            want.to_string(),
+            "input {a} {op} {b}"
+        );
     }
 }
 
 #[test]
 fn evaluation_is_left_to_right() {
-    let prog = json!(["begin", ["let", "x", 0],
-        dec(json!(["-", ["begin", ["set", "x", 10], "x"], ["begin", ["set", "x", 3], "x"]]))]);
+    let prog = json!([
+        "begin",
+        ["let", "x", 0],
+        dec(json!([
+            "-",
+            ["begin", ["set", "x", 10], "x"],
+            ["begin", ["set", "x", 3], "x"]
+        ]))
+    ]);
     assert_eq!(ok_text(run(json!([]), prog, b"")), "7");
 }
 
@@ -196,49 +217,186 @@ fn std_parse_observed_table() {
         ("--1", "e2", "e2"),
     ];
     let show = |f: &str| {
-        json!(["begin", ["let", "r", [f, "input"]],
-            ["if", ["result_i32.is_ok", "r"],
+        json!([
+            "begin",
+            ["let", "r", [f, "input"]],
+            [
+                "if",
+                ["result_i32.is_ok", "r"],
                 ["fmt.s32_to_dec", ["result_i32.unwrap_or", "r", 0]],
-                ["bytes.concat", ["bytes.lit", "e"], ["fmt.s32_to_dec", ["result_i32.err_code", "r"]]]]])
+                [
+                    "bytes.concat",
+                    ["bytes.lit", "e"],
+                    ["fmt.s32_to_dec", ["result_i32.err_code", "r"]]
+                ]
+            ]
+        ])
     };
     for &(input, u, i) in cases {
-        assert_eq!(ok_text(run(json!(["std.parse"]), show("std.parse.u32_dec"), input.as_bytes())), u, "u32_dec {input:?}");
-        assert_eq!(ok_text(run(json!(["std.parse"]), show("std.parse.i32_dec"), input.as_bytes())), i, "i32_dec {input:?}");
+        assert_eq!(
+            ok_text(run(
+                json!(["std.parse"]),
+                show("std.parse.u32_dec"),
+                input.as_bytes()
+            )),
+            u,
+            "u32_dec {input:?}"
+        );
+        assert_eq!(
+            ok_text(run(
+                json!(["std.parse"]),
+                show("std.parse.i32_dec"),
+                input.as_bytes()
+            )),
+            i,
+            "i32_dec {input:?}"
+        );
     }
     let hex = |e: Value| json!(["std.codec.hex_encode_v1", e]);
     let imports = json!(["std.parse", "std.codec"]);
-    assert_eq!(ok_text(run(imports.clone(), hex(json!(["std.parse.u32_status_le_at", ["bytes.view_lit", "12a"], 0])), b"")), "010c00000002000000");
-    assert_eq!(ok_text(run(imports.clone(), hex(json!(["std.parse.u32_status_le", ["bytes.view_lit", "12a"]])), b"")), "00");
-    assert_eq!(ok_text(run(imports, hex(json!(["std.parse.u32_status_le_at", ["bytes.view_lit", "x 12 ,5"], 1])), b"")), "010c00000005000000");
+    assert_eq!(
+        ok_text(run(
+            imports.clone(),
+            hex(json!([
+                "std.parse.u32_status_le_at",
+                ["bytes.view_lit", "12a"],
+                0
+            ])),
+            b""
+        )),
+        "010c00000002000000"
+    );
+    assert_eq!(
+        ok_text(run(
+            imports.clone(),
+            hex(json!([
+                "std.parse.u32_status_le",
+                ["bytes.view_lit", "12a"]
+            ])),
+            b""
+        )),
+        "00"
+    );
+    assert_eq!(
+        ok_text(run(
+            imports,
+            hex(json!([
+                "std.parse.u32_status_le_at",
+                ["bytes.view_lit", "x 12 ,5"],
+                1
+            ])),
+            b""
+        )),
+        "010c00000005000000"
+    );
 }
 
 #[test]
 fn builtin_trap_texts() {
     let b = |s: &str| json!(["bytes.lit", s]);
     let cases: Vec<(Value, Value, &str)> = vec![
-        (json!([]), json!(["bytes.slice", b("abc"), 2, 5]), "view.slice oob ptr=/solve"),
-        (json!([]), json!(["view.to_bytes", ["view.slice", "input", 1, 9]]), "view.slice oob ptr=/solve/1"),
-        (json!([]), dec(json!(["bytes.cmp_range", b("abc"), 0, 9, b("x"), 0, 1])), "view.cmp_range oob"),
-        (json!([]), json!(["bytes.copy", b("abcd"), b("ab")]), "bytes.copy dst too small"),
-        (json!([]), json!(["bytes.set_u8", b("ab"), 2, 1]), "bytes.set_u8 oob ptr=/solve"),
-        (json!([]), json!(["vec_u8.into_bytes", ["vec_u8.set", ["vec_u8.with_capacity", 4], 0, 1]]), "vec_u8.set oob"),
-        (json!([]), json!(["vec_u8.into_bytes", ["vec_u8.extend_bytes_range", ["vec_u8.with_capacity", 4], b("ab"), 1, 2]]), "vec_u8.extend_bytes_range oob"),
-        (json!([]), dec(json!(["codec.read_u32_le", b("abc"), 0])), "codec.read_u32_le oob"),
-        (json!([]), dec(json!(["parse.u32_dec", ["bytes.view_lit", ""]])), "parse.u32_dec empty"),
-        (json!([]), dec(json!(["parse.u32_dec", ["bytes.view_lit", "4294967296"]])), "parse.u32_dec overflow"),
-        (json!([]), dec(json!(["parse.u32_dec_at", ["bytes.view_lit", "12"], 3])), "parse.u32_dec_at oob"),
-        (json!(["std.bytes"]), json!(["std.bytes.set_u8", b("ab"), 5, 1]), "bytes.set_u8 oob ptr=/decls/16/body"),
-        (json!(["std.bytes"]), dec(json!(["std.bytes.cmp_range", "input", 0, 1, "input", 0, 1])), "view.cmp_range oob"),
-        (json!(["std.vec"]), dec(json!(["std.vec.get", ["vec_u8.with_capacity", 1], 0])), "vec_u8.get oob"),
-        (json!(["std.codec"]), dec(json!(["std.codec.read_u32_le", "input", 0])), "codec.read_u32_le oob"),
+        (
+            json!([]),
+            json!(["bytes.slice", b("abc"), 2, 5]),
+            "view.slice oob ptr=/solve",
+        ),
+        (
+            json!([]),
+            json!(["view.to_bytes", ["view.slice", "input", 1, 9]]),
+            "view.slice oob ptr=/solve/1",
+        ),
+        (
+            json!([]),
+            dec(json!(["bytes.cmp_range", b("abc"), 0, 9, b("x"), 0, 1])),
+            "view.cmp_range oob",
+        ),
+        (
+            json!([]),
+            json!(["bytes.copy", b("abcd"), b("ab")]),
+            "bytes.copy dst too small",
+        ),
+        (
+            json!([]),
+            json!(["bytes.set_u8", b("ab"), 2, 1]),
+            "bytes.set_u8 oob ptr=/solve",
+        ),
+        (
+            json!([]),
+            json!([
+                "vec_u8.into_bytes",
+                ["vec_u8.set", ["vec_u8.with_capacity", 4], 0, 1]
+            ]),
+            "vec_u8.set oob",
+        ),
+        (
+            json!([]),
+            json!([
+                "vec_u8.into_bytes",
+                [
+                    "vec_u8.extend_bytes_range",
+                    ["vec_u8.with_capacity", 4],
+                    b("ab"),
+                    1,
+                    2
+                ]
+            ]),
+            "vec_u8.extend_bytes_range oob",
+        ),
+        (
+            json!([]),
+            dec(json!(["codec.read_u32_le", b("abc"), 0])),
+            "codec.read_u32_le oob",
+        ),
+        (
+            json!([]),
+            dec(json!(["parse.u32_dec", ["bytes.view_lit", ""]])),
+            "parse.u32_dec empty",
+        ),
+        (
+            json!([]),
+            dec(json!(["parse.u32_dec", ["bytes.view_lit", "4294967296"]])),
+            "parse.u32_dec overflow",
+        ),
+        (
+            json!([]),
+            dec(json!(["parse.u32_dec_at", ["bytes.view_lit", "12"], 3])),
+            "parse.u32_dec_at oob",
+        ),
+        (
+            json!(["std.bytes"]),
+            json!(["std.bytes.set_u8", b("ab"), 5, 1]),
+            "bytes.set_u8 oob ptr=/decls/16/body",
+        ),
+        (
+            json!(["std.bytes"]),
+            dec(json!(["std.bytes.cmp_range", "input", 0, 1, "input", 0, 1])),
+            "view.cmp_range oob",
+        ),
+        (
+            json!(["std.vec"]),
+            dec(json!(["std.vec.get", ["vec_u8.with_capacity", 1], 0])),
+            "vec_u8.get oob",
+        ),
+        (
+            json!(["std.codec"]),
+            dec(json!(["std.codec.read_u32_le", "input", 0])),
+            "codec.read_u32_le oob",
+        ),
     ];
     for (imports, prog, want) in cases {
         let got = trap_text(run(imports, prog.clone(), b""));
         assert!(got.starts_with(want), "{prog}: got {got:?}, want {want:?}");
     }
     // Exact pointers: the call expression inside the file.
-    let sub = json!(["begin", ["let", "b", ["bytes.lit", "ab"]], ["view.to_bytes", ["bytes.subview", "b", 1, 5]]]);
-    assert_eq!(trap_text(run(json!([]), sub, b"")), "bytes.subview oob ptr=/solve/2/1");
+    let sub = json!([
+        "begin",
+        ["let", "b", ["bytes.lit", "ab"]],
+        ["view.to_bytes", ["bytes.subview", "b", 1, 5]]
+    ]);
+    assert_eq!(
+        trap_text(run(json!([]), sub, b"")),
+        "bytes.subview oob ptr=/solve/2/1"
+    );
 }
 
 #[test]
@@ -247,20 +405,89 @@ fn std_helpers_pitfalls() {
     let v = |s: &str| json!(["bytes.view_lit", s]);
     let cases: Vec<(Value, &str)> = vec![
         // only 32, 9, 10, 13 are trimmed
-        (json!(["view.to_bytes", ["std.bytes.trim_ascii_view", v("\u{b} a \u{c}")]]), "\u{b} a \u{c}"),
-        (json!(["view.to_bytes", ["std.bytes.trim_ascii_view", v(" \r\n\t ")]]), ""),
+        (
+            json!([
+                "view.to_bytes",
+                ["std.bytes.trim_ascii_view", v("\u{b} a \u{c}")]
+            ]),
+            "\u{b} a \u{c}",
+        ),
+        (
+            json!([
+                "view.to_bytes",
+                ["std.bytes.trim_ascii_view", v(" \r\n\t ")]
+            ]),
+            "",
+        ),
         (dec(json!(["std.bytes.find_sub", v(""), v("")])), "0"),
         (dec(json!(["std.bytes.starts_with", v("abc"), v("")])), "1"),
         (dec(json!(["std.bytes.max_u8", v("")])), "0"),
-        (json!(["view.to_bytes", ["std.bytes.strip_suffix_view", v("hello.txt"), v(".txt")]]), "hello"),
+        (
+            json!([
+                "view.to_bytes",
+                ["std.bytes.strip_suffix_view", v("hello.txt"), v(".txt")]
+            ]),
+            "hello",
+        ),
         (json!(["std.bytes.slice_v1", v("hello"), 3, -1]), ""),
-        (json!(["std.codec.hex_encode_v1", ["std.btree_map.put_u32_u32", ["std.btree_map.put_u32_u32", ["std.btree_map.put_u32_u32", ["std.btree_map.empty_u32_u32"], 5, 1], -1, 2], 5, 3]]),
-            "0500000003000000ffffffff02000000"),
-        (dec(json!(["std.btree_map.get_u32_u32_or", ["std.btree_map.put_u32_u32", ["std.btree_map.empty_u32_u32"], 7, 70], 8, -9])), "-9"),
-        (dec(json!(["std.btree_set.len_u32", ["std.btree_set.insert_u32", ["std.btree_set.insert_u32", ["std.btree_set.insert_u32", ["std.btree_set.empty_u32"], 3], 1], 3]])), "2"),
+        (
+            json!([
+                "std.codec.hex_encode_v1",
+                [
+                    "std.btree_map.put_u32_u32",
+                    [
+                        "std.btree_map.put_u32_u32",
+                        [
+                            "std.btree_map.put_u32_u32",
+                            ["std.btree_map.empty_u32_u32"],
+                            5,
+                            1
+                        ],
+                        -1,
+                        2
+                    ],
+                    5,
+                    3
+                ]
+            ]),
+            "0500000003000000ffffffff02000000",
+        ),
+        (
+            dec(json!([
+                "std.btree_map.get_u32_u32_or",
+                [
+                    "std.btree_map.put_u32_u32",
+                    ["std.btree_map.empty_u32_u32"],
+                    7,
+                    70
+                ],
+                8,
+                -9
+            ])),
+            "-9",
+        ),
+        (
+            dec(json!([
+                "std.btree_set.len_u32",
+                [
+                    "std.btree_set.insert_u32",
+                    [
+                        "std.btree_set.insert_u32",
+                        ["std.btree_set.insert_u32", ["std.btree_set.empty_u32"], 3],
+                        1
+                    ],
+                    3
+                ]
+            ])),
+            "2",
+        ),
     ];
     for (prog, want) in cases {
-        assert_eq!(ok_text(run(imports.clone(), prog.clone(), b"")), want, "{prog}");
+        assert_eq!(
+            ok_text(run(imports.clone(), prog.clone(), b"")),
+            want,
+            "{prog}"
+        );
     }
 }
 
@@ -268,18 +495,42 @@ fn std_helpers_pitfalls() {
 fn ownership_and_option_quirks() {
     let b = |s: &str| json!(["bytes.lit", s]);
     // With a some-option the default variable keeps its value.
-    let keep = json!(["begin", ["let", "d", b("dflt")],
-        ["let", "u", ["option_bytes.unwrap_or", ["option_bytes.some", b("v")], "d"]],
-        ["bytes.concat", "u", "d"]]);
+    let keep = json!([
+        "begin",
+        ["let", "d", b("dflt")],
+        [
+            "let",
+            "u",
+            ["option_bytes.unwrap_or", ["option_bytes.some", b("v")], "d"]
+        ],
+        ["bytes.concat", "u", "d"]
+    ]);
     assert_eq!(ok_text(run(json!([]), keep, b"")), "vdflt");
     // `set` on a consumed variable revives it.
-    let revive = json!(["begin", ["let", "a", b("x")], ["let", "c", "a"], ["set", "a", b("y")], ["bytes.concat", "a", "c"]]);
+    let revive = json!([
+        "begin",
+        ["let", "a", b("x")],
+        ["let", "c", "a"],
+        ["set", "a", b("y")],
+        ["bytes.concat", "a", "c"]
+    ]);
     assert_eq!(ok_text(run(json!([]), revive, b"")), "yx");
     // Views are snapshots of a buffer that is later changed after the view's scope ends.
-    let snap = json!(["begin", ["let", "b", b("abc")],
-        ["let", "first", ["begin", ["let", "v", ["bytes.view", "b"]], ["view.get_u8", "v", 0]]],
+    let snap = json!([
+        "begin",
+        ["let", "b", b("abc")],
+        [
+            "let",
+            "first",
+            [
+                "begin",
+                ["let", "v", ["bytes.view", "b"]],
+                ["view.get_u8", "v", 0]
+            ]
+        ],
         ["set", "b", ["bytes.set_u8", "b", 0, 90]],
-        ["bytes.concat", "b", ["fmt.s32_to_dec", "first"]]]);
+        ["bytes.concat", "b", ["fmt.s32_to_dec", "first"]]
+    ]);
     assert_eq!(ok_text(run(json!([]), snap, b"")), "Zbc97");
     // os.process.exit(0) still ends the run.
     let exit = json!(["begin", ["os.process.exit", 0], b("never")]);
@@ -298,52 +549,143 @@ fn functions_try_and_try_doc() {
         {"kind":"defn","name":"main.nonempty","params":[{"name":"b","ty":"bytes_view"}],"result":"result_bytes",
          "body":["if",["=",["view.len","b"],0],["result_bytes.err",42],["result_bytes.ok",["view.to_bytes","b"]]]}
     ]);
-    let solve_expr = json!(["begin", ["let", "o", ["vec_u8.with_capacity", 0]],
-        ["set", "o", ["vec_u8.extend_bytes", "o", dec(json!(["main.even", 1001]))]],
-        ["set", "o", ["vec_u8.extend_bytes", "o", dec(json!(["result_i32.err_code", ["main.mixed", ["bytes.view_lit", ""]]]))]],
-        ["set", "o", ["vec_u8.extend_bytes", "o", dec(json!(["result_i32.unwrap_or", ["main.mixed", "input"], -1]))]],
-        ["set", "o", ["vec_u8.extend_bytes", "o", ["try_doc", ["bytes.lit", ""]]]],
-        ["vec_u8.into_bytes", "o"]]);
-    let out = run_text(&entry(json!([]), decls, solve_expr), b"abc", SolveLimits::default());
+    let solve_expr = json!([
+        "begin",
+        ["let", "o", ["vec_u8.with_capacity", 0]],
+        [
+            "set",
+            "o",
+            ["vec_u8.extend_bytes", "o", dec(json!(["main.even", 1001]))]
+        ],
+        [
+            "set",
+            "o",
+            [
+                "vec_u8.extend_bytes",
+                "o",
+                dec(json!([
+                    "result_i32.err_code",
+                    ["main.mixed", ["bytes.view_lit", ""]]
+                ]))
+            ]
+        ],
+        [
+            "set",
+            "o",
+            [
+                "vec_u8.extend_bytes",
+                "o",
+                dec(json!(["result_i32.unwrap_or", ["main.mixed", "input"], -1]))
+            ]
+        ],
+        [
+            "set",
+            "o",
+            ["vec_u8.extend_bytes", "o", ["try_doc", ["bytes.lit", ""]]]
+        ],
+        ["vec_u8.into_bytes", "o"]
+    ]);
+    let out = run_text(
+        &entry(json!([]), decls, solve_expr),
+        b"abc",
+        SolveLimits::default(),
+    );
     // try_doc of an empty doc returns it from solve unchanged (empty output).
     assert_eq!(out, Ok(Vec::new()));
 }
 
 #[test]
 fn vec_capacity_rules() {
-    let prog = json!(["begin", ["let", "v", ["vec_u8.with_capacity", 3]],
+    let prog = json!([
+        "begin",
+        ["let", "v", ["vec_u8.with_capacity", 3]],
         ["set", "v", ["vec_u8.extend_zeroes", "v", 10]],
         ["let", "c1", ["vec_u8.cap", "v"]],
         ["set", "v", ["vec_u8.reserve_exact", "v", 1]],
         ["let", "c2", ["vec_u8.cap", "v"]],
         ["set", "v", ["vec_u8.reserve_exact", "v", 5]],
-        ["bytes.concat", ["fmt.s32_to_dec", "c1"], ["bytes.concat", ["fmt.s32_to_dec", "c2"], ["fmt.s32_to_dec", ["vec_u8.cap", "v"]]]]]);
+        [
+            "bytes.concat",
+            ["fmt.s32_to_dec", "c1"],
+            [
+                "bytes.concat",
+                ["fmt.s32_to_dec", "c2"],
+                ["fmt.s32_to_dec", ["vec_u8.cap", "v"]]
+            ]
+        ]
+    ]);
     assert_eq!(ok_text(run(json!([]), prog, b"")), "121215");
 }
 
 #[test]
 fn request_builders_and_validation() {
-    let imports = json!(["std.os.process.req_v1", "std.os.process.caps_v1", "std.codec"]);
-    let req = json!(["std.os.process.req_v1.finish",
-        ["std.os.process.req_v1.stdin",
-            ["std.os.process.req_v1.arg",
-                ["std.os.process.req_v1.cwd",
-                    ["std.os.process.req_v1.env", ["std.os.process.req_v1.new", ["bytes.lit", "/bin/x"]], ["bytes.lit", "K"], ["bytes.lit", "V"]],
-                    ["bytes.lit", "/tmp"]],
-                ["bytes.lit", "a"]],
-            ["bytes.lit", "in"]]]);
-    let hex = ok_text(run(imports.clone(), json!(["std.codec.hex_encode_v1", req.clone()]), b""));
+    let imports = json!([
+        "std.os.process.req_v1",
+        "std.os.process.caps_v1",
+        "std.codec"
+    ]);
+    let req = json!([
+        "std.os.process.req_v1.finish",
+        [
+            "std.os.process.req_v1.stdin",
+            [
+                "std.os.process.req_v1.arg",
+                [
+                    "std.os.process.req_v1.cwd",
+                    [
+                        "std.os.process.req_v1.env",
+                        ["std.os.process.req_v1.new", ["bytes.lit", "/bin/x"]],
+                        ["bytes.lit", "K"],
+                        ["bytes.lit", "V"]
+                    ],
+                    ["bytes.lit", "/tmp"]
+                ],
+                ["bytes.lit", "a"]
+            ],
+            ["bytes.lit", "in"]
+        ]
+    ]);
+    let hex = ok_text(run(
+        imports.clone(),
+        json!(["std.codec.hex_encode_v1", req.clone()]),
+        b"",
+    ));
     let want = [
-        "0100", "02000000", "06000000", "2f62696e2f78", "01000000", "61", // argv: /bin/x a
-        "01000000", "01000000", "4b", "01000000", "56", // env K=V
-        "04000000", "2f746d70", // cwd /tmp
-        "02000000", "696e", // stdin "in"
+        "0100",
+        "02000000",
+        "06000000",
+        "2f62696e2f78",
+        "01000000",
+        "61", // argv: /bin/x a
+        "01000000",
+        "01000000",
+        "4b",
+        "01000000",
+        "56", // env K=V
+        "04000000",
+        "2f746d70", // cwd /tmp
+        "02000000",
+        "696e", // stdin "in"
     ]
     .concat();
     assert_eq!(hex, want);
-    let valid = json!(["begin", ["let", "r", req], dec(json!(["result_i32.unwrap_or", ["std.os.process.req_v1.validate_v1", "r"], -1]))]);
+    let valid = json!([
+        "begin",
+        ["let", "r", req],
+        dec(json!([
+            "result_i32.unwrap_or",
+            ["std.os.process.req_v1.validate_v1", "r"],
+            -1
+        ]))
+    ]);
     assert_eq!(ok_text(run(imports.clone(), valid, b"")), "0");
-    let bad = dec(json!(["result_i32.err_code", ["std.os.process.caps_v1.validate_v1", ["bytes.view_lit", "x"]]]));
+    let bad = dec(json!([
+        "result_i32.err_code",
+        [
+            "std.os.process.caps_v1.validate_v1",
+            ["bytes.view_lit", "x"]
+        ]
+    ]));
     assert_eq!(ok_text(run(imports, bad, b"")), "2");
 }
 
@@ -356,7 +698,10 @@ fn deep_nesting_is_a_clean_compile_error() {
         "]".repeat(depth)
     );
     let err = trap_text(run_text(&text, b"", SolveLimits::default()));
-    assert!(err.starts_with("compile: Parse: main: recursion limit exceeded at line 1 column"), "{err}");
+    assert!(
+        err.starts_with("compile: Parse: main: recursion limit exceeded at line 1 column"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -376,20 +721,40 @@ fn nesting_below_the_parser_limit_runs_on_a_small_stack() {
 
 #[test]
 fn infinite_loop_stops_at_the_fuel_limit() {
-    let text = entry(json!([]), json!([]), json!(["begin", ["let", "i", 0], ["while", 1, ["set", "i", ["+", "i", 1]]], ["bytes.lit", "never"]]));
+    let text = entry(
+        json!([]),
+        json!([]),
+        json!([
+            "begin",
+            ["let", "i", 0],
+            ["while", 1, ["set", "i", ["+", "i", 1]]],
+            ["bytes.lit", "never"]
+        ]),
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("main.x07.json");
     std::fs::write(&path, text).unwrap();
     let program = load_program(&path, &[]).unwrap();
-    let limits = SolveLimits { fuel: 100_000, ..SolveLimits::default() };
+    let limits = SolveLimits {
+        fuel: 100_000,
+        ..SolveLimits::default()
+    };
     let out = solve(&program, b"", &mut NoOs, &limits);
-    assert_eq!(out.result, Err(Interrupt::Trap("fuel exhausted".to_string())));
+    assert_eq!(
+        out.result,
+        Err(Interrupt::Trap("fuel exhausted".to_string()))
+    );
     assert_eq!(out.stats.fuel_used, 100_000);
 }
 
 #[test]
 fn a_million_iterations_fit_the_default_fuel() {
-    let prog = json!(["begin", ["let", "s", 0], ["for", "i", 0, 1000000, ["set", "s", ["+", "s", "i"]]], ["fmt.u32_to_dec", "s"]]);
+    let prog = json!([
+        "begin",
+        ["let", "s", 0],
+        ["for", "i", 0, 1000000, ["set", "s", ["+", "s", "i"]]],
+        ["fmt.u32_to_dec", "s"]
+    ]);
     assert_eq!(ok_text(run(json!([]), prog, b"")), "1783293664");
 }
 
@@ -397,8 +762,15 @@ fn a_million_iterations_fit_the_default_fuel() {
 fn recursion_depth() {
     let sum = json!([{"kind":"defn","name":"main.f","params":[{"name":"n","ty":"i32"}],"result":"i32",
         "body":["if",["=","n",0],0,["+","n",["main.f",["-","n",1]]]]}]);
-    let deep = entry(json!([]), sum.clone(), json!(["fmt.u32_to_dec", ["main.f", 20000]]));
-    assert_eq!(run_text(&deep, b"", SolveLimits::default()), Ok(b"200010000".to_vec()));
+    let deep = entry(
+        json!([]),
+        sum.clone(),
+        json!(["fmt.u32_to_dec", ["main.f", 20000]]),
+    );
+    assert_eq!(
+        run_text(&deep, b"", SolveLimits::default()),
+        Ok(b"200010000".to_vec())
+    );
     let forever = json!([{"kind":"defn","name":"main.f","params":[{"name":"n","ty":"i32"}],"result":"i32",
         "body":["main.f",["+","n",1]]}]);
     let text = entry(json!([]), forever, json!(["fmt.u32_to_dec", ["main.f", 0]]));
@@ -408,19 +780,49 @@ fn recursion_depth() {
 
 #[test]
 fn memory_limit() {
-    let alloc = |n: i64| json!(["begin", ["let", "b", ["bytes.alloc", n]], ["fmt.s32_to_dec", ["bytes.len", "b"]]]);
-    assert_eq!(trap_text(run(json!([]), alloc(100_000_000), b"")), "out of memory");
-    let big = SolveLimits { max_memory_bytes: 200_000_000, ..SolveLimits::default() };
-    assert_eq!(run_text(&entry(json!([]), json!([]), alloc(100_000_000)), b"", big), Ok(b"100000000".to_vec()));
+    let alloc = |n: i64| {
+        json!([
+            "begin",
+            ["let", "b", ["bytes.alloc", n]],
+            ["fmt.s32_to_dec", ["bytes.len", "b"]]
+        ])
+    };
+    assert_eq!(
+        trap_text(run(json!([]), alloc(100_000_000), b"")),
+        "out of memory"
+    );
+    let big = SolveLimits {
+        max_memory_bytes: 200_000_000,
+        ..SolveLimits::default()
+    };
+    assert_eq!(
+        run_text(&entry(json!([]), json!([]), alloc(100_000_000)), b"", big),
+        Ok(b"100000000".to_vec())
+    );
     assert_eq!(trap_text(run(json!([]), alloc(-1), b"")), "out of memory");
     let cap = json!(["vec_u8.into_bytes", ["vec_u8.with_capacity", -1]]);
     assert_eq!(trap_text(run(json!([]), cap, b"")), "out of memory");
-    let grow = json!(["begin", ["let", "v", ["vec_u8.with_capacity", 0]],
-        ["while", 1, ["set", "v", ["vec_u8.extend_zeroes", "v", 1000000]]], ["vec_u8.into_bytes", "v"]]);
+    let grow = json!([
+        "begin",
+        ["let", "v", ["vec_u8.with_capacity", 0]],
+        [
+            "while",
+            1,
+            ["set", "v", ["vec_u8.extend_zeroes", "v", 1000000]]
+        ],
+        ["vec_u8.into_bytes", "v"]
+    ]);
     assert_eq!(trap_text(run(json!([]), grow, b"")), "out of memory");
-    let concat = json!(["begin", ["let", "b", ["bytes.alloc", 1000]],
-        ["while", 1, ["set", "b", ["std.bytes.concat", "b", "b"]]], "b"]);
-    assert_eq!(trap_text(run(json!(["std.bytes"]), concat, b"")), "out of memory");
+    let concat = json!([
+        "begin",
+        ["let", "b", ["bytes.alloc", 1000]],
+        ["while", 1, ["set", "b", ["std.bytes.concat", "b", "b"]]],
+        "b"
+    ]);
+    assert_eq!(
+        trap_text(run(json!(["std.bytes"]), concat, b"")),
+        "out of memory"
+    );
 }
 
 #[test]
@@ -461,8 +863,13 @@ fn std_arg_for(t: Ty, variant: usize) -> Value {
 }
 
 fn wrapped(call: Value) -> Value {
-    json!(["begin", ["let", "b", ["bytes.lit", "xyz"]], ["let", "v", ["vec_u8.with_capacity", 1]],
-        ["let", "r", call], ["bytes.lit", "done"]])
+    json!([
+        "begin",
+        ["let", "b", ["bytes.lit", "xyz"]],
+        ["let", "v", ["vec_u8.with_capacity", 1]],
+        ["let", "r", call],
+        ["bytes.lit", "done"]
+    ])
 }
 
 #[test]

@@ -16,7 +16,10 @@ enum Callee {
 }
 
 fn is_view_ty(ty: Ty) -> bool {
-    matches!(ty, Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView)
+    matches!(
+        ty,
+        Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView
+    )
 }
 
 impl FnCx<'_> {
@@ -111,7 +114,9 @@ impl FnCx<'_> {
             .loaded
             .iter()
             .filter(|m| {
-                head.len() > m.len() + 1 && head.starts_with(m.as_str()) && head.as_bytes()[m.len()] == b'.'
+                head.len() > m.len() + 1
+                    && head.starts_with(m.as_str())
+                    && head.as_bytes()[m.len()] == b'.'
             })
             .max_by_key(|m| m.len())
             .cloned();
@@ -168,18 +173,22 @@ impl FnCx<'_> {
         }
         let mut owners = Vec::new();
         for (i, (a, &pty)) in args.iter().zip(params).enumerate() {
-            let mode = if pty.is_owned() { Mode::Move } else { Mode::Borrow };
+            let mode = if pty.is_owned() {
+                Mode::Move
+            } else {
+                Mode::Borrow
+            };
             let info = self.expr(a, mode)?;
             let ok = if pty == Ty::BytesView {
-                matches!(info.ty, Ty::BytesView | Ty::Bytes | Ty::VecU8 | Ty::Never | Ty::Any)
+                matches!(
+                    info.ty,
+                    Ty::BytesView | Ty::Bytes | Ty::VecU8 | Ty::Never | Ty::Any
+                )
             } else {
                 info.ty.fits(pty)
             };
             if !ok {
-                return Err(self.err(
-                    "Typing",
-                    format!("call {head:?} arg {i} expects {pty:?}"),
-                ));
+                return Err(self.err("Typing", format!("call {head:?} arg {i} expects {pty:?}")));
             }
             if pty == Ty::BytesView && matches!(info.ty, Ty::Bytes | Ty::VecU8) {
                 self.code.push(Op::ToView);
@@ -230,10 +239,9 @@ impl FnCx<'_> {
             if let ExprKind::Ident(name) = &args[0].kind {
                 if let Some(v) = self.lookup(name) {
                     if self.borrower_of(v).is_some() {
-                        return Err(self.err(
-                            "Typing",
-                            format!("bytes.set_u8 while borrowed: {name:?}"),
-                        ));
+                        return Err(
+                            self.err("Typing", format!("bytes.set_u8 while borrowed: {name:?}"))
+                        );
                     }
                 }
             }
@@ -301,7 +309,10 @@ impl FnCx<'_> {
         if list.len() == 1 {
             self.err("Typing", format!("{} expects {}", sig.name, list[0]))
         } else {
-            self.err("Typing", format!("{} expects ({})", sig.name, list.join(", ")))
+            self.err(
+                "Typing",
+                format!("{} expects ({})", sig.name, list.join(", ")),
+            )
         }
     }
 }

@@ -113,7 +113,9 @@ impl FnCx<'_> {
                     _ => {
                         return Err(self.err(
                             "Typing",
-                            format!("try({kind}) requires function return type result_i32 or result_bytes"),
+                            format!(
+                            "try({kind}) requires function return type result_i32 or result_bytes"
+                        ),
                         ))
                     }
                 };
@@ -183,8 +185,7 @@ impl FnCx<'_> {
                 if args.len() != 2 {
                     return Err(self.err("Parse", format!("{h} expects 2 args")));
                 }
-                if matches!(op, BinOp::LtU | BinOp::GeU)
-                    && matches!(args[1].kind, ExprKind::Int(0))
+                if matches!(op, BinOp::LtU | BinOp::GeU) && matches!(args[1].kind, ExprKind::Int(0))
                 {
                     let shown = match &args[0].kind {
                         ExprKind::Ident(n) => n.clone(),
@@ -245,7 +246,11 @@ impl FnCx<'_> {
                 "let expression cannot produce an owned value; use (begin (let ...) <var>)",
             ));
         }
-        let ty = if info.ty == Ty::Never { Ty::I32 } else { info.ty };
+        let ty = if info.ty == Ty::Never {
+            Ty::I32
+        } else {
+            info.ty
+        };
         let v = self.declare(&name, ty, info.owners.clone(), args[1].ptr.clone());
         let slot = self.vars[v].slot;
         if mode == Mode::Discard {
@@ -285,7 +290,10 @@ impl FnCx<'_> {
                 format!("type mismatch in set for variable {name:?}"),
             ));
         }
-        if matches!(ty, Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView) {
+        if matches!(
+            ty,
+            Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView
+        ) {
             self.vars[v].owners = info.owners.clone();
             self.vars[v].borrow_ptr = args[1].ptr.clone();
         }

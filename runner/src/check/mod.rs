@@ -399,7 +399,13 @@ impl FnCx<'_> {
         }
     }
 
-    fn list(&mut self, head: &str, args: &[Expr], e: &Expr, mode: Mode) -> Result<Info, CompileError> {
+    fn list(
+        &mut self,
+        head: &str,
+        args: &[Expr],
+        e: &Expr,
+        mode: Mode,
+    ) -> Result<Info, CompileError> {
         if let Some(info) = self.form(head, args, e, mode)? {
             return Ok(info);
         }

@@ -266,7 +266,7 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
             let mut v = take_vec(std::mem::replace(&mut args[0], Value::Moved));
             let needed = v.buf.data.len() as u64 + n;
             let new_cap = grow_doubling(v.cap, needed);
-    set_cap(&mut v, new_cap, max)?;
+            set_cap(&mut v, new_cap, max)?;
             Rc::make_mut(&mut v.buf).data.resize(needed as usize, 0);
             Value::Vec(v)
         }
@@ -296,10 +296,15 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
         B::CodecReadU32Le => {
             let d = args[0].bytes();
             let off = x(&args, 1) as u32 as usize;
-            if off.checked_add(4).is_none_or_gt(d.len()) {
+            if off.checked_add(4).map_or(true, |end| end > d.len()) {
                 return Err(trap("codec.read_u32_le oob"));
             }
-            Value::I32(i32::from_le_bytes([d[off], d[off + 1], d[off + 2], d[off + 3]]))
+            Value::I32(i32::from_le_bytes([
+                d[off],
+                d[off + 1],
+                d[off + 2],
+                d[off + 3],
+            ]))
         }
         B::CodecWriteU32Le => bytes_value(x(&args, 0).to_le_bytes().to_vec()),
         B::FmtU32ToDec => dec_u32(x(&args, 0) as u32),
@@ -313,7 +318,9 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
             }
             Value::I32(parse_u32_dec(&d[off..])?)
         }
-        B::PrngLcgNextU32 => Value::I32(x(&args, 0).wrapping_mul(1_103_515_245).wrapping_add(12345)),
+        B::PrngLcgNextU32 => {
+            Value::I32(x(&args, 0).wrapping_mul(1_103_515_245).wrapping_add(12345))
+        }
         B::OptI32None => Value::OptI32(None),
         B::OptI32Some => Value::OptI32(Some(x(&args, 0))),
         B::OptI32IsSome => Value::I32(matches!(args[0], Value::OptI32(Some(_))) as i32),
@@ -365,9 +372,9 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
             Value::ResBytes(Ok(b)) => Value::Bytes(b),
             _ => Value::Bytes(take_bytes(std::mem::replace(&mut args[1], Value::Moved))),
         },
-        B::ResViewOk => Value::ResView(Ok(
-            std::mem::replace(&mut args[0], Value::Moved).into_view()
-        )),
+        B::ResViewOk => {
+            Value::ResView(Ok(std::mem::replace(&mut args[0], Value::Moved).into_view()))
+        }
         B::ResViewErr => Value::ResView(Err(x(&args, 0))),
         B::ResViewIsOk => Value::I32(matches!(args[0], Value::ResView(Ok(_))) as i32),
         B::ResViewErrCode => match args[0] {
@@ -386,15 +393,18 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
         B::TimeSleepMs => Value::I32(cx.host.time_sleep_ms_v1(x(&args, 0))?),
         B::TimeLocalTzid => bytes_value(cx.host.time_local_tzid_v1()?),
         B::ProcessExit => return Err(cx.host.process_exit(x(&args, 0))),
-        B::ProcRunCapture => {
-            bytes_value(cx.host.process_run_capture_v1(args[0].bytes(), args[1].bytes())?)
-        }
-        B::ProcSpawnCapture => {
-            Value::I32(cx.host.process_spawn_capture_v1(args[0].bytes(), args[1].bytes())?)
-        }
-        B::ProcSpawnPiped => {
-            Value::I32(cx.host.process_spawn_piped_v1(args[0].bytes(), args[1].bytes())?)
-        }
+        B::ProcRunCapture => bytes_value(
+            cx.host
+                .process_run_capture_v1(args[0].bytes(), args[1].bytes())?,
+        ),
+        B::ProcSpawnCapture => Value::I32(
+            cx.host
+                .process_spawn_capture_v1(args[0].bytes(), args[1].bytes())?,
+        ),
+        B::ProcSpawnPiped => Value::I32(
+            cx.host
+                .process_spawn_piped_v1(args[0].bytes(), args[1].bytes())?,
+        ),
         B::ProcTryJoinCapture => Value::OptBytes(
             cx.host
                 .process_try_join_capture_v1(x(&args, 0))?
@@ -404,31 +414,17 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
         B::ProcJoinExit => Value::I32(cx.host.process_join_exit_v1(x(&args, 0))?),
         B::ProcTryWait => Value::I32(cx.host.process_try_wait_v1(x(&args, 0))?),
         B::ProcTakeExit => Value::I32(cx.host.process_take_exit_v1(x(&args, 0))?),
-        B::ProcStdoutRead => {
-            bytes_value(cx.host.process_stdout_read_v1(x(&args, 0), x(&args, 1))?)
-        }
-        B::ProcStderrRead => {
-            bytes_value(cx.host.process_stderr_read_v1(x(&args, 0), x(&args, 1))?)
-        }
-        B::ProcStdinWrite => {
-            Value::I32(cx.host.process_stdin_write_v1(x(&args, 0), args[1].bytes())?)
-        }
+        B::ProcStdoutRead => bytes_value(cx.host.process_stdout_read_v1(x(&args, 0), x(&args, 1))?),
+        B::ProcStderrRead => bytes_value(cx.host.process_stderr_read_v1(x(&args, 0), x(&args, 1))?),
+        B::ProcStdinWrite => Value::I32(
+            cx.host
+                .process_stdin_write_v1(x(&args, 0), args[1].bytes())?,
+        ),
         B::ProcStdinClose => Value::I32(cx.host.process_stdin_close_v1(x(&args, 0))?),
         B::ProcKill => Value::I32(cx.host.process_kill_v1(x(&args, 0), x(&args, 1))?),
         B::ProcDrop => Value::I32(cx.host.process_drop_v1(x(&args, 0))?),
         B::NetHttpRequest => bytes_value(cx.host.net_http_request(args[0].bytes())?),
     })
-}
-
-/// `Option<usize>` comparison helper: true when absent or greater than `limit`.
-trait GtLimit {
-    fn is_none_or_gt(self, limit: usize) -> bool;
-}
-
-impl GtLimit for Option<usize> {
-    fn is_none_or_gt(self, limit: usize) -> bool {
-        self.map_or(true, |v| v > limit)
-    }
 }
 
 /// A whole-buffer view (used for `input` and literals).

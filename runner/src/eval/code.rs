@@ -43,20 +43,8 @@ impl BinOp {
             BinOp::Add => a.wrapping_add(b),
             BinOp::Sub => a.wrapping_sub(b),
             BinOp::Mul => a.wrapping_mul(b),
-            BinOp::DivU => {
-                if ub == 0 {
-                    0
-                } else {
-                    (ua / ub) as i32
-                }
-            }
-            BinOp::RemU => {
-                if ub == 0 {
-                    a
-                } else {
-                    (ua % ub) as i32
-                }
-            }
+            BinOp::DivU => ua.checked_div(ub).map_or(0, |q| q as i32),
+            BinOp::RemU => ua.checked_rem(ub).map_or(a, |r| r as i32),
             BinOp::And => a & b,
             BinOp::Or => a | b,
             BinOp::Xor => a ^ b,

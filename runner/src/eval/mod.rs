@@ -204,7 +204,13 @@ impl Vm<'_> {
             // about 5 units and a small `while` iteration at about 8 (subset §1: ~3 / ~12).
             if !matches!(
                 op,
-                Op::I32(_) | Op::Load(_) | Op::Take(_) | Op::Input | Op::Dup | Op::Pop | Op::Clear(_)
+                Op::I32(_)
+                    | Op::Load(_)
+                    | Op::Take(_)
+                    | Op::Input
+                    | Op::Dup
+                    | Op::Pop
+                    | Op::Clear(_)
             ) {
                 self.fuel_used += 1;
                 if self.fuel_used > self.limits.fuel {
@@ -296,7 +302,8 @@ impl Vm<'_> {
                     sbase = self.stack.len();
                     base = self.locals.len();
                     self.locals.extend(args);
-                    self.locals.resize(base + callee.nslots as usize, Value::Moved);
+                    self.locals
+                        .resize(base + callee.nslots as usize, Value::Moved);
                     func = Some(*f as usize);
                     code = &callee.code;
                     pc = 0;
