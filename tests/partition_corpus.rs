@@ -101,3 +101,54 @@ fn list_partition_shards_add_up_to_the_whole_corpus() {
         );
     }
 }
+
+/// The test names in a JUnit file.
+fn junit_names(path: &std::path::Path) -> Vec<String> {
+    let xml = std::fs::read_to_string(path).unwrap();
+    let document = roxmltree::Document::parse(&xml).expect("JUnit parses");
+    document
+        .descendants()
+        .filter(|node| node.has_tag_name("testcase"))
+        .map(|case| case.attribute("name").unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn bundled_corpus_in_three_shards_gives_junit_files_holding_every_case_once() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut together = Vec::new();
+    for shard in 1..=3 {
+        let junit = folder.path().join(format!("shard-{shard}.xml"));
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-x07"))
+            .args(["x07", "test", "--slowest", "0", "--partition"])
+            .arg(format!("hash:{shard}/3"))
+            .arg("--junit")
+            .arg(&junit)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("X07")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("cargo-x07 starts");
+        // Whether every bundled case passes is the corpus tests' business; here only
+        // the shards matter, so a failing case (exit 1) is fine, a usage error is not.
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "shard {shard}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        together.extend(junit_names(&junit));
+    }
+    together.sort();
+    let mut whole = listed(&[]);
+    whole.sort();
+    assert_eq!(
+        together.len(),
+        whole.len(),
+        "a case ran twice or not at all"
+    );
+    assert!(
+        together == whole,
+        "the shards' JUnit files differ from `cargo x07 list`"
+    );
+}
