@@ -84,12 +84,16 @@ impl FnCx<'_> {
                 self.arity(args, 1, "return form: (return <expr>)")?;
                 let info = self.expr(&args[0], Mode::Move)?;
                 if !info.ty.fits(self.result) {
-                    return Err(self.err(
-                        "Typing",
-                        format!(
-                            "return expression must evaluate to {}",
-                            self.result.ty_info()
-                        ),
+                    let message = format!(
+                        "Typing: return expression must evaluate to {} (fn={})",
+                        self.result.ty_info(),
+                        self.fname
+                    );
+                    return Err(super::unify_error(
+                        message,
+                        info.ty,
+                        self.result,
+                        &args[0].ptr,
                     ));
                 }
                 self.check_view_return(&info.owners)?;

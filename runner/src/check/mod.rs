@@ -155,16 +155,7 @@ impl Checker {
                     info.ty.ty_info()
                 )
             };
-            let mut err = CompileError::new(message);
-            err.diagnostics = Some(json!([{
-                "code": "X07-TYPE-UNIFY-0001",
-                "data": {"lhs": info.ty.token(), "reason": "named_mismatch", "rhs": result.token()},
-                "loc": {"kind": "x07ast", "ptr": body.ptr},
-                "message": format!("type mismatch: expected `{}`, got `{}`", result.token(), info.ty.token()),
-                "severity": "error",
-                "stage": "type",
-            }]));
-            return Err(err);
+            return Err(unify_error(message, info.ty, result, &body.ptr));
         }
         cx.check_view_return(&info.owners)?;
         cx.code.push(Op::Return);
@@ -175,6 +166,20 @@ impl Checker {
             code: cx.code,
         })
     }
+}
+
+/// A type unification error with its x07diag object (observed-behaviour.md §5.2).
+fn unify_error(message: String, got: Ty, expected: Ty, ptr: &str) -> CompileError {
+    let mut err = CompileError::new(message);
+    err.diagnostics = Some(json!([{
+        "code": "X07-TYPE-UNIFY-0001",
+        "data": {"lhs": got.token(), "reason": "named_mismatch", "rhs": expected.token()},
+        "loc": {"kind": "x07ast", "ptr": ptr},
+        "message": format!("type mismatch: expected `{}`, got `{}`", expected.token(), got.token()),
+        "severity": "error",
+        "stage": "type",
+    }]));
+    err
 }
 
 /// How an expression's value is used, which decides whether a variable is moved.
