@@ -108,6 +108,8 @@ pub struct Buf {
     /// The bytes (for a `vec_u8`, exactly its `len` bytes).
     pub data: Vec<u8>,
     accounted: u64,
+    /// Whether the buffer is on the program heap (the run's input is not).
+    tracked: bool,
 }
 
 impl Buf {
@@ -120,12 +122,25 @@ impl Buf {
     /// A buffer accounted at `accounted` bytes (a vector's capacity).
     pub fn with_accounted(data: Vec<u8>, accounted: u64) -> Buf {
         note_alloc(accounted);
-        Buf { data, accounted }
+        Buf {
+            data,
+            accounted,
+            tracked: true,
+        }
+    }
+
+    /// A buffer outside the program heap (the run's input), not counted in `mem_stats`.
+    pub fn untracked(data: Vec<u8>) -> Buf {
+        Buf {
+            data,
+            accounted: 0,
+            tracked: false,
+        }
     }
 
     /// Changes the accounted size (a vector growing).
     pub fn set_accounted(&mut self, accounted: u64) {
-        if accounted != self.accounted {
+        if accounted != self.accounted && self.tracked {
             MEM.with(|m| {
                 bump(&m.realloc_calls, 1);
                 if accounted > self.accounted {
@@ -154,7 +169,9 @@ impl Clone for Buf {
 
 impl Drop for Buf {
     fn drop(&mut self) {
-        note_free(self.accounted);
+        if self.tracked {
+            note_free(self.accounted);
+        }
     }
 }
 

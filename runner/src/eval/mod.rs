@@ -29,7 +29,9 @@ pub mod builtins;
 pub mod code;
 
 use crate::host::{Host, Interrupt};
-use crate::value::{self, bytes_value, new_bytes, Value, View};
+use std::rc::Rc;
+
+use crate::value::{self, bytes_value, new_bytes, Buf, Value, View};
 pub use code::Program;
 use code::{ErrWrap, Op, NO_PTR};
 
@@ -84,7 +86,7 @@ pub struct MemStats {
 pub struct SolveStats {
     /// Fuel units used.
     pub fuel_used: u64,
-    /// Peak heap bytes.
+    /// Peak heap bytes plus the input size (the real runtime's `heap_used` counts both).
     pub heap_used: u64,
     /// Heap counters.
     pub mem: MemStats,
@@ -116,7 +118,7 @@ pub fn solve(
             program,
             host,
             limits,
-            input: View::whole(new_bytes(input.to_vec())),
+            input: View::whole(Rc::new(Buf::untracked(input.to_vec()))),
             stack: Vec::new(),
             locals: Vec::new(),
             frames: Vec::new(),
@@ -131,7 +133,7 @@ pub fn solve(
         result,
         stats: SolveStats {
             fuel_used,
-            heap_used: c[6],
+            heap_used: c[6] + input.len() as u64,
             mem: MemStats {
                 alloc_calls: c[0],
                 realloc_calls: c[1],
@@ -225,9 +227,13 @@ impl Vm<'_> {
                 Op::BytesLit(i) => self
                     .stack
                     .push(bytes_value(program.literals[*i as usize].clone())),
-                Op::ViewLit(i) => self.stack.push(Value::View(View::whole(new_bytes(
-                    program.literals[*i as usize].clone(),
-                )))),
+                // View literals live in static data in the real runtime: not on the heap.
+                Op::ViewLit(i) => {
+                    self.stack
+                        .push(Value::View(View::whole(Rc::new(Buf::untracked(
+                            program.literals[*i as usize].clone(),
+                        )))))
+                }
                 Op::Input => self.stack.push(Value::View(self.input.clone())),
                 Op::Load(s) => {
                     let v = self.locals[base + *s as usize].clone();
