@@ -31,7 +31,7 @@ pub mod code;
 use crate::host::{Host, Interrupt};
 use std::rc::Rc;
 
-use crate::value::{self, bytes_value, new_bytes, Buf, Value, View};
+use crate::value::{self, bytes_value, Buf, Value, View};
 pub use code::Program;
 use code::{ErrWrap, Op, NO_PTR};
 
