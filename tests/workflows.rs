@@ -293,6 +293,20 @@ fn docs_snippet_calls_the_reusable_workflow_with_declared_inputs() {
             "snippet passes undeclared input {input}"
         );
     }
+
+    // The GitLab snippet: sharded runs whose JUnit files feed the test report.
+    let gitlab = docs
+        .split("```yaml\n")
+        .nth(2)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/ci.md has a GitLab snippet");
+    let gitlab: Value = serde_yaml_ng::from_str(gitlab).expect("the GitLab snippet is valid YAML");
+    let job = get(&gitlab, "x07-fixtures");
+    let script = strings(get(job, "script")).join("\n");
+    assert!(script
+        .contains("cargo x07 test --profile \"$PROFILE\" --partition \"hash:$SHARD/2\" --junit"));
+    let junit = get(get(get(job, "artifacts"), "reports"), "junit");
+    assert_eq!(junit.as_str(), Some("target/x07-junit/*.xml"));
 }
 
 /// How to run actionlint here, if at all.
