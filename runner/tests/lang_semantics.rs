@@ -901,3 +901,39 @@ fn every_builtin_and_std_function_survives_edge_arguments() {
     }
     assert!(ran > 700);
 }
+
+#[test]
+fn echo_stats_match_the_recorded_report() {
+    // reports/artifact-run-os.json: `view.to_bytes input` on "abc" gave fuel_used 2,
+    // heap_used 6 and these mem_stats.
+    let text = entry(json!([]), json!([]), json!(["view.to_bytes", "input"]));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("main.x07.json");
+    std::fs::write(&path, text).unwrap();
+    let program = load_program(&path, &[]).unwrap();
+    let out = solve(&program, b"abc", &mut NoOs, &SolveLimits::default());
+    assert_eq!(out.result, Ok(b"abc".to_vec()));
+    assert_eq!(out.stats.fuel_used, 2);
+    assert_eq!(out.stats.heap_used, 6);
+    let m = out.stats.mem;
+    assert_eq!(
+        [
+            m.alloc_calls,
+            m.realloc_calls,
+            m.free_calls,
+            m.bytes_alloc_total,
+            m.bytes_freed_total
+        ],
+        [1, 0, 1, 3, 3]
+    );
+    assert_eq!(
+        [
+            m.live_bytes,
+            m.peak_live_bytes,
+            m.live_allocs,
+            m.peak_live_allocs,
+            m.memcpy_bytes
+        ],
+        [0, 3, 0, 1, 3]
+    );
+}

@@ -124,7 +124,10 @@ pub fn solve(
             frames: Vec::new(),
             fuel_used: 0,
         };
-        let r = vm.run();
+        // Checked programs never make the machine panic; should a bug do so anyway, the run
+        // ends with a trap instead of unwinding into the caller.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vm.run()))
+            .unwrap_or_else(|_| Err(trap("x07-lite internal error: interpreter panicked")));
         fuel_used = vm.fuel_used;
         r
     };
