@@ -32,7 +32,11 @@ fn bump(c: &Cell<u64>, n: u64) {
     c.set(c.get().saturating_add(n));
 }
 
+/// Records an allocation; empty buffers never touch the heap and are not counted.
 fn note_alloc(n: u64) {
+    if n == 0 {
+        return;
+    }
     MEM.with(|m| {
         bump(&m.alloc_calls, 1);
         bump(&m.bytes_alloc_total, n);
@@ -46,6 +50,9 @@ fn note_alloc(n: u64) {
 }
 
 fn note_free(n: u64) {
+    if n == 0 {
+        return;
+    }
     MEM.with(|m| {
         bump(&m.free_calls, 1);
         bump(&m.bytes_freed_total, n);
@@ -141,6 +148,11 @@ impl Buf {
     /// Changes the accounted size (a vector growing).
     pub fn set_accounted(&mut self, accounted: u64) {
         if accounted != self.accounted && self.tracked {
+            if self.accounted == 0 {
+                note_alloc(accounted);
+                self.accounted = accounted;
+                return;
+            }
             MEM.with(|m| {
                 bump(&m.realloc_calls, 1);
                 if accounted > self.accounted {
