@@ -12,7 +12,6 @@ use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -224,26 +223,6 @@ pub struct RawRun {
     pub timed_out: bool,
 }
 
-fn read_bounded(mut pipe: impl Read, cap: usize) -> (Vec<u8>, bool) {
-    let mut data = Vec::new();
-    let mut buffer = [0u8; 16384];
-    loop {
-        match pipe.read(&mut buffer) {
-            Ok(0) => return (data, false),
-            Ok(n) => {
-                let room = cap - data.len();
-                if n > room {
-                    data.extend_from_slice(&buffer[..room]);
-                    return (data, true);
-                }
-                data.extend_from_slice(&buffer[..n]);
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return (data, false),
-        }
-    }
-}
-
 fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
     match (status.code(), status.signal()) {
         (Some(code), _) => (code, None),
@@ -258,8 +237,21 @@ fn kill_group(pid: u32) {
     let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
 }
 
+/// Input frames up to this size are written before reading (they fit the pipe buffer);
+/// larger ones are written by a helper thread.
+const DIRECT_WRITE_LIMIT: usize = 60 * 1024;
+
 /// Starts the solver process, feeds it the input frame and collects what it does.
+///
+/// One thread polls the solver's stdout and stderr against the wall-clock deadline, so
+/// a run costs no thread start-ups (only very large inputs get a writer thread).
 pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    use std::time::Instant;
+
+    let started = Instant::now();
+    let deadline = started + launch.wall_limit;
     let spec_json = serde_json::to_string(&launch.spec).map_err(|e| e.to_string())?;
     let mut child = Command::new(&launch.exe)
         .args(&launch.self_prefix)
@@ -278,43 +270,112 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
     let mut frame = Vec::with_capacity(input.len() + 4);
     frame.extend_from_slice(&(input.len() as u32).to_le_bytes());
     frame.extend_from_slice(input);
-    let stdin = child.stdin.take();
-    let writer = thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
+    let mut writer = None;
+    if let Some(mut stdin) = child.stdin.take() {
+        if frame.len() <= DIRECT_WRITE_LIMIT {
+            // A solver that dies before reading is reported by its exit, not here.
             let _ = stdin.write_all(&frame);
+        } else {
+            writer = Some(thread::spawn(move || {
+                let _ = stdin.write_all(&frame);
+            }));
         }
-    });
-    let stdout_cap = (launch.max_output_bytes as usize).saturating_add(5);
-    let stdout = child.stdout.take();
-    let stdout_reader = thread::spawn(move || match stdout {
-        Some(pipe) => read_bounded(pipe, stdout_cap),
-        None => (Vec::new(), false),
-    });
-    let stderr = child.stderr.take();
-    let stderr_reader = thread::spawn(move || match stderr {
-        Some(pipe) => read_bounded(pipe, MAX_STDERR_BYTES),
-        None => (Vec::new(), false),
-    });
+    }
 
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = sender.send(child.wait());
-    });
-    let (status, timed_out) = match receiver.recv_timeout(launch.wall_limit) {
-        Ok(status) => (status, false),
-        Err(_) => {
-            kill_group(pid);
-            (receiver.recv().unwrap_or_else(|_| Err(std::io::Error::other("lost"))), true)
+    let stdout_cap = (launch.max_output_bytes as usize).saturating_add(5);
+    let mut stdout_pipe = child.stdout.take();
+    let mut stderr_pipe = child.stderr.take();
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let mut stdout_over_cap = false;
+    let mut timed_out = false;
+    let mut buffer = vec![0u8; 64 * 1024];
+    while stdout_pipe.is_some() || stderr_pipe.is_some() {
+        let now = Instant::now();
+        if now >= deadline {
+            timed_out = true;
+            break;
         }
+        let remaining_ms = (deadline - now).as_millis().clamp(1, 60_000) as i32;
+        let timeout = PollTimeout::try_from(remaining_ms).unwrap_or(PollTimeout::MAX);
+        let (out_ready, err_ready) = {
+            let mut fds = Vec::with_capacity(2);
+            if let Some(pipe) = &stdout_pipe {
+                fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
+            }
+            if let Some(pipe) = &stderr_pipe {
+                fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, timeout) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(err) => return Err(format!("poll solver pipes: {err}")),
+            }
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            let mut flags = fds.iter().map(ready);
+            let out_ready = stdout_pipe.is_some() && flags.next().unwrap_or(false);
+            let err_ready = stderr_pipe.is_some() && flags.next().unwrap_or(false);
+            (out_ready, err_ready)
+        };
+        if out_ready {
+            if let Some(pipe) = stdout_pipe.as_mut() {
+                match pipe.read(&mut buffer) {
+                    Ok(0) | Err(_) => stdout_pipe = None,
+                    Ok(n) => {
+                        let room = stdout_cap - stdout.len();
+                        stdout.extend_from_slice(&buffer[..n.min(room)]);
+                        if n > room {
+                            // Stop reading: the solver's further writes fail (EPIPE).
+                            stdout_over_cap = true;
+                            stdout_pipe = None;
+                        }
+                    }
+                }
+            }
+        }
+        if err_ready {
+            if let Some(pipe) = stderr_pipe.as_mut() {
+                match pipe.read(&mut buffer) {
+                    Ok(0) | Err(_) => stderr_pipe = None,
+                    Ok(n) => {
+                        let room = MAX_STDERR_BYTES.saturating_sub(stderr.len());
+                        stderr.extend_from_slice(&buffer[..n.min(room)]);
+                    }
+                }
+            }
+        }
+    }
+    drop(stdout_pipe);
+    drop(stderr_pipe);
+
+    // Both streams are closed (or the deadline passed): reap the solver.
+    let mut pause = Duration::from_micros(50);
+    let status = loop {
+        if timed_out {
+            kill_group(pid);
+            break child.wait().ok();
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            continue;
+        }
+        thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
     };
     // Anything the solver left in its process group goes too.
     kill_group(pid);
-    let _ = writer.join();
-    let (stdout, stdout_over_cap) = stdout_reader.join().unwrap_or_default();
-    let (stderr, _) = stderr_reader.join().unwrap_or_default();
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
     let (exit_status, signal) = match &status {
-        Ok(status) => status_code(status),
-        Err(_) => (1, None),
+        Some(status) => status_code(status),
+        None => (1, None),
     };
     Ok(RawRun {
         exit_status: if timed_out { 137 } else { exit_status },
