@@ -937,3 +937,38 @@ fn echo_stats_match_the_recorded_report() {
         [0, 3, 0, 1, 3]
     );
 }
+
+/// Programs written for this test (the repository's own `docs/examples` sources are not
+/// recorded) that must give the outputs subset §14 lists for those examples.
+#[test]
+fn docs_example_outputs() {
+    let rle: Value = serde_json::from_str(r#"["begin", ["let", "n", ["view.len", "input"]], ["if", ["=", "n", 0], ["return", ["bytes.alloc", 0]], 0], ["let", "out", ["std.vec.with_capacity", 16]], ["let", "cur", ["view.get_u8", "input", 0]], ["let", "cnt", 1], ["for", "i", 1, "n", ["begin", ["let", "c", ["view.get_u8", "input", "i"]], ["if", ["&&", ["=", "c", "cur"], ["<", "cnt", 255]], ["set", "cnt", ["+", "cnt", 1]], ["begin", ["set", "out", ["std.vec.push", "out", "cnt"]], ["set", "out", ["std.vec.push", "out", "cur"]], ["set", "cur", "c"], ["set", "cnt", 1], 0]]]], ["set", "out", ["std.vec.push", "out", "cnt"]], ["set", "out", ["std.vec.push", "out", "cur"]], ["std.vec.as_bytes", "out"]]"#).unwrap();
+    assert_eq!(
+        run(json!(["std.vec"]), rle.clone(), b"aaabccddd"),
+        Ok(b"\x03a\x01b\x02c\x03d".to_vec())
+    );
+    assert_eq!(run(json!(["std.vec"]), rle, b""), Ok(Vec::new()));
+    let pal_decls: Value = serde_json::from_str(r#"[{"kind": "defn", "name": "main.is_palindrome", "params": [{"name": "v", "ty": "bytes_view"}], "result": "i32", "body": ["begin", ["let", "n", ["view.len", "v"]], ["let", "i", 0], ["let", "ok", 1], ["while", ["&&", "ok", ["<", ["*", "i", 2], "n"]], ["begin", ["if", ["!=", ["view.get_u8", "v", "i"], ["view.get_u8", "v", ["-", ["-", "n", "i"], 1]]], ["set", "ok", 0], 0], ["set", "i", ["+", "i", 1]]]], "ok"]}]"#).unwrap();
+    let pal_solve: Value = serde_json::from_str(r#"["begin", ["if", ["main.is_palindrome", "input"], ["begin", ["let", "b", ["bytes.alloc", 1]], "b"], ["bytes.alloc", 0]]]"#).unwrap();
+    let pal = entry(json!([]), pal_decls, pal_solve);
+    assert_eq!(
+        run_text(&pal, b"racecar", SolveLimits::default()),
+        Ok(vec![0])
+    );
+    assert_eq!(
+        run_text(&pal, b"ab", SolveLimits::default()),
+        Ok(Vec::new())
+    );
+    let wc: Value = serde_json::from_str(r#"["begin", ["let", "n", ["view.len", "input"]], ["let", "words", 0], ["let", "inw", 0], ["for", "i", 0, "n", ["begin", ["let", "c", ["view.get_u8", "input", "i"]], ["let", "ws", ["||", ["=", "c", 32], ["||", ["=", "c", 9], ["||", ["=", "c", 10], ["=", "c", 13]]]]], ["if", "ws", ["set", "inw", 0], ["if", "inw", 0, ["begin", ["set", "inw", 1], ["set", "words", ["+", "words", 1]]]]]]], ["codec.write_u32_le", "words"]]"#).unwrap();
+    assert_eq!(
+        run(json!([]), wc, b"  hello world\tfoo\n"),
+        Ok(vec![3, 0, 0, 0])
+    );
+    let maxb: Value = serde_json::from_str(r#"["begin", ["let", "n", ["view.len", "input"]], ["if", ["=", "n", 0], ["return", ["bytes.alloc", 0]], 0], ["let", "m", 0], ["for", "i", 0, "n", ["if", [">u", ["view.get_u8", "input", "i"], "m"], ["set", "m", ["view.get_u8", "input", "i"]], 0]], ["bytes1", "m"]]"#).unwrap();
+    assert_eq!(run(json!([]), maxb.clone(), b"azb"), Ok(b"z".to_vec()));
+    assert_eq!(run(json!([]), maxb, b""), Ok(Vec::new()));
+    let rev = json!(["std.bytes.reverse", "input"]);
+    assert_eq!(run(json!(["std.bytes"]), rev, b"abc"), Ok(b"cba".to_vec()));
+    let len = json!(["codec.write_u32_le", ["view.len", "input"]]);
+    assert_eq!(run(json!([]), len, b"hello"), Ok(vec![5, 0, 0, 0]));
+}
