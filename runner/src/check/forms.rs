@@ -23,6 +23,20 @@ fn const_fold(e: &Expr) -> Option<i32> {
     }
 }
 
+/// Renders an expression as an s-expression, as the compiler quotes operands.
+fn sexpr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Int(v) => v.to_string(),
+        ExprKind::Ident(n) => n.clone(),
+        ExprKind::Text(t) => format!("{:?}", String::from_utf8_lossy(t)),
+        ExprKind::List { head, args } => {
+            let mut parts = vec![head.clone()];
+            parts.extend(args.iter().map(sexpr));
+            format!("({})", parts.join(" "))
+        }
+    }
+}
+
 /// Whether `body` assigns `name` with `set`/`set0` or loops over it with `for`.
 fn assigns(body: &Expr, name: &str) -> bool {
     let ExprKind::List { head, args } = &body.kind else {
@@ -191,11 +205,7 @@ impl FnCx<'_> {
                 }
                 if matches!(op, BinOp::LtU | BinOp::GeU) && matches!(args[1].kind, ExprKind::Int(0))
                 {
-                    let shown = match &args[0].kind {
-                        ExprKind::Ident(n) => n.clone(),
-                        ExprKind::Int(v) => v.to_string(),
-                        _ => "x".to_string(),
-                    };
+                    let shown = sexpr(&args[0]);
                     let msg = if op == BinOp::LtU {
                         format!("Typing: semantic error: `(<u {shown} 0)` is always false (unsigned comparison). Use a signed comparison like `(< {shown} 0)` when checking for negatives, or guard before decrementing.")
                     } else {
