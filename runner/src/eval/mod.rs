@@ -292,6 +292,11 @@ impl Vm<'_> {
                 }
                 Op::Std { id, argc } => {
                     let args = self.pop_args(*argc as usize);
+                    self.fuel_used += crate::std::fuel_cost(*id, &args);
+                    if self.fuel_used > self.limits.fuel {
+                        self.fuel_used = self.limits.fuel;
+                        return Err(trap("fuel exhausted"));
+                    }
                     let v = crate::std::call(*id, args, &mut *self.host)?;
                     self.stack.push(v);
                     self.check_memory()?;

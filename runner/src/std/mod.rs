@@ -480,6 +480,35 @@ pub fn lookup(name: &str) -> Option<&'static StdSig> {
     STD_FUNCTIONS.iter().find(|s| s.name == name)
 }
 
+/// Approximate fuel of a natively run std function, which the real toolchain runs as X07
+/// code: a base cost plus a cost per input byte. Calibrated on `std.codec.hex_encode_v1`
+/// (about 10 + 33 per byte in the recorded process reports); other per-byte costs are
+/// estimates of a simple byte loop.
+pub fn fuel_cost(id: StdFn, args: &[Value]) -> u64 {
+    let bytes = args.first().map_or(0, |v| v.bytes().len()) as u64;
+    let per_byte = match id {
+        StdFn::HexEncode => 33,
+        // Byte loops in X07 code.
+        StdFn::FindU8
+        | StdFn::FindSub
+        | StdFn::CountU8
+        | StdFn::MaxU8
+        | StdFn::SumU8
+        | StdFn::Reverse
+        | StdFn::TrimAsciiView
+        | StdFn::ParseU32Dec
+        | StdFn::ParseI32Dec
+        | StdFn::U32StatusLeAt
+        | StdFn::I32StatusLeAt
+        | StdFn::U32StatusLe
+        | StdFn::I32StatusLe
+        | StdFn::ChainSumCsvI32 => 12,
+        // Built from whole-buffer builtins (slices, copies, compares): no per-byte cost.
+        _ => 0,
+    };
+    10 + per_byte * bytes
+}
+
 /// Runs a native std function on its arguments.
 pub fn call(id: StdFn, args: Vec<Value>, host: &mut dyn Host) -> Result<Value, Interrupt> {
     let a = |i: usize| -> &[u8] { args.get(i).map(Value::bytes).unwrap_or(&[]) };
