@@ -661,26 +661,7 @@ fn run_command(
     };
     let wrapped = (report_shape == "wrapped").then_some((&wrapped_target, repair));
 
-    // Compile.
-    let program = crate::parse::load_program(&program_path, &roots_abs);
-    if let Err(err) = program {
-        print_compile_hints(&err.message, &roots_shown);
-        let report = RunnerReport {
-            mode,
-            world: world.clone(),
-            sandbox_backend,
-            compile: CompileSection::failure(
-                &world,
-                err.message.clone(),
-                err.diagnostics.clone(),
-                err.native_requires.clone(),
-            ),
-            solve: None,
-        };
-        return emit_report(matches, &report, wrapped, report_out, report_shape);
-    }
-
-    // Solve in a child process.
+    // Compile and solve in a child process.
     let mut env = vec![("X07_WORLD".to_string(), world.clone())];
     let (limits, wall_limit) = match &policy {
         Some((_, policy)) => {
@@ -734,6 +715,17 @@ fn run_command(
         },
     };
     let raw = solver::launch(&launch, &input).map_err(Failure::Usage)?;
+    if let Some(err) = solver::compile_failure(&raw) {
+        print_compile_hints(&err.message, &roots_shown);
+        let report = RunnerReport {
+            mode,
+            world: world.clone(),
+            sandbox_backend,
+            compile: CompileSection::failure(&world, err.message, err.diagnostics, err.native_requires),
+            solve: None,
+        };
+        return emit_report(matches, &report, wrapped, report_out, report_shape);
+    }
     let solve = solver::solve_section(raw, max_output_bytes, fuel);
     let report = RunnerReport {
         mode,

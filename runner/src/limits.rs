@@ -29,7 +29,7 @@ pub struct ProcessLimits {
     pub cpu_seconds: Option<u64>,
     /// `RLIMIT_AS` in bytes.
     pub address_space_bytes: Option<u64>,
-    /// `RLIMIT_NOFILE`, applied after the program files are read.
+    /// `RLIMIT_NOFILE`.
     pub open_files: Option<u64>,
     /// Whether core dumps stay allowed (`RLIMIT_CORE` is set to 0 otherwise).
     pub core_dumps: bool,
@@ -43,21 +43,22 @@ fn set(resource: Resource, value: u64) {
 }
 
 impl ProcessLimits {
-    /// Applies the CPU, address-space and core limits (before the program is loaded).
+    /// Applies the CPU and core limits (before the program is loaded).
     pub fn apply_early(&self) {
         if let Some(seconds) = self.cpu_seconds {
             set(Resource::RLIMIT_CPU, seconds.max(1));
-        }
-        if let Some(bytes) = self.address_space_bytes {
-            set(Resource::RLIMIT_AS, bytes);
         }
         if !self.core_dumps {
             set(Resource::RLIMIT_CORE, 0);
         }
     }
 
-    /// Applies the open-files limit (after the program files are read).
+    /// Applies the address-space and open-files limits (after the program files are
+    /// read and the loader's large-stack thread is gone, before `solve`).
     pub fn apply_late(&self) {
+        if let Some(bytes) = self.address_space_bytes {
+            set(Resource::RLIMIT_AS, bytes);
+        }
         if let Some(files) = self.open_files {
             set(Resource::RLIMIT_NOFILE, files);
         }

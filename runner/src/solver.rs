@@ -31,6 +31,11 @@ pub const SOLVE_SUBCOMMAND: &str = "__solve";
 pub const TRAP_EXIT_STATUS: i32 = 132;
 /// The scheduler trace hash of a run that never used the scheduler.
 pub const EMPTY_SCHED_TRACE_HASH: &str = "0x14650fb0739d0383";
+/// Exit status of a solver whose program does not compile; the error is the last
+/// stderr line, a JSON object under [`COMPILE_ERROR_KEY`].
+pub const COMPILE_ERROR_EXIT_STATUS: i32 = 3;
+/// Key of the compile-error line on the solver's stderr.
+pub const COMPILE_ERROR_KEY: &str = "x07_lite_compile_error";
 /// Most solver stderr bytes kept by the parent.
 const MAX_STDERR_BYTES: usize = 1024 * 1024;
 
@@ -123,6 +128,22 @@ pub fn child_main(spec_json: &str) -> i32 {
     }
     let input = &raw[4..];
 
+    // The program is compiled here, not in the parent, so a run loads it only once.
+    let program = match crate::parse::load_program(&spec.entry, &spec.module_roots) {
+        Ok(program) => program,
+        Err(err) => {
+            let line = json!({ COMPILE_ERROR_KEY: {
+                "message": err.message,
+                "diagnostics": err.diagnostics,
+                "native_requires": err.native_requires,
+            }});
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "{line}");
+            let _ = stderr.flush();
+            return COMPILE_ERROR_EXIT_STATUS;
+        }
+    };
+
     let sandboxed = std::env::var_os("X07_OS_SANDBOXED").is_some_and(|v| v == "1");
     let mut host = if sandboxed {
         let policy = match &spec.policy {
@@ -143,12 +164,8 @@ pub fn child_main(spec_json: &str) -> i32 {
     } else {
         OsHost::run_os()
     };
-
-    let program = match crate::parse::load_program(&spec.entry, &spec.module_roots) {
-        Ok(program) => program,
-        Err(err) => return trap_exit(&format!("compile error: {}", err.message)),
-    };
     spec.limits.apply_late();
+
 
     let limits = SolveLimits {
         fuel: spec.fuel,
@@ -349,25 +366,12 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
     drop(stdout_pipe);
     drop(stderr_pipe);
 
-    // Both streams are closed (or the deadline passed): reap the solver.
-    let mut pause = Duration::from_micros(50);
-    let status = loop {
-        if timed_out {
-            kill_group(pid);
-            break child.wait().ok();
-        }
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) => {}
-            Err(_) => break None,
-        }
-        if Instant::now() >= deadline {
-            timed_out = true;
-            continue;
-        }
-        thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(5));
-    };
+    // Both streams are closed, so the solver is exiting (it never closes them itself);
+    // or the deadline passed and it is killed first.
+    if timed_out {
+        kill_group(pid);
+    }
+    let status = child.wait().ok();
     // Anything the solver left in its process group goes too.
     kill_group(pid);
     if let Some(writer) = writer {
@@ -384,6 +388,22 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
         stdout_over_cap,
         stderr,
         timed_out,
+    })
+}
+
+/// The compile error a solver process reported, if that is how it ended.
+pub fn compile_failure(raw: &RawRun) -> Option<crate::parse::CompileError> {
+    if raw.timed_out || raw.exit_status != COMPILE_ERROR_EXIT_STATUS {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&raw.stderr);
+    let line = text.lines().rev().find(|line| !line.trim().is_empty())?;
+    let value: Value = serde_json::from_str(line).ok()?;
+    let error = value.get(COMPILE_ERROR_KEY)?;
+    Some(crate::parse::CompileError {
+        message: error["message"].as_str()?.to_string(),
+        diagnostics: error.get("diagnostics").filter(|d| !d.is_null()).cloned(),
+        native_requires: error["native_requires"].as_array().cloned().unwrap_or_default(),
     })
 }
 
