@@ -256,6 +256,9 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
             let add = x(&args, 1) as u32 as u64;
             let mut v = take_vec(std::mem::replace(&mut args[0], Value::Moved));
             let needed = v.buf.data.len() as u64 + add;
+            if needed > u64::from(u32::MAX) {
+                return Err(trap("vec_u8.reserve_exact overflow"));
+            }
             if needed > v.cap {
                 set_cap(&mut v, needed, max)?;
             }

@@ -21,7 +21,8 @@
 //!   other std modules) give `Unsupported: unsupported head: "…"` like the real compiler.
 //! * `result_result_bytes.*` and x07text (`.x07t`) modules.
 //! * Exact fuel accounting: the real per-form costs are not recorded; x07-lite charges one
-//!   unit per non-trivial instruction, close to the per-iteration totals of subset §1.
+//!   unit per non-trivial instruction, close to the per-iteration totals of subset §1, and
+//!   natively run std functions a base plus per-byte cost (`crate::std::fuel_cost`).
 //! * Unbounded recursion traps `stack overflow: call depth exceeds 100000`; this text is
 //!   x07-lite's own (the real toolchain's behaviour on native stack overflow is not recorded).
 
