@@ -299,10 +299,10 @@ impl FnCx<'_> {
     }
 
     fn builtin_type_error(&self, sig: &BuiltinSig, i: usize) -> CompileError {
-        if let Some(names) = sig.param_names {
+        if let Some(name) = sig.param_names.and_then(|names| names.get(i)) {
             return self.err(
                 "Typing",
-                format!("{} expects {} {}", sig.name, sig.params[i].name(), names[i]),
+                format!("{} expects {} {name}", sig.name, sig.params[i].name()),
             );
         }
         let list: Vec<&str> = sig.params.iter().map(|p| p.name()).collect();
