@@ -109,20 +109,14 @@ impl FnCx<'_> {
                 key: (self.file, di),
             }));
         }
-        let module = self
-            .ck
-            .loaded
-            .iter()
-            .filter(|m| {
-                head.len() > m.len() + 1
-                    && head.starts_with(m.as_str())
-                    && head.as_bytes()[m.len()] == b'.'
-            })
-            .max_by_key(|m| m.len())
-            .cloned();
-        let Some(module) = module else {
-            return Ok(None);
+        // A function `a.b.f` belongs to module `a.b` (everything before the last dot).
+        let module = match head.rfind('.') {
+            Some(dot) if dot > 0 => head[..dot].to_string(),
+            _ => return Ok(None),
         };
+        if !self.ck.loaded.contains(&module) {
+            return Ok(None);
+        }
         if module == file.module_id {
             return Ok(None);
         }
