@@ -972,3 +972,32 @@ fn docs_example_outputs() {
     let len = json!(["codec.write_u32_le", ["view.len", "input"]]);
     assert_eq!(run(json!([]), len, b"hello"), Ok(vec![5, 0, 0, 0]));
 }
+
+#[test]
+fn traps_in_module_functions_point_into_the_module_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mods");
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    let module = json!({"schema_version":"x07.x07ast@0.8.0","kind":"module","module_id":"app.m","imports":[],
+        "decls":[{"kind":"export","names":["app.m.at"]},
+                 {"kind":"defn","name":"app.m.at","params":[{"name":"v","ty":"bytes_view"},{"name":"i","ty":"i32"}],"result":"i32",
+                  "body":["begin",["let","x",["view.get_u8","v","i"]],"x"]}]});
+    std::fs::write(root.join("app/m.x07.json"), module.to_string()).unwrap();
+    let path = dir.path().join("main.x07.json");
+    let text = entry(
+        json!(["app.m"]),
+        json!([]),
+        dec(json!(["app.m.at", "input", 7])),
+    );
+    std::fs::write(&path, text).unwrap();
+    let program = load_program(&path, &[root]).unwrap();
+    let out = solve(&program, b"abc", &mut NoOs, &SolveLimits::default());
+    assert_eq!(
+        out.result,
+        Err(Interrupt::Trap(
+            "view.get_u8 oob ptr=/decls/1/body/1/2".to_string()
+        ))
+    );
+    let out = solve(&program, b"abcdefgh", &mut NoOs, &SolveLimits::default());
+    assert_eq!(out.result, Ok(b"104".to_vec()));
+}
