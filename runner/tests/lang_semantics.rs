@@ -1001,3 +1001,11 @@ fn traps_in_module_functions_point_into_the_module_file() {
     let out = solve(&program, b"abcdefgh", &mut NoOs, &SolveLimits::default());
     assert_eq!(out.result, Ok(b"104".to_vec()));
 }
+
+#[test]
+fn program_and_errors_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<x07_lite::Program>();
+    send_sync::<x07_lite::CompileError>();
+    send_sync::<x07_lite::SolveOutcome>();
+}
