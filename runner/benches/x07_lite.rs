@@ -16,6 +16,25 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// Median wall time of `x07-lite --version`: one start of the binary, for scale (a
+/// run starts it twice, as the CLI and as the solver process).
+fn single_exec(runs: usize) -> Duration {
+    let exe = env!("CARGO_BIN_EXE_x07-lite");
+    let samples = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            let status = Command::new(exe)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .expect("run x07-lite --version");
+            assert!(status.success());
+            started.elapsed()
+        })
+        .collect();
+    median(samples)
+}
+
 fn end_to_end(dir: &Path, runs: usize) -> (Duration, Duration, Duration) {
     let exe = env!("CARGO_BIN_EXE_x07-lite");
     let mut samples = Vec::with_capacity(runs);
@@ -74,11 +93,16 @@ fn main() {
     end_to_end(dir.path(), 5);
     let runs = 200;
     let (median, min, max) = end_to_end(dir.path(), runs);
+    let exec = single_exec(runs);
     println!(
         "end-to-end trivial program ({runs} runs): median {:.2} ms (min {:.2} ms, max {:.2} ms)",
         median.as_secs_f64() * 1e3,
         min.as_secs_f64() * 1e3,
         max.as_secs_f64() * 1e3
+    );
+    println!(
+        "for scale, one start of the binary (x07-lite --version, {runs} runs): median {:.2} ms",
+        exec.as_secs_f64() * 1e3
     );
 
     let iterations = 5_000_000u32;

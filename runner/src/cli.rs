@@ -22,8 +22,8 @@ use crate::limits::{
 use crate::policy::{is_valid_policy_id, load_policy, Policy};
 use crate::project::{absolute, check_world, Manifest, Profile};
 use crate::report::{
-    policy_init_line, pretty_text, sort_keys, wrapped_text, CompileSection, RunMode,
-    RunnerReport, WrappedTarget,
+    policy_init_line, pretty_text, sort_keys, wrapped_text, CompileSection, RunMode, RunnerReport,
+    WrappedTarget,
 };
 use crate::solver::{self, SolverLaunch, SolverSpec, SOLVE_SUBCOMMAND};
 use crate::templates;
@@ -117,10 +117,23 @@ fn number(id: &'static str, long: &'static str, help: &'static str) -> Arg {
 fn run_args() -> Command {
     Command::new("run")
         .about("Compile-and-run an x07AST program or project and print the runner report")
-        .arg(path_arg("project", "project", "Project manifest (x07.json) or its directory"))
+        .arg(path_arg(
+            "project",
+            "project",
+            "Project manifest (x07.json) or its directory",
+        ))
         .arg(path_arg("program", "program", "Entry program (*.x07.json)"))
-        .arg(path_arg("artifact", "artifact", "A compiled executable (not supported by x07-lite)"))
-        .arg(Arg::new("world").long("world").value_name("WORLD").hide(true))
+        .arg(path_arg(
+            "artifact",
+            "artifact",
+            "A compiled executable (not supported by x07-lite)",
+        ))
+        .arg(
+            Arg::new("world")
+                .long("world")
+                .value_name("WORLD")
+                .hide(true),
+        )
         .arg(
             Arg::new("module_root")
                 .long("module-root")
@@ -129,11 +142,23 @@ fn run_args() -> Command {
                 .value_parser(NonEmptyStringValueParser::new())
                 .help("Module root for --program (repeatable)"),
         )
-        .arg(Arg::new("profile").long("profile").value_name("PROFILE").help("Profile of x07.json"))
-        .arg(path_arg("policy", "policy", "Sandbox policy file (run-os-sandboxed)"))
         .arg(
-            path_arg("input", "input", "Input file")
-                .conflicts_with_all(["stdin", "input_b64", "args"]),
+            Arg::new("profile")
+                .long("profile")
+                .value_name("PROFILE")
+                .help("Profile of x07.json"),
+        )
+        .arg(path_arg(
+            "policy",
+            "policy",
+            "Sandbox policy file (run-os-sandboxed)",
+        ))
+        .arg(
+            path_arg("input", "input", "Input file").conflicts_with_all([
+                "stdin",
+                "input_b64",
+                "args",
+            ]),
         )
         .arg(
             Arg::new("stdin")
@@ -165,7 +190,11 @@ fn run_args() -> Command {
                 .default_value("runner")
                 .help("Report shape"),
         )
-        .arg(path_arg("report_out", "report-out", "Also write the report to this file"))
+        .arg(path_arg(
+            "report_out",
+            "report-out",
+            "Also write the report to this file",
+        ))
         .arg(
             Arg::new("quiet_json")
                 .long("quiet-json")
@@ -185,15 +214,57 @@ fn run_args() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Allow the os/none sandbox backends"),
         )
-        .arg(many("allow_host", "allow-host", "HOST:PORTS", "Derive a policy allowing a host"))
-        .arg(many("allow_host_file", "allow-host-file", "PATH", "Hosts to allow, one HOST:PORTS a line"))
-        .arg(many("deny_host", "deny-host", "HOST:PORTS", "Derive a policy denying a host (PORTS may be *)"))
-        .arg(many("deny_host_file", "deny-host-file", "PATH", "Hosts to deny, one a line"))
-        .arg(many("allow_read_root", "allow-read-root", "DIR", "Derive a policy with another read root"))
-        .arg(many("allow_write_root", "allow-write-root", "DIR", "Derive a policy with another write root"))
-        .arg(number("solve_fuel", "solve-fuel", "Fuel limit (default 50000000)"))
-        .arg(number("max_memory_bytes", "max-memory-bytes", "Heap limit (default 64 MiB)"))
-        .arg(number("max_output_bytes", "max-output-bytes", "Output limit (default 1 MiB)"))
+        .arg(many(
+            "allow_host",
+            "allow-host",
+            "HOST:PORTS",
+            "Derive a policy allowing a host",
+        ))
+        .arg(many(
+            "allow_host_file",
+            "allow-host-file",
+            "PATH",
+            "Hosts to allow, one HOST:PORTS a line",
+        ))
+        .arg(many(
+            "deny_host",
+            "deny-host",
+            "HOST:PORTS",
+            "Derive a policy denying a host (PORTS may be *)",
+        ))
+        .arg(many(
+            "deny_host_file",
+            "deny-host-file",
+            "PATH",
+            "Hosts to deny, one a line",
+        ))
+        .arg(many(
+            "allow_read_root",
+            "allow-read-root",
+            "DIR",
+            "Derive a policy with another read root",
+        ))
+        .arg(many(
+            "allow_write_root",
+            "allow-write-root",
+            "DIR",
+            "Derive a policy with another write root",
+        ))
+        .arg(number(
+            "solve_fuel",
+            "solve-fuel",
+            "Fuel limit (default 50000000)",
+        ))
+        .arg(number(
+            "max_memory_bytes",
+            "max-memory-bytes",
+            "Heap limit (default 64 MiB)",
+        ))
+        .arg(number(
+            "max_output_bytes",
+            "max-output-bytes",
+            "Output limit (default 1 MiB)",
+        ))
         .arg(number(
             "cpu_time_limit_seconds",
             "cpu-time-limit-seconds",
@@ -347,59 +418,70 @@ fn run_command(
     let cwd = std::env::current_dir().map_err(|e| Failure::Usage(format!("cwd: {e}")))?;
 
     // Target: the manifest (if any), the entry program, and the mode.
-    let (manifest, program_path, program_shown, project_target) = if let Some(project) = project_flag {
-        let path = Path::new(project);
-        let manifest_path = if path.is_dir() {
-            path.join(crate::project::MANIFEST_FILE)
+    let (manifest, program_path, program_shown, project_target) =
+        if let Some(project) = project_flag {
+            let path = Path::new(project);
+            let manifest_path = if path.is_dir() {
+                path.join(crate::project::MANIFEST_FILE)
+            } else {
+                path.to_path_buf()
+            };
+            let manifest = Manifest::load(&manifest_path).map_err(Failure::Usage)?;
+            if !module_roots_flag.is_empty() {
+                return usage("--module-root is only valid with --program");
+            }
+            let entry = manifest.root.join(&manifest.entry);
+            let shown = display(&manifest.resolve(&manifest.entry));
+            (Some(manifest), entry, shown, true)
+        } else if let Some(program) = program_flag {
+            if !program.ends_with(".x07.json") {
+                return usage(format!(
+                    "--program must be an x07AST JSON file (*.x07.json), got {program}"
+                ));
+            }
+            let start = Path::new(program).parent().unwrap_or(Path::new(""));
+            let manifest = match Manifest::find_upwards(start) {
+                Some(path) => Some(Manifest::load(&path).map_err(Failure::Usage)?),
+                None => None,
+            };
+            (
+                manifest,
+                absolute(Path::new(program)),
+                program.clone(),
+                false,
+            )
         } else {
-            path.to_path_buf()
+            let Some(path) = Manifest::find_upwards(&cwd) else {
+                return usage("no project found (pass --project, --program, or --artifact)");
+            };
+            let manifest = Manifest::load(&path).map_err(Failure::Usage)?;
+            if !module_roots_flag.is_empty() {
+                return usage("--module-root is only valid with --program");
+            }
+            let entry = manifest.root.join(&manifest.entry);
+            let shown = display(&manifest.resolve(&manifest.entry));
+            (Some(manifest), entry, shown, true)
         };
-        let manifest = Manifest::load(&manifest_path).map_err(Failure::Usage)?;
-        if !module_roots_flag.is_empty() {
-            return usage("--module-root is only valid with --program");
-        }
-        let entry = manifest.root.join(&manifest.entry);
-        let shown = display(&manifest.resolve(&manifest.entry));
-        (Some(manifest), entry, shown, true)
-    } else if let Some(program) = program_flag {
-        if !program.ends_with(".x07.json") {
-            return usage(format!(
-                "--program must be an x07AST JSON file (*.x07.json), got {program}"
-            ));
-        }
-        let start = Path::new(program).parent().unwrap_or(Path::new(""));
-        let manifest = match Manifest::find_upwards(start) {
-            Some(path) => Some(Manifest::load(&path).map_err(Failure::Usage)?),
-            None => None,
-        };
-        (manifest, absolute(Path::new(program)), program.clone(), false)
-    } else {
-        let Some(path) = Manifest::find_upwards(&cwd) else {
-            return usage("no project found (pass --project, --program, or --artifact)");
-        };
-        let manifest = Manifest::load(&path).map_err(Failure::Usage)?;
-        if !module_roots_flag.is_empty() {
-            return usage("--module-root is only valid with --program");
-        }
-        let entry = manifest.root.join(&manifest.entry);
-        let shown = display(&manifest.resolve(&manifest.entry));
-        (Some(manifest), entry, shown, true)
-    };
 
     // Profile and world.
     let profile_flag = matches.get_one::<String>("profile").map(String::as_str);
     let profile: Option<(String, Profile)> = match &manifest {
-        Some(manifest) => manifest.select_profile(profile_flag).map_err(Failure::Usage)?,
+        Some(manifest) => manifest
+            .select_profile(profile_flag)
+            .map_err(Failure::Usage)?,
         None => {
             if profile_flag.is_some() {
-                return usage("--profile requires a project manifest (--project or a discovered x07.json)");
+                return usage(
+                    "--profile requires a project manifest (--project or a discovered x07.json)",
+                );
             }
             None
         }
     };
     let world = match (matches.get_one::<String>("world"), &profile, &manifest) {
         (Some(world), _, _) => {
-            check_world(world).map_err(|why| Failure::Usage(format!("invalid --world {world:?}: {why}")))?;
+            check_world(world)
+                .map_err(|why| Failure::Usage(format!("invalid --world {world:?}: {why}")))?;
             world.clone()
         }
         (None, Some((name, profile)), manifest) => {
@@ -415,7 +497,10 @@ fn run_command(
         }
         (None, None, Some(manifest)) => {
             check_world(&manifest.world).map_err(|why| {
-                Failure::Usage(format!("invalid x07.json world {:?}: {why}", manifest.world))
+                Failure::Usage(format!(
+                    "invalid x07.json world {:?}: {why}",
+                    manifest.world
+                ))
             })?;
             manifest.world.clone()
         }
@@ -459,11 +544,16 @@ fn run_command(
     let project_root = manifest.as_ref().map(|m| m.root.clone());
     let policy_path: Option<PathBuf> = if sandboxed {
         let base = project_root.clone().unwrap_or_else(|| cwd.clone());
-        match (policy_flag, profile.as_ref().and_then(|(_, p)| p.policy.as_ref())) {
+        match (
+            policy_flag,
+            profile.as_ref().and_then(|(_, p)| p.policy.as_ref()),
+        ) {
             (Some(flag), _) => Some(resolve_against(&base, flag)),
             (None, Some(from_profile)) => Some(resolve_against(&base, from_profile)),
             (None, None) => {
-                return usage("run-os-sandboxed requires a policy file (--policy or profile policy)")
+                return usage(
+                    "run-os-sandboxed requires a policy file (--policy or profile policy)",
+                )
             }
         }
         .map(|p| crate::project::normalize(&p))
@@ -536,7 +626,8 @@ fn run_command(
             .cloned()
             .or_else(|| std::env::var("X07_SANDBOX_BACKEND").ok())
             .unwrap_or_else(|| "vm".to_string());
-        let accepted = matches.get_flag("accept_weaker") || env_flag("X07_I_ACCEPT_WEAKER_ISOLATION");
+        let accepted =
+            matches.get_flag("accept_weaker") || env_flag("X07_I_ACCEPT_WEAKER_ISOLATION");
         match backend.as_str() {
             "os" | "none" if accepted => sandbox_backend = Some(backend.clone()),
             "os" | "none" => {
@@ -580,9 +671,17 @@ fn run_command(
 
     // Limits.
     let pick = |id: &str, from_profile: Option<u64>, default: u64| -> u64 {
-        matches.get_one::<u64>(id).copied().or(from_profile).unwrap_or(default)
+        matches
+            .get_one::<u64>(id)
+            .copied()
+            .or(from_profile)
+            .unwrap_or(default)
     };
-    let fuel = pick("solve_fuel", profile_ref.and_then(|p| p.solve_fuel), DEFAULT_SOLVE_FUEL);
+    let fuel = pick(
+        "solve_fuel",
+        profile_ref.and_then(|p| p.solve_fuel),
+        DEFAULT_SOLVE_FUEL,
+    );
     let max_memory_bytes = pick(
         "max_memory_bytes",
         profile_ref.and_then(|p| p.max_memory_bytes),
@@ -601,7 +700,10 @@ fn run_command(
     // Module roots: absolute for the compile, as shown for the wrapped report.
     let (roots_abs, roots_shown): (Vec<PathBuf>, Vec<String>) = if !module_roots_flag.is_empty() {
         (
-            module_roots_flag.iter().map(|r| absolute(Path::new(r))).collect(),
+            module_roots_flag
+                .iter()
+                .map(|r| absolute(Path::new(r)))
+                .collect(),
             module_roots_flag.clone(),
         )
     } else if let Some(manifest) = &manifest {
@@ -656,7 +758,9 @@ fn run_command(
             _ => program_shown.clone(),
         },
         project_root: manifest.as_ref().map(|m| display(&m.root)),
-        lockfile: manifest.as_ref().map(|m| display(&m.root.join(&m.lockfile))),
+        lockfile: manifest
+            .as_ref()
+            .map(|m| display(&m.root.join(&m.lockfile))),
         resolved_module_roots: roots_shown.clone(),
     };
     let wrapped = (report_shape == "wrapped").then_some((&wrapped_target, repair));
@@ -721,7 +825,12 @@ fn run_command(
             mode,
             world: world.clone(),
             sandbox_backend,
-            compile: CompileSection::failure(&world, err.message, err.diagnostics, err.native_requires),
+            compile: CompileSection::failure(
+                &world,
+                err.message,
+                err.diagnostics,
+                err.native_requires,
+            ),
             solve: None,
         };
         return emit_report(matches, &report, wrapped, report_out, report_shape);
@@ -764,8 +873,14 @@ fn policy_env(policy: &Policy) -> Vec<(String, String)> {
         .collect::<Vec<_>>()
         .join(";");
     vec![
-        ("X07_OS_FS_READ_ROOTS".into(), policy.fs.read_roots.join(";")),
-        ("X07_OS_FS_WRITE_ROOTS".into(), policy.fs.write_roots.join(";")),
+        (
+            "X07_OS_FS_READ_ROOTS".into(),
+            policy.fs.read_roots.join(";"),
+        ),
+        (
+            "X07_OS_FS_WRITE_ROOTS".into(),
+            policy.fs.write_roots.join(";"),
+        ),
         (
             "X07_OS_DENY_HIDDEN".into(),
             if policy.fs.deny_hidden { "1" } else { "0" }.into(),
@@ -775,7 +890,10 @@ fn policy_env(policy: &Policy) -> Vec<(String, String)> {
             "X07_OS_TIME_MAX_SLEEP_MS".into(),
             policy.time.max_sleep_ms.to_string(),
         ),
-        ("X07_OS_ENV_ALLOW_KEYS".into(), policy.env.allow_keys.join(";")),
+        (
+            "X07_OS_ENV_ALLOW_KEYS".into(),
+            policy.env.allow_keys.join(";"),
+        ),
         (
             "X07_OS_PROC_ALLOW_EXECS".into(),
             policy.process.allow_execs.join(";"),
@@ -790,7 +908,8 @@ fn resolve_input(
     project_root: Option<&Path>,
 ) -> Result<Vec<u8>, Failure> {
     if let Some(path) = matches.get_one::<String>("input") {
-        return std::fs::read(path).map_err(|err| Failure::Usage(format!("read input: {path}: {err}")));
+        return std::fs::read(path)
+            .map_err(|err| Failure::Usage(format!("read input: {path}: {err}")));
     }
     if matches.get_flag("stdin") {
         let mut data = Vec::new();
@@ -816,7 +935,8 @@ fn resolve_input(
     if let Some(input) = profile.and_then(|p| p.input.as_ref()) {
         let base = project_root.map(Path::to_path_buf).unwrap_or_default();
         let path = resolve_against(&base, input);
-        return std::fs::read(&path).map_err(|err| Failure::Usage(format!("read input: {input}: {err}")));
+        return std::fs::read(&path)
+            .map_err(|err| Failure::Usage(format!("read input: {input}: {err}")));
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -932,7 +1052,10 @@ fn policy_init(matches: &ArgMatches) -> Result<i32, Failure> {
     let out_path = match matches.get_one::<String>("out") {
         Some(out) => {
             let path = resolve_against(&cwd, out);
-            if let Some(parent) = Path::new(out).parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Some(parent) = Path::new(out)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
                 let parent_abs = resolve_against(&cwd, &parent.to_string_lossy());
                 if !parent_abs.is_dir() {
                     if !matches.get_flag("mkdir_out") {
@@ -940,8 +1063,9 @@ fn policy_init(matches: &ArgMatches) -> Result<i32, Failure> {
                             "refusing to create output dir {parent:?} (pass --mkdir-out to allow)"
                         ));
                     }
-                    std::fs::create_dir_all(&parent_abs)
-                        .map_err(|err| Failure::Usage(format!("create {}: {err}", parent_abs.display())))?;
+                    std::fs::create_dir_all(&parent_abs).map_err(|err| {
+                        Failure::Usage(format!("create {}: {err}", parent_abs.display()))
+                    })?;
                 }
             }
             path
@@ -968,7 +1092,10 @@ fn policy_init(matches: &ArgMatches) -> Result<i32, Failure> {
         .map(display)
         .unwrap_or_else(|_| display(&out_path));
     let mut stdout = std::io::stdout().lock();
-    let printed = if matches.get_one::<String>("emit").is_some_and(|e| e == "policy") {
+    let printed = if matches
+        .get_one::<String>("emit")
+        .is_some_and(|e| e == "policy")
+    {
         text.clone()
     } else {
         policy_init_line(&template, &display(&root), &out_shown, status, &policy_id)
@@ -984,7 +1111,10 @@ mod tests {
 
     #[test]
     fn argv_v1_layout() {
-        let args: Vec<String> = ["a", "bc", "", "d e"].iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = ["a", "bc", "", "d e"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(
             encode_argv_v1(&args),
             b"\x04\x00\x00\x00\x01\x00\x00\x00a\x02\x00\x00\x00bc\x00\x00\x00\x00\x03\x00\x00\x00d e"
@@ -994,21 +1124,45 @@ mod tests {
     #[test]
     fn clap_conflicts_read_like_x07() {
         let err = command()
-            .try_get_matches_from(["x07", "run", "--program", "echo.x07.json", "--repair=off", "--input", "in.bin", "--stdin"])
+            .try_get_matches_from([
+                "x07",
+                "run",
+                "--program",
+                "echo.x07.json",
+                "--repair=off",
+                "--input",
+                "in.bin",
+                "--stdin",
+            ])
             .unwrap_err();
         assert_eq!(
             err.render().to_string(),
             "error: the argument '--input <PATH>' cannot be used with '--stdin'\n\nUsage: x07 run --program <PATH> --repair <REPAIR> --input <PATH> [ARG]...\n\nFor more information, try '--help'.\n"
         );
         let err = command()
-            .try_get_matches_from(["x07", "run", "--program", "echo.x07.json", "--repair=off", "--bogus"])
+            .try_get_matches_from([
+                "x07",
+                "run",
+                "--program",
+                "echo.x07.json",
+                "--repair=off",
+                "--bogus",
+            ])
             .unwrap_err();
         assert_eq!(
             err.render().to_string(),
             "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' as a value, use '-- --bogus'\n\nUsage: x07 run --program <PATH> --repair <REPAIR> [ARG]...\n\nFor more information, try '--help'.\n"
         );
         let err = command()
-            .try_get_matches_from(["x07", "run", "--repair=off", "--program", "main.x07.json", "--module-root", ""])
+            .try_get_matches_from([
+                "x07",
+                "run",
+                "--repair=off",
+                "--program",
+                "main.x07.json",
+                "--module-root",
+                "",
+            ])
             .unwrap_err();
         assert_eq!(
             err.render().to_string(),

@@ -185,7 +185,8 @@ pub fn derive(
             "base policy forbids TCP (net.allow_tcp=false)".into(),
         ));
     }
-    let wants_fs = !overrides.allow_read_roots.is_empty() || !overrides.allow_write_roots.is_empty();
+    let wants_fs =
+        !overrides.allow_read_roots.is_empty() || !overrides.allow_write_roots.is_empty();
     if wants_fs && base["fs"]["enabled"] != Value::Bool(true) {
         return Err(DeriveError::Usage(
             "base policy disables filesystem access (fs.enabled=false)".into(),
@@ -257,7 +258,10 @@ pub fn derive(
             .map(|(host, ports)| json!({"host": host, "ports": ports}))
             .collect::<Vec<_>>()
             .into();
-        if allow.keys().any(|host| host.chars().any(|c| c.is_ascii_alphabetic())) {
+        if allow
+            .keys()
+            .any(|host| host.chars().any(|c| c.is_ascii_alphabetic()))
+        {
             base["net"]["allow_dns"] = true.into();
         }
     } else if !deny.is_empty() {
@@ -321,13 +325,18 @@ mod tests {
 
     /// The real http-client base, rebuilt from the recorded derived policy.
     fn real_http_client_base() -> Vec<u8> {
-        let text = include_str!(
-            "../tests/data/reports/derived-policy-allow-host.generated-policy.json"
-        );
+        let text =
+            include_str!("../tests/data/reports/derived-policy-allow-host.generated-policy.json");
         let mut value: Value = serde_json::from_str(text).unwrap();
         value["policy_id"] = "sandbox.http-client.base".into();
         value["net"]["allow_hosts"] = json!([]);
-        let notes = value["notes"].as_str().unwrap().split("\nDerived").next().unwrap().to_string();
+        let notes = value["notes"]
+            .as_str()
+            .unwrap()
+            .split("\nDerived")
+            .next()
+            .unwrap()
+            .to_string();
         value["notes"] = notes.into();
         pretty_text(&value).into_bytes()
     }
@@ -355,9 +364,17 @@ mod tests {
         assert_eq!(derived.digest, "g49d07865");
         assert_eq!(derived.policy_id, "sandbox.http-client.base.g49d07865");
         let value: Value = serde_json::from_str(&derived.text).unwrap();
-        assert_eq!(value["net"]["allow_hosts"], json!([{"host": "example.com", "ports": [443]}]));
+        assert_eq!(
+            value["net"]["allow_hosts"],
+            json!([{"host": "example.com", "ports": [443]}])
+        );
         // Two flags and one comma list give the same digest.
-        let a = derive(path, &base, &overrides(&["example.com:80", "example.com:443"], &[])).unwrap();
+        let a = derive(
+            path,
+            &base,
+            &overrides(&["example.com:80", "example.com:443"], &[]),
+        )
+        .unwrap();
         let b = derive(path, &base, &overrides(&["example.com:443,80"], &[])).unwrap();
         assert_eq!(a.digest, b.digest);
     }
@@ -366,16 +383,29 @@ mod tests {
     fn host_normalisation_and_deny_all() {
         let base = real_http_client_base();
         let path = Path::new("/b.json");
-        let derived = derive(path, &base, &overrides(&["Example.COM:443,80", "[::1]:8080"], &[])).unwrap();
+        let derived = derive(
+            path,
+            &base,
+            &overrides(&["Example.COM:443,80", "[::1]:8080"], &[]),
+        )
+        .unwrap();
         let value: Value = serde_json::from_str(&derived.text).unwrap();
         assert_eq!(
             value["net"]["allow_hosts"],
             json!([{"host": "::1", "ports": [8080]}, {"host": "example.com", "ports": [80, 443]}])
         );
-        let derived = derive(path, &base, &overrides(&["example.com:443"], &["example.com:*"])).unwrap();
+        let derived = derive(
+            path,
+            &base,
+            &overrides(&["example.com:443"], &["example.com:*"]),
+        )
+        .unwrap();
         let value: Value = serde_json::from_str(&derived.text).unwrap();
         assert_eq!(value["net"]["allow_hosts"], json!([]));
-        assert!(value["notes"].as_str().unwrap().ends_with(&format!("\nDerived by x07 run from `/b.json` ({})", derived.digest)));
+        assert!(value["notes"].as_str().unwrap().ends_with(&format!(
+            "\nDerived by x07 run from `/b.json` ({})",
+            derived.digest
+        )));
     }
 
     #[test]
@@ -383,9 +413,23 @@ mod tests {
         let base = real_http_client_base();
         let path = Path::new("/b.json");
         let err = |allow: &[&str]| derive(path, &base, &overrides(allow, &[])).unwrap_err();
-        assert_eq!(err(&["example.com:*"]), DeriveError::Usage("Expected HOST:PORTS (ports are 1..65535; '*' is only valid for --deny-host).".into()));
-        assert_eq!(err(&["example.com"]), DeriveError::Usage("Expected HOST:PORTS (ports are 1..65535).: Expected HOST:PORTS.".into()));
-        assert_eq!(err(&["example.com:0"]), DeriveError::Usage("ports are 1..65535".into()));
+        assert_eq!(
+            err(&["example.com:*"]),
+            DeriveError::Usage(
+                "Expected HOST:PORTS (ports are 1..65535; '*' is only valid for --deny-host)."
+                    .into()
+            )
+        );
+        assert_eq!(
+            err(&["example.com"]),
+            DeriveError::Usage(
+                "Expected HOST:PORTS (ports are 1..65535).: Expected HOST:PORTS.".into()
+            )
+        );
+        assert_eq!(
+            err(&["example.com:0"]),
+            DeriveError::Usage("ports are 1..65535".into())
+        );
         let cli = crate::templates::template_json("cli").unwrap().as_bytes();
         assert_eq!(
             derive(path, cli, &overrides(&["example.com:443"], &[])).unwrap_err(),
@@ -395,8 +439,18 @@ mod tests {
         extra["extra_key"] = true.into();
         let extra = extra.to_string();
         assert_eq!(
-            derive(path, extra.as_bytes(), &Overrides { allow_read_roots: vec!["sub".into()], ..Overrides::default() }).unwrap_err(),
-            DeriveError::Schema("Additional properties are not allowed ('extra_key' was unexpected) ()".into())
+            derive(
+                path,
+                extra.as_bytes(),
+                &Overrides {
+                    allow_read_roots: vec!["sub".into()],
+                    ..Overrides::default()
+                }
+            )
+            .unwrap_err(),
+            DeriveError::Schema(
+                "Additional properties are not allowed ('extra_key' was unexpected) ()".into()
+            )
         );
     }
 
@@ -411,6 +465,9 @@ mod tests {
         let derived = derive(Path::new("/b.json"), cli, &flags).unwrap();
         let value: Value = serde_json::from_str(&derived.text).unwrap();
         assert_eq!(value["fs"]["read_roots"], json!([".", "data"]));
-        assert_eq!(value["fs"]["write_roots"], json!(["out", "tmp", "/abs/dir"]));
+        assert_eq!(
+            value["fs"]["write_roots"],
+            json!(["out", "tmp", "/abs/dir"])
+        );
     }
 }

@@ -37,7 +37,9 @@ pub struct ProcessLimits {
 
 fn set(resource: Resource, value: u64) {
     // An rlimit can never be raised above the current hard limit.
-    let hard = getrlimit(resource).map(|(_, hard)| hard).unwrap_or(u64::MAX);
+    let hard = getrlimit(resource)
+        .map(|(_, hard)| hard)
+        .unwrap_or(u64::MAX);
     let value = value.min(hard);
     let _ = setrlimit(resource, value, value);
 }

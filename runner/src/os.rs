@@ -79,7 +79,8 @@ fn is_unsafe_path(path: &[u8]) -> bool {
 }
 
 fn is_hidden_path(path: &[u8]) -> bool {
-    path.split(|&b| b == b'/').any(|segment| segment.starts_with(b"."))
+    path.split(|&b| b == b'/')
+        .any(|segment| segment.starts_with(b"."))
 }
 
 /// `root` joined with `path`, after stripping a leading `root/` from `path`.
@@ -194,10 +195,10 @@ impl Host for OsHost {
         }
         if let Some(policy) = &self.policy {
             let key_text = lossy(key);
-            if policy.env.deny_keys.iter().any(|k| *k == key_text) {
+            if policy.env.deny_keys.contains(&key_text) {
                 return trap("os.env.get key denied");
             }
-            if !policy.env.allow_keys.iter().any(|k| *k == key_text) {
+            if !policy.env.allow_keys.contains(&key_text) {
                 return trap("os.env.get key not allowed");
             }
         }
@@ -548,7 +549,7 @@ fn gate_spawn(
         return None;
     }
     let exe = lossy(&request.argv[0]);
-    let exe_allowed = process.allow_execs.iter().any(|allowed| *allowed == exe)
+    let exe_allowed = process.allow_execs.contains(&exe)
         || process
             .allow_exec_prefixes
             .iter()
@@ -569,7 +570,7 @@ fn gate_spawn(
     }
     for (key, value) in &request.env {
         let key_text = lossy(key);
-        if !process.allow_env_keys.iter().any(|k| *k == key_text)
+        if !process.allow_env_keys.contains(&key_text)
             || key.len() as u64 > process.max_env_key_bytes
             || value.len() as u64 > process.max_env_val_bytes
         {
@@ -834,8 +835,7 @@ impl OsHost {
                 ) {
                     Some(caps) => caps,
                     None => {
-                        let entry =
-                            ProcEntry::finished(mode, Outcome::Failed(code::POLICY_DENIED));
+                        let entry = ProcEntry::finished(mode, Outcome::Failed(code::POLICY_DENIED));
                         return Ok(self.processes.insert(entry));
                     }
                 }
@@ -910,8 +910,14 @@ fn start_child(request: &ProcRequest, caps: ProcCaps, mode: Mode) -> ProcEntry {
     };
 
     let readers: Vec<thread::JoinHandle<()>> = [
-        child.stdout.take().map(|p| (Box::new(p) as Box<dyn Read + Send>, true)),
-        child.stderr.take().map(|p| (Box::new(p) as Box<dyn Read + Send>, false)),
+        child
+            .stdout
+            .take()
+            .map(|p| (Box::new(p) as Box<dyn Read + Send>, true)),
+        child
+            .stderr
+            .take()
+            .map(|p| (Box::new(p) as Box<dyn Read + Send>, false)),
     ]
     .into_iter()
     .flatten()
@@ -1086,7 +1092,12 @@ mod tests {
         assert_eq!(doc, ok_doc(0, b"hello world\n", b""));
         let doc = host
             .process_run_capture_v1(
-                &req(&["/bin/sh", "-c", "echo out; echo err >&2; exit 3"], &[], "", ""),
+                &req(
+                    &["/bin/sh", "-c", "echo out; echo err >&2; exit 3"],
+                    &[],
+                    "",
+                    "",
+                ),
                 &caps(65536, 65536, 5000, 0),
             )
             .unwrap();
@@ -1286,7 +1297,10 @@ mod tests {
             deny.env_get(b"PROBE_SET"),
             Err(Interrupt::Trap("os.env disabled by policy".into()))
         );
-        assert_eq!(deny.time_now_instant_v1().unwrap(), TIME_DENIED_DOC.to_vec());
+        assert_eq!(
+            deny.time_now_instant_v1().unwrap(),
+            TIME_DENIED_DOC.to_vec()
+        );
         assert_eq!(
             deny.time_now_unix_ms(),
             Err(Interrupt::Trap("os.time disabled by policy".into()))

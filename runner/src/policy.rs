@@ -1058,7 +1058,8 @@ mod tests {
         value.as_object_mut().unwrap().shift_remove("env");
         let err = parse_policy(value.to_string().as_bytes()).unwrap_err();
         assert!(
-            err.to_string().starts_with("parse policy JSON:  missing field `env`"),
+            err.to_string()
+                .starts_with("parse policy JSON:  missing field `env`"),
             "{err}"
         );
         let violations = validate_value(&value);

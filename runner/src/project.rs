@@ -140,9 +140,7 @@ impl Manifest {
             world: file.world.unwrap_or_else(|| "run-os".to_string()),
             entry: file.entry.unwrap_or_else(|| "main.x07.json".to_string()),
             module_roots: file.module_roots.unwrap_or_else(|| vec![".".to_string()]),
-            lockfile: file
-                .lockfile
-                .unwrap_or_else(|| "x07.lock.json".to_string()),
+            lockfile: file.lockfile.unwrap_or_else(|| "x07.lock.json".to_string()),
             default_profile: file.default_profile,
             profiles: file.profiles,
         })

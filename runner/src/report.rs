@@ -385,7 +385,14 @@ mod tests {
         let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["compile", "exit_code", "mode", "schema_version", "solve", "world"]
+            [
+                "compile",
+                "exit_code",
+                "mode",
+                "schema_version",
+                "solve",
+                "world"
+            ]
         );
         assert_eq!(value["solve"].as_object().unwrap().len(), 22);
         assert_eq!(value["solve"]["stdout_b64"], "AgAAAGhp");
@@ -405,8 +412,13 @@ mod tests {
             resolved_module_roots: vec![".".into()],
         };
         let text = wrapped_text("run-os", &target, None, "{\n  \"a\": 1\n}\n");
-        assert!(text.starts_with("{\n  \"schema_version\": \"x07.run.report@0.3.0\",\n  \"runner\": \"os\",\n"));
-        assert!(text.ends_with("  \"report\": {\n  \"a\": 1\n}\n}\n"), "{text}");
+        assert!(text.starts_with(
+            "{\n  \"schema_version\": \"x07.run.report@0.3.0\",\n  \"runner\": \"os\",\n"
+        ));
+        assert!(
+            text.ends_with("  \"report\": {\n  \"a\": 1\n}\n}\n"),
+            "{text}"
+        );
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["target"]["project_root"], Value::Null);
     }

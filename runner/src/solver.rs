@@ -166,7 +166,6 @@ pub fn child_main(spec_json: &str) -> i32 {
     };
     spec.limits.apply_late();
 
-
     let limits = SolveLimits {
         fuel: spec.fuel,
         max_memory_bytes: spec.max_memory_bytes,
@@ -403,13 +402,18 @@ pub fn compile_failure(raw: &RawRun) -> Option<crate::parse::CompileError> {
     Some(crate::parse::CompileError {
         message: error["message"].as_str()?.to_string(),
         diagnostics: error.get("diagnostics").filter(|d| !d.is_null()).cloned(),
-        native_requires: error["native_requires"].as_array().cloned().unwrap_or_default(),
+        native_requires: error["native_requires"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
     })
 }
 
 /// The fuel hint of the report.
 pub fn fuel_trap_help(fuel: u64) -> String {
-    format!("fuel limit {fuel} reached; raise it with --solve-fuel or scope costs with budget.scope_v1")
+    format!(
+        "fuel limit {fuel} reached; raise it with --solve-fuel or scope costs with budget.scope_v1"
+    )
 }
 
 /// Applies the real runner's rules to a finished solver process.
@@ -450,8 +454,8 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
     } else if raw.stdout.len() < 4 {
         Some("native stdout too short for length prefix".to_string())
     } else {
-        let len = u32::from_le_bytes([raw.stdout[0], raw.stdout[1], raw.stdout[2], raw.stdout[3]])
-            as u64;
+        let len =
+            u32::from_le_bytes([raw.stdout[0], raw.stdout[1], raw.stdout[2], raw.stdout[3]]) as u64;
         if len > max_output_bytes {
             Some(format!(
                 "native output too large: {len} > max_output_bytes={max_output_bytes}"
@@ -498,18 +502,32 @@ mod tests {
 
     #[test]
     fn framing_rules() {
-        let ok = solve_section(raw(0, b"\x02\x00\x00\x00hi", b"{\"fuel_used\":2}\n"), 1 << 20, 9);
+        let ok = solve_section(
+            raw(0, b"\x02\x00\x00\x00hi", b"{\"fuel_used\":2}\n"),
+            1 << 20,
+            9,
+        );
         assert!(ok.ok);
         assert_eq!(ok.solve_output, b"hi");
         assert_eq!(ok.metrics.unwrap()["fuel_used"], 2);
 
         let exit = solve_section(raw(7, b"", b""), 1 << 20, 9);
-        assert_eq!(exit.trap.as_deref(), Some("native stdout too short for length prefix"));
+        assert_eq!(
+            exit.trap.as_deref(),
+            Some("native stdout too short for length prefix")
+        );
         assert_eq!(exit.exit_status, 7);
         assert!(exit.metrics.is_none());
 
-        let big = solve_section(raw(0, b"\x04\x00\x00\x00DATA", b"{\"fuel_used\":2}\n"), 3, 9);
-        assert_eq!(big.trap.as_deref(), Some("native output too large: 4 > max_output_bytes=3"));
+        let big = solve_section(
+            raw(0, b"\x04\x00\x00\x00DATA", b"{\"fuel_used\":2}\n"),
+            3,
+            9,
+        );
+        assert_eq!(
+            big.trap.as_deref(),
+            Some("native output too large: 4 > max_output_bytes=3")
+        );
         assert!(big.metrics.is_some());
         assert!(big.solve_output.is_empty());
         assert!(!big.ok);

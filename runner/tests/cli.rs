@@ -18,7 +18,8 @@ fn assert_set(set: &str, how: &dyn Fn(&str) -> Check, at_least: usize) {
 fn cli_contract_rows() {
     assert_set(
         "cli-contract",
-        &|tag| match tag {
+        &|tag| {
+            match tag {
             "json-envelope-success" | "json-envelope-usage-error" => {
                 Check::Skip("the --json tool envelope is not implemented")
             }
@@ -39,6 +40,7 @@ fn cli_contract_rows() {
                 problems
             }),
             _ => Check::Generic,
+        }
         },
         30,
     );

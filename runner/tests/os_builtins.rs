@@ -31,7 +31,11 @@ fn render_doc(doc: &[u8]) -> String {
         let stdout = &doc[14..14 + out_len];
         let err_len = u32_at(doc, 14 + out_len).unwrap_or(0) as usize;
         let stderr = &doc[18 + out_len..18 + out_len + err_len];
-        format!("OK doc exit={exit} stdout={} stderr={}", py_bytes(stdout), py_bytes(stderr))
+        format!(
+            "OK doc exit={exit} stdout={} stderr={}",
+            py_bytes(stdout),
+            py_bytes(stderr)
+        )
     } else {
         format!("ERR doc code={}", u32_at(doc, 1).unwrap_or(0))
     }

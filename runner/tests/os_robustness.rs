@@ -71,7 +71,8 @@ fn deep_nesting_does_not_crash() {
 
 #[test]
 fn an_infinite_loop_stops_at_the_fuel_limit() {
-    let solve = r#"["begin",["let","i",0],["while",1,["set","i",["+","i",1]]],["bytes.lit","never"]]"#;
+    let solve =
+        r#"["begin",["let","i",0],["while",1,["set","i",["+","i",1]]],["bytes.lit","never"]]"#;
     let (output, report, _) = run_program(&program(solve, ""), &["--solve-fuel", "100000"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(report["solve"]["trap"], "fuel exhausted");
@@ -83,15 +84,24 @@ fn an_infinite_loop_stops_at_the_fuel_limit() {
 
 #[test]
 fn an_infinite_loop_with_huge_fuel_stops_at_the_cpu_limit() {
-    let solve = r#"["begin",["let","i",0],["while",1,["set","i",["+","i",1]]],["bytes.lit","never"]]"#;
+    let solve =
+        r#"["begin",["let","i",0],["while",1,["set","i",["+","i",1]]],["bytes.lit","never"]]"#;
     let (output, report, elapsed) = run_program(
         &program(solve, ""),
-        &["--solve-fuel", "1000000000000", "--cpu-time-limit-seconds", "1"],
+        &[
+            "--solve-fuel",
+            "1000000000000",
+            "--cpu-time-limit-seconds",
+            "1",
+        ],
     );
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(report["solve"]["exit_status"], 137);
     let trap = report["solve"]["trap"].as_str().unwrap();
-    assert!(trap == "terminated by signal 9" || trap == "timed out", "{trap}");
+    assert!(
+        trap == "terminated by signal 9" || trap == "timed out",
+        "{trap}"
+    );
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
 }
 
@@ -119,7 +129,9 @@ fn unbounded_output_is_cut_at_the_cap() {
     assert_eq!(report["solve"]["trap"], "stdout exceeded cap");
     let stdout = report["solve"]["stdout_b64"].as_str().unwrap();
     use base64::Engine as _;
-    let cut = base64::engine::general_purpose::STANDARD.decode(stdout).unwrap();
+    let cut = base64::engine::general_purpose::STANDARD
+        .decode(stdout)
+        .unwrap();
     assert_eq!(cut.len(), 4 + 1_048_576 + 1);
     assert_eq!(report["solve"]["mem_stats"], Value::Null);
 }
@@ -163,7 +175,11 @@ fn denied_sandbox_writes_never_touch_the_disk() {
     let policy = x07_lite::templates::template_json("cli").unwrap();
     std::fs::write(dir.path().join("policy.json"), policy).unwrap();
     let solve = r#"["std.fmt.s32_to_dec",["os.fs.write_file",["view.to_bytes","input"],["bytes.lit","X"]]]"#;
-    std::fs::write(dir.path().join("w.x07.json"), program(solve, r#""std.fmt""#)).unwrap();
+    std::fs::write(
+        dir.path().join("w.x07.json"),
+        program(solve, r#""std.fmt""#),
+    )
+    .unwrap();
     let outside = dir.path().join("outside.txt");
     let outside_b64 = {
         use base64::Engine as _;
@@ -172,9 +188,19 @@ fn denied_sandbox_writes_never_touch_the_disk() {
     let (output, _) = run(
         dir.path(),
         &[
-            "run", "--program", "w.x07.json", "--repair=off", "--world", "run-os-sandboxed",
-            "--policy", "policy.json", "--sandbox-backend", "os", "--i-accept-weaker-isolation",
-            "--input-b64", &outside_b64,
+            "run",
+            "--program",
+            "w.x07.json",
+            "--repair=off",
+            "--world",
+            "run-os-sandboxed",
+            "--policy",
+            "policy.json",
+            "--sandbox-backend",
+            "os",
+            "--i-accept-weaker-isolation",
+            "--input-b64",
+            &outside_b64,
         ],
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();

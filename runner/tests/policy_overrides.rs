@@ -49,7 +49,12 @@ fn hosts(policy: &Value) -> BTreeMap<String, Vec<u64>> {
         .map(|h| {
             (
                 h["host"].as_str().unwrap().to_string(),
-                h["ports"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect(),
+                h["ports"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_u64().unwrap())
+                    .collect(),
             )
         })
         .collect()
@@ -70,17 +75,20 @@ fn expect_hosts(row: &Row<'_>, expected: &[(&str, &[u64])], dns: Option<bool>) -
     }
     if let Some(dns) = dns {
         if policy["net"]["allow_dns"] != Value::Bool(dns) {
-            problems.push(format!("{}: allow_dns {}", row.tag, policy["net"]["allow_dns"]));
+            problems.push(format!(
+                "{}: allow_dns {}",
+                row.tag, policy["net"]["allow_dns"]
+            ));
         }
     }
     let id = policy["policy_id"].as_str().unwrap_or("");
     let notes = policy["notes"].as_str().unwrap_or("");
     let digest = id.rsplit('.').next().unwrap_or("");
-    if !(digest.len() == 9 && digest.starts_with('g'))
-        || !notes.ends_with(&format!("` ({digest})"))
-        || !(notes.starts_with("Derived by x07 run from `/")
-            || notes.contains("\nDerived by x07 run from `/"))
-    {
+    let digest_ok = digest.len() == 9 && digest.starts_with('g');
+    let provenance_ok = notes.ends_with(&format!("` ({digest})"))
+        && (notes.starts_with("Derived by x07 run from `/")
+            || notes.contains("\nDerived by x07 run from `/"));
+    if !(digest_ok && provenance_ok) {
         problems.push(format!("{}: policy_id {id:?} / notes {notes:?}", row.tag));
     }
     problems
@@ -102,7 +110,11 @@ fn policy_overrides_rows() {
                 expect_hosts(row, &[("example.com", &[80, 443]), ("::1", &[8080])], None)
             }),
             "allow-host-file" => Check::Custom(|row| {
-                expect_hosts(row, &[("example.org", &[443]), ("example.net", &[8443])], None)
+                expect_hosts(
+                    row,
+                    &[("example.org", &[443]), ("example.net", &[8443])],
+                    None,
+                )
             }),
             "dns-stays-off-for-ip" => {
                 Check::Custom(|row| expect_hosts(row, &[("10.1.2.3", &[443])], Some(false)))
@@ -114,7 +126,8 @@ fn policy_overrides_rows() {
                 Ok(policy) => {
                     let mut problems = Vec::new();
                     if policy["fs"]["read_roots"] != serde_json::json!([".", "data"])
-                        || policy["fs"]["write_roots"] != serde_json::json!(["out", "tmp", "/abs/dir"])
+                        || policy["fs"]["write_roots"]
+                            != serde_json::json!(["out", "tmp", "/abs/dir"])
                     {
                         problems.push(format!("read-write-roots: {}", policy["fs"]));
                     }
@@ -129,7 +142,8 @@ fn policy_overrides_rows() {
                 let lines: Vec<&str> = stdout.lines().collect();
                 let good = lines.len() == 6
                     && lines.iter().all(|l| {
-                        l.contains("\"host\": \"example.org\"") && l.contains("\"host\": \"example.net\"")
+                        l.contains("\"host\": \"example.org\"")
+                            && l.contains("\"host\": \"example.net\"")
                     });
                 if good {
                     Vec::new()
@@ -142,12 +156,20 @@ fn policy_overrides_rows() {
             "generated-dir-listing" => Check::Custom(|row| {
                 let stdout = String::from_utf8_lossy(&row.output.stdout).to_string();
                 let names: Vec<&str> = stdout.lines().collect();
-                let probe_names = ["probe.nodns.g0fb29b05.policy.json", "probe.nodns.g23274c35.policy.json"];
+                let probe_names = [
+                    "probe.nodns.g0fb29b05.policy.json",
+                    "probe.nodns.g23274c35.policy.json",
+                ];
                 let templated = names
                     .iter()
-                    .filter(|n| n.starts_with("sandbox.http-client.base.g") && n.ends_with(".policy.json"))
+                    .filter(|n| {
+                        n.starts_with("sandbox.http-client.base.g") && n.ends_with(".policy.json")
+                    })
                     .count();
-                if names.len() == 9 && probe_names.iter().all(|p| names.contains(p)) && templated == 7 {
+                if names.len() == 9
+                    && probe_names.iter().all(|p| names.contains(p))
+                    && templated == 7
+                {
                     Vec::new()
                 } else {
                     vec![format!("generated-dir-listing: {stdout:?}")]

@@ -11,8 +11,14 @@ use serde_json::Value;
 
 /// Probes outside what x07-lite does, with the reason.
 const NOT_IN_SCOPE: &[(&str, &str)] = &[
-    ("artifact-run-os", "--compiled-out / --artifact need a native executable"),
-    ("json-envelope", "the --json tool envelope is not implemented"),
+    (
+        "artifact-run-os",
+        "--compiled-out / --artifact need a native executable",
+    ),
+    (
+        "json-envelope",
+        "the --json tool envelope is not implemented",
+    ),
 ];
 
 fn keys(value: &Value) -> Vec<String> {
@@ -41,7 +47,13 @@ fn compare_reports(case: &str, expected: &Value, got: &Value) -> Vec<String> {
         }
     };
     check("top-level keys", &keys(expected).into(), &keys(got).into());
-    for key in ["exit_code", "mode", "world", "schema_version", "sandbox_backend"] {
+    for key in [
+        "exit_code",
+        "mode",
+        "world",
+        "schema_version",
+        "sandbox_backend",
+    ] {
         check(key, &expected[key], &got[key]);
     }
     let (ec, gc) = (&expected["compile"], &got["compile"]);
@@ -77,7 +89,9 @@ fn compare_reports(case: &str, expected: &Value, got: &Value) -> Vec<String> {
             check(&format!("solve.{key}"), &es[key], &gs[key]);
         }
         // The trap text is what stderr holds after a trap; on success it is the stats line.
-        let stats_line = es["stderr_b64"].as_str().is_some_and(|b| b.starts_with("eyJ"));
+        let stats_line = es["stderr_b64"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("eyJ"));
         if !es["trap"].is_null() && !stats_line {
             check("solve.stderr_b64", &es["stderr_b64"], &gs["stderr_b64"]);
         }
@@ -89,8 +103,16 @@ fn compare_reports(case: &str, expected: &Value, got: &Value) -> Vec<String> {
         gn_sorted.sort_by_key(|v| v.to_string());
         check("solve null metrics", &en_sorted.into(), &gn_sorted.into());
         if es["mem_stats"].is_object() {
-            check("mem_stats keys", &keys(&es["mem_stats"]).into(), &keys(&gs["mem_stats"]).into());
-            check("sched_stats keys", &keys(&es["sched_stats"]).into(), &keys(&gs["sched_stats"]).into());
+            check(
+                "mem_stats keys",
+                &keys(&es["mem_stats"]).into(),
+                &keys(&gs["mem_stats"]).into(),
+            );
+            check(
+                "sched_stats keys",
+                &keys(&es["sched_stats"]).into(),
+                &keys(&gs["sched_stats"]).into(),
+            );
         }
     }
     problems
@@ -134,13 +156,19 @@ fn single_case_probes_match_the_real_reports() {
         }
         let exit_code = got["exit_code"].as_i64();
         if output.status.code().map(i64::from) != exit_code.or(Some(0)) {
-            problems.push(format!("{case}: rc {:?} vs exit_code {exit_code:?}", output.status.code()));
+            problems.push(format!(
+                "{case}: rc {:?} vs exit_code {exit_code:?}",
+                output.status.code()
+            ));
         }
         let (expected_runner, got_runner) = match expected.get("report") {
             Some(inner) => {
                 for key in ["schema_version", "runner", "world"] {
                     if expected[key] != got[key] {
-                        problems.push(format!("{case}: wrapped {key}: {} vs {}", expected[key], got[key]));
+                        problems.push(format!(
+                            "{case}: wrapped {key}: {} vs {}",
+                            expected[key], got[key]
+                        ));
                     }
                 }
                 if keys(&expected["target"]) != keys(&got["target"])
@@ -174,7 +202,16 @@ fn derived_policy_probe_writes_the_policy_it_announces() {
         .expect("derived policy line")
         .trim_end()
         .to_string();
-    assert!(path.starts_with(&copy.dir.join(".x07/policies/_generated/sandbox.http-client.base.g").to_string_lossy().to_string()), "{path}");
+    assert!(
+        path.starts_with(
+            &copy
+                .dir
+                .join(".x07/policies/_generated/sandbox.http-client.base.g")
+                .to_string_lossy()
+                .to_string()
+        ),
+        "{path}"
+    );
     let derived: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(
         derived["net"]["allow_hosts"],

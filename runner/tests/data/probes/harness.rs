@@ -354,7 +354,9 @@ pub fn generic_check(row: &Row<'_>) -> Vec<String> {
             )),
         }
     } else if first.starts_with("stdout=") {
-        let expected = field(row.observed, "full_stdout").map(parse_py_bytes).unwrap_or_default();
+        let expected = field(row.observed, "full_stdout")
+            .map(parse_py_bytes)
+            .unwrap_or_default();
         let got = normalize_paths(&String::from_utf8_lossy(&row.output.stdout), row.dir);
         let got = got.as_bytes();
         let truncated = expected.len() >= 300 && got.starts_with(&expected);
@@ -369,7 +371,9 @@ pub fn generic_check(row: &Row<'_>) -> Vec<String> {
     if let Some(expected) = field(row.observed, "stderr") {
         let got = stderr_repr(row);
         if got != expected {
-            problems.push(format!("{tag}: stderr\n  expected {expected}\n  got      {got}"));
+            problems.push(format!(
+                "{tag}: stderr\n  expected {expected}\n  got      {got}"
+            ));
         }
     }
     problems
