@@ -620,6 +620,7 @@ fn run_command(
 
     // Sandbox backend: the VM backend is never available here, so it fails closed.
     let mut sandbox_backend: Option<String> = None;
+    let mut vm_failure = false;
     if sandboxed {
         let backend = matches
             .get_one::<String>("sandbox_backend")
@@ -636,22 +637,7 @@ fn run_command(
                     "run-os-sandboxed defaults to sandbox_backend=vm and fails closed; effective sandbox backend is {effective}\n\nfix:\n  - use a VM backend: --sandbox-backend=vm (default), or\n  - explicitly accept weaker isolation: --i-accept-weaker-isolation (or set X07_I_ACCEPT_WEAKER_ISOLATION=1)"
                 ));
             }
-            _ => {
-                eprintln!("{VM_FAILURE}");
-                let mode = if project_target && repair != "memory" {
-                    RunMode::ProjectCompileRun
-                } else {
-                    RunMode::CompileRun
-                };
-                let report = RunnerReport {
-                    mode,
-                    world: world.clone(),
-                    sandbox_backend: None,
-                    compile: CompileSection::vm_failure(&world, VM_FAILURE),
-                    solve: None,
-                };
-                return emit_report(matches, &report, None, report_out, report_shape);
-            }
+            _ => vm_failure = true,
         }
     }
 
@@ -764,6 +750,19 @@ fn run_command(
         resolved_module_roots: roots_shown.clone(),
     };
     let wrapped = (report_shape == "wrapped").then_some((&wrapped_target, repair));
+
+    // The VM backend fails closed once x07 would hand the run to its runner.
+    if vm_failure {
+        eprintln!("{VM_FAILURE}");
+        let report = RunnerReport {
+            mode,
+            world: world.clone(),
+            sandbox_backend: None,
+            compile: CompileSection::vm_failure(&world, VM_FAILURE),
+            solve: None,
+        };
+        return emit_report(matches, &report, wrapped, report_out, report_shape);
+    }
 
     // Compile and solve in a child process.
     let mut env = vec![("X07_WORLD".to_string(), world.clone())];
