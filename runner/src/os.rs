@@ -403,8 +403,12 @@ impl Host for OsHost {
 fn signal_group(pid: u32, sig: i32) -> bool {
     use nix::sys::signal::{killpg, Signal};
     use nix::unistd::Pid;
-    let Ok(signal) = Signal::try_from(sig) else {
-        return false;
+    let signal = match sig {
+        0 => None,
+        _ => match Signal::try_from(sig) {
+            Ok(signal) => Some(signal),
+            Err(_) => return false,
+        },
     };
     killpg(Pid::from_raw(pid as i32), signal).is_ok()
 }
@@ -799,6 +803,22 @@ impl ProcessTable {
         slot.entry = None;
         slot.generation = slot.generation.wrapping_add(1) & 0xffff;
         Ok(())
+    }
+}
+
+impl Drop for ProcessTable {
+    /// Children still running when the run ends are killed (with their process groups)
+    /// unless the policy turned `kill_on_drop` off, so nothing outlives the solver.
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            if let Some(entry) = &slot.entry {
+                if entry.kill_on_drop && !entry.is_done() {
+                    if let Some(pid) = entry.pid {
+                        signal_group(pid, 9);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -1309,6 +1329,25 @@ mod tests {
             deny.process_exit(0),
             Interrupt::Trap("os.process.exit disabled by policy".into())
         );
+    }
+
+    #[test]
+    fn running_children_are_killed_when_the_host_goes() {
+        let mut host = OsHost::run_os();
+        let h = host
+            .process_spawn_piped_v1(
+                &req(&["/bin/sleep", "30"], &[], "", ""),
+                &caps(65536, 65536, 0, 0),
+            )
+            .unwrap();
+        let pid = host.processes.entry(h).unwrap().pid.unwrap();
+        drop(host);
+        let started = Instant::now();
+        // The group is gone once the kill is delivered and the child reaped by its supervisor.
+        while signal_group(pid, 0) && started.elapsed() < Duration::from_secs(5) {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!signal_group(pid, 0), "child {pid} survived its host");
     }
 
     #[test]
