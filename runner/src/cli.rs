@@ -82,7 +82,10 @@ pub fn command() -> Command {
     Command::new("x07")
         .bin_name("x07")
         .about("x07-lite: an x07-compatible runner for the X07 core subset")
-        .version(env!("CARGO_PKG_VERSION"))
+        .version(concat!(
+            env!("CARGO_PKG_VERSION"),
+            " (x07-lite, compatible with x07 0.2.17)"
+        ))
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(run_args())
