@@ -63,7 +63,10 @@ fn bench_discovery() {
     let root = dir.path();
     let count = 10_000;
     for index in 0..count {
-        let fixture = root.join(format!("fixtures/group-{:03}/fixture-{index:05}", index / 100));
+        let fixture = root.join(format!(
+            "fixtures/group-{:03}/fixture-{index:05}",
+            index / 100
+        ));
         write(&fixture.join("x07.json"), MANIFEST);
         write(&fixture.join("x07test.json"), EXPECT);
         write(&fixture.join("main.x07.json"), "{}");
@@ -106,7 +109,10 @@ fn bench_discovery() {
 /// A fixture for the trivial runner: `fake.sh` sleeps `sleep` seconds then prints a report.
 fn trivial_fixture(root: &Path, name: &str, sleep: &str) -> PathBuf {
     let report = include_str!("../tests/data/reports/ok-sandbox-project.json")
-        .replace("\"world\": \"run-os-sandboxed\"\n}", "\"world\": \"run-os\"\n}")
+        .replace(
+            "\"world\": \"run-os-sandboxed\"\n}",
+            "\"world\": \"run-os\"\n}",
+        )
         .replace("\"sandbox_backend\": \"os\",\n", "")
         .replace("REFUQS1JTi1ST09U", "");
     let dir = root.join("fixtures").join(name);
@@ -171,6 +177,32 @@ fn bench_overhead() {
             outcome.result.message
         );
     }
+    // Where the harness time goes.
+    let (mut copy, mut spawn, mut checking) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let scratch = tempfile::tempdir().unwrap();
+        run::copy_dir(&fixture, &scratch.path().join("trivial")).unwrap();
+        drop(scratch);
+        copy += started.elapsed();
+        let started = Instant::now();
+        let mut command = Command::new(&runner.program);
+        command.args(&args).current_dir(&fixture);
+        run::clean_env(&mut command, &case.run.env);
+        let output = run::execute(command, case.timeout).unwrap();
+        spawn += started.elapsed();
+        let started = Instant::now();
+        let verdict = cargo_x07::check::check(case, &output);
+        checking += started.elapsed();
+        assert!(verdict.passed());
+    }
+    let ms = |d: Duration| d.as_secs_f64() / rounds as f64 * 1e3;
+    println!(
+        "per-case breakdown: copy+cleanup {:.3} ms, spawn+collect (incl. runner) {:.3} ms, parse+schema+checks {:.3} ms",
+        ms(copy),
+        ms(spawn),
+        ms(checking)
+    );
     let per_direct = direct.as_secs_f64() / rounds as f64 * 1e3;
     let per_harness = harness.as_secs_f64() / rounds as f64 * 1e3;
     println!(
@@ -197,7 +229,12 @@ fn bench_parallel() {
                 .unwrap(),
         );
         let collector = Arc::new(Collector::new());
-        let trials = suite::trials(&cases, Arc::new(fake_runner()), pool, Arc::clone(&collector));
+        let trials = suite::trials(
+            &cases,
+            Arc::new(fake_runner()),
+            pool,
+            Arc::clone(&collector),
+        );
         let mut args = libtest_mimic::Arguments::from_iter(["bench", "--quiet"]);
         args.test_threads = Some(threads);
         let started = Instant::now();

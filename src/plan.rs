@@ -653,10 +653,10 @@ fn resolve_run(
     config_env: &BTreeMap<String, String>,
 ) -> Result<RunOptions, String> {
     let number = |key: &str| map.get(key).and_then(Value::as_u64);
-    let policy = match map.get("policy").and_then(Value::as_str) {
-        None => None,
-        Some(policy) => Some(policy_arg(fixture_dir, policy)),
-    };
+    let policy = map
+        .get("policy")
+        .and_then(Value::as_str)
+        .map(|policy| policy_arg(fixture_dir, policy));
     let mut env = config_env.clone();
     if let Some(Value::Object(vars)) = map.get("env") {
         for (key, value) in vars {

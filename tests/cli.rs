@@ -12,7 +12,10 @@ fn ok_fixture(ws: &Workspace, name: &str, output: &str) {
         &cat_report_sh(0),
         &[
             ("report-os.json", &report("run-os", output.as_bytes(), None)),
-            ("report-sandbox.json", &report("run-os-sandboxed", output.as_bytes(), None)),
+            (
+                "report-sandbox.json",
+                &report("run-os-sandboxed", output.as_bytes(), None),
+            ),
         ],
     );
 }
@@ -30,7 +33,10 @@ fn list_formats_and_nextest_contract() {
                  { "name": "one" }, { "name": "two", "ignore": "not yet" } ] }"#,
         )],
     );
-    let output = ws.command(&["test", "--list", "--format", "terse"]).output().unwrap();
+    let output = ws
+        .command(&["test", "--list", "--format", "terse"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
@@ -51,7 +57,10 @@ fn list_formats_and_nextest_contract() {
     );
     let listed = ws.command(&["list"]).output().unwrap();
     let listed = String::from_utf8(listed.stdout).unwrap();
-    assert!(listed.contains("fixtures/a/nested::two::os  (ignored: not yet)\n"), "{listed}");
+    assert!(
+        listed.contains("fixtures/a/nested::two::os  (ignored: not yet)\n"),
+        "{listed}"
+    );
     assert_eq!(listed.lines().count(), 6);
 }
 
@@ -90,7 +99,36 @@ fn first_line_names_the_runner() {
         .output()
         .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(stdout.starts_with("runner: x07 0.2.17-fake at "), "{stdout}");
+    assert!(
+        stdout.starts_with("runner: x07 0.2.17-fake at "),
+        "{stdout}"
+    );
+    // An `x07` on PATH is used when nothing else is configured.
+    let bin = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(fake_x07(), bin.path().join("x07")).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.path().to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let output = ws.command(&["test"]).env("PATH", &path).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().next().unwrap(),
+        format!(
+            "runner: x07 0.2.17-fake at {}",
+            bin.path().join("x07").display()
+        )
+    );
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    // --backend embedded ignores it.
+    let output = ws
+        .command(&["test", "--backend", "embedded", "--list"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
 }
 
 #[test]
@@ -121,7 +159,13 @@ fn command_line_env_and_stdin_as_x07_expects() {
     );
     let log = tempfile::NamedTempFile::new().unwrap();
     let output = ws
-        .command(&["test", "--x07", fake_x07().to_str().unwrap(), "--test-threads", "1"])
+        .command(&[
+            "test",
+            "--x07",
+            fake_x07().to_str().unwrap(),
+            "--test-threads",
+            "1",
+        ])
         .env("FAKE_X07_LOG", log.path())
         .env("X07_OS_SANDBOXED", "1")
         .env("X07_WORLD", "inherited")
@@ -160,7 +204,10 @@ fn command_line_env_and_stdin_as_x07_expects() {
         "[--repair=off] [--sandbox-backend] [os] [--i-accept-weaker-isolation] [--solve-fuel] [5] [--input-b64] [aGk=]"
     );
     let file_tail = tail(runs[1]);
-    assert!(file_tail.starts_with("[--repair=off] [--policy] ["), "{file_tail}");
+    assert!(
+        file_tail.starts_with("[--repair=off] [--policy] ["),
+        "{file_tail}"
+    );
     assert!(file_tail.contains("/args/alt.policy.json] [--sandbox-backend] [os] [--i-accept-weaker-isolation] [--allow-host] [example.com:443] [--allow-read-root] [data] [--solve-fuel] [5] [--input] ["), "{file_tail}");
     assert!(file_tail.ends_with("/args/in.bin]"), "{file_tail}");
     assert_eq!(
@@ -171,7 +218,11 @@ fn command_line_env_and_stdin_as_x07_expects() {
         tail(runs[3]),
         "[--repair=off] [--sandbox-backend] [os] [--i-accept-weaker-isolation] [--solve-fuel] [5]"
     );
-    assert!(args(runs[3]).starts_with("[run] [--project] ["), "{}", args(runs[3]));
+    assert!(
+        args(runs[3]).starts_with("[run] [--project] ["),
+        "{}",
+        args(runs[3])
+    );
     assert!(args(runs[3]).contains("/x07.json] [--profile] [sandbox] [--repair=off]"));
 }
 
@@ -202,11 +253,7 @@ fn configuration_keys_subdirectories_and_smoke_suites() {
         ],
     );
     let sub = ws.root().join("x07-tests/one");
-    let output = ws
-        .command(&["list"])
-        .current_dir(&sub)
-        .output()
-        .unwrap();
+    let output = ws.command(&["list"]).current_dir(&sub).output().unwrap();
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
         "suites/det.smoke.json::a::solve-pure  (ignored: world solve-pure runs on the deterministic solve runner, which cargo-x07 does not drive)\n\
@@ -218,16 +265,27 @@ fn configuration_keys_subdirectories_and_smoke_suites() {
     let output = ws.test_with_fake(&["echo.smoke"]);
     let all = text(&output);
     assert!(all.contains("x07 run --program "), "{all}");
-    assert!(all.contains("/suites/prog/main.x07.json --repair=off --input-b64 aGk="), "{all}");
+    assert!(
+        all.contains("/suites/prog/main.x07.json --repair=off --input-b64 aGk="),
+        "{all}"
+    );
     // Unknown package.
     let output = ws.command(&["list", "-p", "nope"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).contains("package `nope` is not a member"), "{}", text(&output));
+    assert!(
+        text(&output).contains("package `nope` is not a member"),
+        "{}",
+        text(&output)
+    );
     // Unknown configuration key.
     let bad = Workspace::new("[workspace.metadata.x07]\nfixture = [\"x\"]\n");
     let output = bad.command(&["list"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).contains("unknown field `fixture`"), "{}", text(&output));
+    assert!(
+        text(&output).contains("unknown field `fixture`"),
+        "{}",
+        text(&output)
+    );
 }
 
 #[test]
@@ -242,10 +300,14 @@ fn json_format_is_one_event_per_line() {
         .collect();
     assert!(!events.is_empty());
     assert!(
-        stdout.lines().any(|line| line.contains("fixtures/a::default::os")),
+        stdout
+            .lines()
+            .any(|line| line.contains("fixtures/a::default::os")),
         "{stdout}"
     );
-    assert!(String::from_utf8(output.stderr).unwrap().starts_with("runner: "));
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .starts_with("runner: "));
 }
 
 #[test]
@@ -300,20 +362,29 @@ fn vm_fail_closed_gets_a_hint() {
     ws.fake_fixture(
         "fixtures/vm",
         &cat_report_sh(1),
-        &[(
-            "report-sandbox.json",
-            include_str!("data/reports/sandbox-failclosed-vm.json"),
-        ), (
-            "x07test.json",
-            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["sandbox"] }"#,
-        )],
+        &[
+            (
+                "report-sandbox.json",
+                include_str!("data/reports/sandbox-failclosed-vm.json"),
+            ),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["sandbox"] }"#,
+            ),
+        ],
     );
     let output = ws.test_with_fake(&["--sandbox-backend", "vm"]);
     let all = text(&output);
     assert_eq!(output.status.code(), Some(1), "{all}");
-    assert!(all.contains("hint: the sandbox VM backend failed closed"), "{all}");
+    assert!(
+        all.contains("hint: the sandbox VM backend failed closed"),
+        "{all}"
+    );
     assert!(all.contains("--sandbox-backend os"), "{all}");
-    assert!(all.contains("--profile sandbox --repair=off\n"), "vm: no backend flags\n{all}");
+    assert!(
+        all.contains("--profile sandbox --repair=off\n"),
+        "vm: no backend flags\n{all}"
+    );
 }
 
 #[test]
@@ -329,13 +400,23 @@ fn run_prints_the_report_and_the_verdict() {
     );
     let fake = fake_x07();
     let output = ws
-        .command(&["run", "fixtures/a", "--profile", "os", "--x07", fake.to_str().unwrap()])
+        .command(&[
+            "run",
+            "fixtures/a",
+            "--profile",
+            "os",
+            "--x07",
+            fake.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("== fixtures/a::default::os"), "{stdout}");
-    assert!(stdout.contains("\"solve_output_b64\": \"T0s=\""), "{stdout}");
+    assert!(
+        stdout.contains("\"solve_output_b64\": \"T0s=\""),
+        "{stdout}"
+    );
     assert!(stdout.contains("verdict: pass"), "{stdout}");
     assert!(!stdout.contains("::sandbox"), "{stdout}");
 
@@ -389,7 +470,11 @@ fn bless_rewrites_failing_expectations_and_refuses_in_ci() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(text(&output).contains("refusing to bless"), "{}", text(&output));
+    assert!(
+        text(&output).contains("refusing to bless"),
+        "{}",
+        text(&output)
+    );
     assert_eq!(before, ws.snapshot());
 
     // Locally: the failing case is rewritten, the crashed one is left alone.
@@ -398,10 +483,16 @@ fn bless_rewrites_failing_expectations_and_refuses_in_ci() {
         .output()
         .unwrap();
     let all = text(&output);
-    assert!(all.contains("bless: left fixtures/crash::default::os alone"), "{all}");
+    assert!(
+        all.contains("bless: left fixtures/crash::default::os alone"),
+        "{all}"
+    );
     let blessed: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("x07test.json")).unwrap()).unwrap();
-    assert_eq!(blessed["cases"][0]["expect"]["output"], serde_json::json!({ "text": "NEW" }));
+    assert_eq!(
+        blessed["cases"][0]["expect"]["output"],
+        serde_json::json!({ "text": "NEW" })
+    );
     assert_eq!(blessed["cases"][0]["name"], "c");
     assert!(!ws.root().join("fixtures/crash/x07test.json.tmp").exists());
     let crash_before = before
@@ -424,11 +515,17 @@ fn bless_writes_per_profile_when_profiles_differ() {
         &cat_report_sh(0).replace("exit 0", "[ \"$1\" = sandbox ] && exit 1\nexit 0"),
         &[
             ("report-os.json", &report("run-os", b"A", None)),
-            ("report-sandbox.json", &report("run-os-sandboxed", b"", Some("os.fs disabled by policy"))),
+            (
+                "report-sandbox.json",
+                &report("run-os-sandboxed", b"", Some("os.fs disabled by policy")),
+            ),
         ],
     );
     let fake = fake_x07();
-    let output = ws.command(&["bless", "--x07", fake.to_str().unwrap()]).output().unwrap();
+    let output = ws
+        .command(&["bless", "--x07", fake.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let blessed: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("x07test.json")).unwrap()).unwrap();
@@ -457,7 +554,10 @@ fn embedded_runner_passes_and_a_broken_byte_shows_a_diff() {
         ],
     );
     let before = ws.snapshot();
-    let output = ws.command(&["test", "--backend", "embedded"]).output().unwrap();
+    let output = ws
+        .command(&["test", "--backend", "embedded"])
+        .output()
+        .unwrap();
     let all = text(&output);
     assert_eq!(output.status.code(), Some(0), "{all}");
     assert!(all.starts_with("runner: embedded x07-lite "), "{all}");
@@ -470,10 +570,16 @@ fn embedded_runner_passes_and_a_broken_byte_shows_a_diff() {
     )
     .unwrap();
     let before = ws.snapshot();
-    let output = ws.command(&["test", "--backend", "embedded"]).output().unwrap();
+    let output = ws
+        .command(&["test", "--backend", "embedded"])
+        .output()
+        .unwrap();
     let all = text(&output);
     assert_eq!(output.status.code(), Some(1), "{all}");
-    assert!(all.contains("  - output: expected 10 bytes (from text), got 10 bytes"), "{all}");
+    assert!(
+        all.contains("  - output: expected 10 bytes (from text), got 10 bytes"),
+        "{all}"
+    );
     assert!(all.contains("  -hello, x08"), "{all}");
     assert!(all.contains("  +hello, x07"), "{all}");
     assert!(

@@ -29,7 +29,10 @@ fn each_failure_mode_fails_only_its_own_case() {
     ws.fake_fixture(
         "fixtures/malformed",
         &cat_report_sh(0),
-        &[("x07test.json", "{ \"schema_version\": \"cargo-x07.fixture@0.1.0\", ")],
+        &[(
+            "x07test.json",
+            "{ \"schema_version\": \"cargo-x07.fixture@0.1.0\", ",
+        )],
     );
     // A policy file that does not exist.
     ws.fake_fixture(
@@ -69,31 +72,49 @@ fn each_failure_mode_fails_only_its_own_case() {
     let elapsed = started.elapsed();
     let all = text(&output);
     assert_eq!(output.status.code(), Some(1), "{all}");
-    assert!(elapsed < std::time::Duration::from_secs(60), "took {elapsed:?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(60),
+        "took {elapsed:?}"
+    );
 
     // The good fixture passes under both profiles.
     assert!(outcome(&all, "fixtures/good::default::os") == "ok", "{all}");
-    assert!(outcome(&all, "fixtures/good::default::sandbox") == "ok", "{all}");
+    assert!(
+        outcome(&all, "fixtures/good::default::sandbox") == "ok",
+        "{all}"
+    );
 
     // Malformed JSON: names the file and the position.
-    assert!(outcome(&all, "fixtures/malformed::default::os") == "FAILED", "{all}");
+    assert!(
+        outcome(&all, "fixtures/malformed::default::os") == "FAILED",
+        "{all}"
+    );
     assert!(all.contains("malformed JSON in"), "{all}");
     assert!(all.contains("fixtures/malformed/x07test.json"), "{all}");
     assert!(all.contains("EOF while parsing"), "{all}");
 
     // Missing policy: names the policy file.
-    assert!(outcome(&all, "fixtures/missing-policy::default::sandbox") == "FAILED", "{all}");
+    assert!(
+        outcome(&all, "fixtures/missing-policy::default::sandbox") == "FAILED",
+        "{all}"
+    );
     assert!(all.contains("missing policy file"), "{all}");
     assert!(all.contains("nope.policy.json"), "{all}");
 
     // Garbage: says it is not JSON, shows the exit code and stderr.
-    assert!(outcome(&all, "fixtures/garbage::default::os") == "FAILED", "{all}");
+    assert!(
+        outcome(&all, "fixtures/garbage::default::os") == "FAILED",
+        "{all}"
+    );
     assert!(all.contains("printed stdout that is not JSON"), "{all}");
     assert!(all.contains("runner exit code: 7"), "{all}");
     assert!(all.contains("runner exploded"), "{all}");
 
     // Hang: timed out, the whole process group killed.
-    assert!(outcome(&all, "fixtures/hangs::default::os") == "FAILED", "{all}");
+    assert!(
+        outcome(&all, "fixtures/hangs::default::os") == "FAILED",
+        "{all}"
+    );
     assert!(all.contains("did not finish within 500 ms"), "{all}");
     #[cfg(unix)]
     for file in ["runner.pid", "grandchild.pid"] {
@@ -114,7 +135,11 @@ fn each_failure_mode_fails_only_its_own_case() {
     }
 
     assert!(all.contains("2 passed; 5 failed"), "{all}");
-    assert_eq!(before, ws.snapshot(), "fixture files changed during the run");
+    assert_eq!(
+        before,
+        ws.snapshot(),
+        "fixture files changed during the run"
+    );
 }
 
 #[test]
@@ -142,7 +167,14 @@ fn runs_never_write_into_fixtures() {
 fn a_missing_runner_fails_before_running_anything() {
     let ws = Workspace::new("");
     good_fixture(&ws, "fixtures/good");
-    let output = ws.command(&["test", "--x07", "/nonexistent/x07"]).output().unwrap();
+    let output = ws
+        .command(&["test", "--x07", "/nonexistent/x07"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).contains("/nonexistent/x07 does not exist"), "{}", text(&output));
+    assert!(
+        text(&output).contains("/nonexistent/x07 does not exist"),
+        "{}",
+        text(&output)
+    );
 }

@@ -33,8 +33,10 @@ fn every_recorded_report_validates() {
         assert!(problems.is_empty(), "{name}:\n{}", problems.join("\n"));
     }
     // All three shapes are covered.
-    let modes: std::collections::BTreeSet<&str> =
-        reports.iter().filter_map(|(_, r)| r["mode"].as_str()).collect();
+    let modes: std::collections::BTreeSet<&str> = reports
+        .iter()
+        .filter_map(|(_, r)| r["mode"].as_str())
+        .collect();
     assert_eq!(
         modes.into_iter().collect::<Vec<_>>(),
         ["compile-run", "project-compile-run", "run-os"]
@@ -63,7 +65,10 @@ fn closed_objects_and_required_fields_are_enforced() {
     extra["compile"]["surprise"] = json!(true);
     assert!(!report_schema_problems(&extra).is_empty());
     let mut missing = report.clone();
-    missing["solve"].as_object_mut().unwrap().remove("fuel_used");
+    missing["solve"]
+        .as_object_mut()
+        .unwrap()
+        .remove("fuel_used");
     assert!(!report_schema_problems(&missing).is_empty());
     let mut wrong_version = report.clone();
     wrong_version["schema_version"] = json!("x07-os-runner.report@0.4.0");

@@ -8,7 +8,7 @@
 //! harness = false
 //! ```
 //!
-//! ```no_run
+//! ```text
 //! // tests/fixtures.rs
 //! fn main() {
 //!     x07_harness::main()
@@ -82,11 +82,12 @@ pub fn run_with(mut args: libtest_mimic::Arguments, manifest_path: Option<PathBu
         let _listed = libtest_mimic::run(&args, trials);
         return 0;
     }
-    let configured = workspace
-        .workspace_settings
-        .x07
-        .clone()
-        .or_else(|| workspace.packages.iter().find_map(|p| p.settings.x07.clone()));
+    let configured = workspace.workspace_settings.x07.clone().or_else(|| {
+        workspace
+            .packages
+            .iter()
+            .find_map(|p| p.settings.x07.clone())
+    });
     let runner = match run::resolve_runner(None, BackendChoice::Auto, configured.as_deref()) {
         Ok(runner) => runner,
         Err(error) => {

@@ -82,9 +82,14 @@ impl Workspace {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(cargo_x07());
         command.arg("x07").args(args).current_dir(self.root());
-        command.env_remove("X07").env_remove("CI").env_remove("RUST_TEST_THREADS");
+        command
+            .env_remove("X07")
+            .env_remove("CI")
+            .env_remove("RUST_TEST_THREADS");
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("X07_") || key.to_string_lossy().starts_with("GITHUB_") {
+            if key.to_string_lossy().starts_with("X07_")
+                || key.to_string_lossy().starts_with("GITHUB_")
+            {
                 command.env_remove(key);
             }
         }
@@ -108,7 +113,10 @@ impl Workspace {
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
@@ -119,7 +127,10 @@ fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
         if entry.file_type().unwrap().is_dir() {
             collect(root, &path, files);
         } else {
-            files.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            files.insert(
+                path.strip_prefix(root).unwrap().to_path_buf(),
+                std::fs::read(&path).unwrap(),
+            );
         }
     }
 }
