@@ -113,6 +113,14 @@ pub fn bless(
     type ByProfile<'a> = BTreeMap<String, (&'a CaseOutcome, Option<Blessed>)>;
     let mut by_file: BTreeMap<PathBuf, BTreeMap<String, ByProfile>> = BTreeMap::new();
     let mut dirty: BTreeSet<(PathBuf, String)> = BTreeSet::new();
+    // fixture source file -> case name -> every planned profile (one pass, no N² lookups)
+    let mut planned_profiles: BTreeMap<(&Path, &str), BTreeSet<&str>> = BTreeMap::new();
+    for case in planned {
+        planned_profiles
+            .entry((case.source_file.as_path(), case.id.case.as_str()))
+            .or_default()
+            .insert(case.id.profile.as_str());
+    }
     for outcome in outcomes {
         let blessed = blessable(outcome);
         if outcome.result.status == CaseStatus::Failed {
@@ -141,11 +149,10 @@ pub fn bless(
             if !dirty.contains(&(file.clone(), case_name.clone())) {
                 continue;
             }
-            let all_profiles: BTreeSet<&str> = planned
-                .iter()
-                .filter(|case| &case.source_file == file && &case.id.case == case_name)
-                .map(|case| case.id.profile.as_str())
-                .collect();
+            let all_profiles: BTreeSet<&str> = planned_profiles
+                .get(&(file.as_path(), case_name.as_str()))
+                .cloned()
+                .unwrap_or_default();
             let values: Vec<&Blessed> = profiles.values().filter_map(|(_, b)| b.as_ref()).collect();
             let every_profile_ran = all_profiles.iter().all(|p| {
                 profiles

@@ -290,17 +290,8 @@ pub fn test(args: TestArgs) -> i32 {
     }
     let trials = suite::trials(&cases, Arc::new(runner), pool, Arc::clone(&collector));
     let _conclusion = libtest_mimic::run(&libtest, trials);
-    for result in suite::ignored_results(&libtest, &cases) {
-        collector.push(suite::CaseOutcome {
-            case: cases
-                .iter()
-                .find(|case| case.id == result.id)
-                .expect("ignored result comes from a planned case")
-                .clone(),
-            result,
-            verdict: None,
-            output: None,
-        });
+    for outcome in suite::ignored_outcomes(&libtest, &cases) {
+        collector.push(outcome);
     }
     finish_run(&reporters, &collector, &cases, args.bless)
 }

@@ -246,17 +246,22 @@ pub fn trials(
         .collect()
 }
 
-/// Results for the cases libtest selected but did not run because they are ignored.
-pub fn ignored_results(args: &libtest_mimic::Arguments, cases: &[PlannedCase]) -> Vec<CaseResult> {
+/// Outcomes for the cases libtest selected but did not run because they are ignored.
+pub fn ignored_outcomes(args: &libtest_mimic::Arguments, cases: &[PlannedCase]) -> Vec<CaseOutcome> {
     cases
         .iter()
         .filter(|case| case.ignore.is_some())
         .filter(|case| {
-            let probe =
-                libtest_mimic::Trial::test(case.id.test_name(), || Ok(())).with_ignored_flag(true);
+            let probe = libtest_mimic::Trial::test(case.id.test_name(), || Ok(()))
+                .with_ignored_flag(true);
             !args.is_filtered_out(&probe) && args.is_ignored(&probe)
         })
-        .map(ignored_result)
+        .map(|case| CaseOutcome {
+            case: case.clone(),
+            result: ignored_result(case),
+            verdict: None,
+            output: None,
+        })
         .collect()
 }
 
