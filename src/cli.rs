@@ -46,12 +46,14 @@ pub struct X07Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every fixture × case × profile as a test case (libtest flags accepted).
+    #[command(help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}")]
     Test(TestArgs),
     /// List the test cases (one name per line).
     List(ListArgs),
     /// Run one fixture's cases and print each report and verdict.
     Run(RunArgs),
     /// Run the tests and rewrite the expectations of failing cases from their reports.
+    #[command(help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}")]
     Bless(TestArgs),
 }
 
