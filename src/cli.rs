@@ -46,15 +46,58 @@ pub struct X07Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every fixture × case × profile as a test case (libtest flags accepted).
-    #[command(help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}")]
+    #[command(
+        help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}"
+    )]
     Test(TestArgs),
     /// List the test cases (one name per line).
     List(ListArgs),
     /// Run one fixture's cases and print each report and verdict.
     Run(RunArgs),
+    /// Sandbox policy files: write a template (`init`) or validate files (`check`).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Run the tests and rewrite the expectations of failing cases from their reports.
-    #[command(help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}")]
+    #[command(
+        help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}"
+    )]
     Bless(TestArgs),
+}
+
+/// `cargo x07 policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write one of the `x07 policy init` templates (same location, statuses and report line).
+    Init(PolicyInitArgs),
+    /// Validate policy files (a directory stands for the `*.json` files in it); exit 2 on any error.
+    Check {
+        /// Policy files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// `cargo x07 policy init`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyInitArgs {
+    /// The template: cli, http-client, web-service, fs-tool, sqlite-app, postgres-client, worker, worker-parallel.
+    #[arg(long)]
+    pub template: String,
+    /// Where to write it (default: `<project root>/.x07/policies/base/<T>.sandbox.base.policy.json`).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing file whose bytes differ.
+    #[arg(long)]
+    pub force: bool,
+    /// Create the missing parent directory of --out.
+    #[arg(long)]
+    pub mkdir_out: bool,
+    /// Replace the template's policy_id.
+    #[arg(long, value_name = "ID")]
+    pub policy_id: Option<String>,
+    /// `policy`: print the policy instead of writing it; `report` (default): write it and print the report line.
+    #[arg(long, value_name = "policy|report", default_value = "report")]
+    pub emit: String,
 }
 
 /// Cargo's package selectors.
@@ -175,6 +218,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         }
         Command::List(args) => list(args),
         Command::Run(args) => run_fixture(args),
+        Command::Policy(command) => policy(command),
     }
 }
 
@@ -339,6 +383,45 @@ fn bless_failures(collector: &Collector, cases: &[PlannedCase], run_exit: i32) -
             }
         }
         Err(error) => error_exit(error),
+    }
+}
+
+/// `cargo x07 policy init|check` (the work is in [`crate::policy`]).
+pub fn policy(command: PolicyCommand) -> i32 {
+    let mut out = std::io::stdout().lock();
+    match command {
+        PolicyCommand::Init(args) => {
+            let emit_policy = match args.emit.as_str() {
+                "policy" => true,
+                "report" => false,
+                other => {
+                    return error_exit(format!("--emit must be policy or report, not {other:?}"))
+                }
+            };
+            let cwd = match std::env::current_dir() {
+                Ok(cwd) => cwd,
+                Err(error) => {
+                    return error_exit(format!("cannot read the current directory: {error}"))
+                }
+            };
+            let options = crate::policy::InitOptions {
+                template: args.template,
+                out: args.out,
+                force: args.force,
+                mkdir_out: args.mkdir_out,
+                policy_id: args.policy_id,
+                emit_policy,
+                cwd,
+            };
+            match crate::policy::init(&options, &mut out) {
+                Ok(code) => code,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    error.exit_code()
+                }
+            }
+        }
+        PolicyCommand::Check { paths } => crate::policy::check(&paths, &mut out),
     }
 }
 

@@ -591,3 +591,32 @@ fn embedded_runner_passes_and_a_broken_byte_shows_a_diff() {
     );
     assert_eq!(before, ws.snapshot());
 }
+
+#[test]
+fn policy_init_and_check_are_wired() {
+    let ws = Workspace::new("");
+    ws.fixture("fixtures/p", &[("x07.json", &project_manifest())]);
+    let sub = ws.root().join("fixtures/p");
+    let output = ws
+        .command(&["policy", "init", "--template", "cli"])
+        .current_dir(&sub)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["status"], "created");
+    let written = sub.join(".x07/policies/base/cli.sandbox.base.policy.json");
+    assert!(written.is_file());
+    let output = ws
+        .command(&["policy", "check", written.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    std::fs::write(sub.join("broken.json"), "{ \"schema_version\": 1 }").unwrap();
+    let output = ws
+        .command(&["policy", "check", sub.join("broken.json").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("broken.json"), "{}", text(&output));
+}
