@@ -486,6 +486,25 @@ mod tests {
     }
 
     #[test]
+    fn compile_checks_fail_on_a_report_that_compiled() {
+        let expect = expected(
+            json!({ "compile_error": { "regex": "^Parse: " } }),
+            "run-os-sandboxed",
+            "project-compile-run",
+        );
+        assert_eq!(
+            checks(&expect, OK_REPORT, 0),
+            ["exit_code", "compile_ok", "compile_error"]
+        );
+        let compile_error = include_str!("../tests/data/reports/compile-error-type.json");
+        let expect = expected(json!({}), "run-os", "compile-run");
+        assert_eq!(
+            checks(&expect, compile_error, 1),
+            ["exit_code", "compile_ok", "solve_ok", "compile_error"]
+        );
+    }
+
+    #[test]
     fn process_exit_code_must_agree_with_the_report() {
         let expect = expected(json!({}), "run-os-sandboxed", "project-compile-run");
         assert_eq!(checks(&expect, OK_REPORT, 3), ["exit_code"]);
