@@ -151,62 +151,61 @@ fn bench_overhead() {
     let case = &cases[0];
     let runner = fake_runner();
     let rounds = 200;
-    // The runner's own time: the same command, spawned bare, output collected.
     let args = run::render_args(&run::command_args(case), &fixture);
-    let mut direct = Duration::ZERO;
+    // Interleaved, so that load from elsewhere on the machine hits both sides alike;
+    // medians, so that a few slow outliers do not decide the number.
+    let (mut direct, mut harness) = (Vec::new(), Vec::new());
+    let (mut copy, mut spawn, mut checking) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
+        // The runner's own time: the same command, spawned bare, output collected.
         let started = Instant::now();
         let output = Command::new(&runner.program)
             .args(&args)
             .current_dir(&fixture)
             .output()
             .unwrap();
-        direct += started.elapsed();
+        direct.push(started.elapsed());
         assert!(output.status.success());
-    }
-    // Through the harness: copy, clean env, process group, timeout, parse, schema, checks, message.
-    let mut harness = Duration::ZERO;
-    for _ in 0..rounds {
+        // Through the harness: copy, clean env, process group, timeout, parse, schema, checks.
         let started = Instant::now();
         let outcome = suite::execute_case(case, &runner);
-        harness += started.elapsed();
+        harness.push(started.elapsed());
         assert_eq!(
             outcome.result.status,
             cargo_x07::model::CaseStatus::Passed,
             "{}",
             outcome.result.message
         );
-    }
-    // Where the harness time goes.
-    let (mut copy, mut spawn, mut checking) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
-    for _ in 0..rounds {
+        // Where the harness time goes.
         let started = Instant::now();
         let scratch = tempfile::tempdir().unwrap();
         run::copy_dir(&fixture, &scratch.path().join("trivial")).unwrap();
         drop(scratch);
-        copy += started.elapsed();
+        copy.push(started.elapsed());
         let started = Instant::now();
         let mut command = Command::new(&runner.program);
         command.args(&args).current_dir(&fixture);
         run::clean_env(&mut command, &case.run.env);
         let output = run::execute(command, case.timeout).unwrap();
-        spawn += started.elapsed();
+        spawn.push(started.elapsed());
         let started = Instant::now();
         let verdict = cargo_x07::check::check(case, &output);
-        checking += started.elapsed();
+        checking.push(started.elapsed());
         assert!(verdict.passed());
     }
-    let ms = |d: Duration| d.as_secs_f64() / rounds as f64 * 1e3;
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1e3
+    };
+    let (per_direct, per_harness) = (median(direct), median(harness));
     println!(
-        "per-case breakdown: copy+cleanup {:.3} ms, spawn+collect (incl. runner) {:.3} ms, parse+schema+checks {:.3} ms",
-        ms(copy),
-        ms(spawn),
-        ms(checking)
+        "per-case breakdown (medians): copy+cleanup {:.3} ms, spawn+collect (incl. runner) {:.3} ms, parse+schema+checks {:.3} ms",
+        median(copy),
+        median(spawn),
+        median(checking)
     );
-    let per_direct = direct.as_secs_f64() / rounds as f64 * 1e3;
-    let per_harness = harness.as_secs_f64() / rounds as f64 * 1e3;
     println!(
-        "per-case overhead: {:.3} ms (harness {per_harness:.3} ms vs runner alone {per_direct:.3} ms, {rounds} sequential cases; target <= 1 ms)",
+        "per-case overhead: {:.3} ms (median harness {per_harness:.3} ms vs runner alone {per_direct:.3} ms, {rounds} sequential cases; target <= 1 ms)",
         per_harness - per_direct
     );
 }
