@@ -156,23 +156,59 @@ pub fn output_diff(expected: &[u8], actual: &[u8]) -> String {
     }
 }
 
+/// At most this many diff lines are shown.
+const DIFF_LINE_LIMIT: usize = 200;
+/// Longer diff lines are cut to this many characters.
+const DIFF_LINE_WIDTH: usize = 1000;
+
 fn text_diff(expected: &str, actual: &str) -> String {
     let diff = similar::TextDiff::from_lines(expected, actual);
     let newline_differs = expected.ends_with('\n') != actual.ends_with('\n');
     let mut out = String::new();
-    for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => '-',
-            similar::ChangeTag::Insert => '+',
-            similar::ChangeTag::Equal => ' ',
-        };
-        let value = change.value();
-        let line = value.strip_suffix('\n').unwrap_or(value);
-        let _ = write!(out, "  {sign}{line}");
-        if newline_differs && change.missing_newline() {
-            out.push_str("⏎ (no newline at end)");
+    let mut shown = 0;
+    let mut hidden = 0;
+    let groups = diff.grouped_ops(3);
+    let several = groups.len() > 1;
+    for group in &groups {
+        if several && shown < DIFF_LINE_LIMIT {
+            if let Some(first) = group.first() {
+                let _ = writeln!(
+                    out,
+                    "  @@ expected line {}, actual line {} @@",
+                    first.old_range().start + 1,
+                    first.new_range().start + 1
+                );
+            }
         }
-        out.push('\n');
+        for op in group {
+            for change in diff.iter_changes(op) {
+                if shown >= DIFF_LINE_LIMIT {
+                    hidden += 1;
+                    continue;
+                }
+                shown += 1;
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let value = change.value();
+                let line = value.strip_suffix('\n').unwrap_or(value);
+                let cut: String = line.chars().take(DIFF_LINE_WIDTH).collect();
+                let _ = write!(out, "  {sign}{cut}");
+                let rest = line.chars().count().saturating_sub(DIFF_LINE_WIDTH);
+                if rest > 0 {
+                    let _ = write!(out, "… ({rest} more characters)");
+                }
+                if newline_differs && change.missing_newline() {
+                    out.push_str("⏎ (no newline at end)");
+                }
+                out.push('\n');
+            }
+        }
+    }
+    if hidden > 0 {
+        let _ = writeln!(out, "  … ({hidden} more diff lines)");
     }
     out
 }
@@ -225,6 +261,22 @@ mod tests {
     fn text_diff_marks_changed_lines() {
         let diff = output_diff(b"a\nDATA\nc\n", b"a\nDATB\nc\n");
         assert_eq!(diff, "   a\n  -DATA\n  +DATB\n   c\n");
+    }
+
+    #[test]
+    fn long_outputs_show_only_the_changed_region() {
+        let expected: String = (0..1000).map(|n| format!("line {n}\n")).collect();
+        let actual = expected.replace("line 500\n", "line five hundred\n");
+        let diff = output_diff(expected.as_bytes(), actual.as_bytes());
+        assert!(
+            diff.contains("  -line 500\n  +line five hundred\n"),
+            "{diff}"
+        );
+        assert!(!diff.contains("line 400"), "{diff}");
+        assert!(diff.lines().count() < 10, "{diff}");
+        let wide = "x".repeat(5000);
+        let diff = output_diff(wide.as_bytes(), b"y");
+        assert!(diff.contains("(4000 more characters)"), "{diff}");
     }
 
     #[test]

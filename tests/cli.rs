@@ -620,3 +620,37 @@ fn policy_init_and_check_are_wired() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("broken.json"), "{}", text(&output));
 }
+
+#[test]
+fn binary_output_mismatch_shows_a_hex_dump() {
+    let ws = Workspace::new("");
+    ws.fake_fixture(
+        "fixtures/bin",
+        &cat_report_sh(0),
+        &[
+            (
+                "report-os.json",
+                &report("run-os", &[0x00, 0xfe, 0x41], None),
+            ),
+            ("expected.bin", "\u{0}"),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"],
+                     "expect": { "output": { "b64": "AP9B" } } }"#,
+            ),
+        ],
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("  - output: expected 3 bytes (from b64), got 3 bytes"),
+        "{all}"
+    );
+    assert!(
+        all.contains("binary output differs at offset 1 (0x1)"),
+        "{all}"
+    );
+    assert!(all.contains("00000000  00>ff 41"), "{all}");
+    assert!(all.contains("00000000  00>fe 41"), "{all}");
+}
