@@ -276,7 +276,11 @@ pub fn test(args: TestArgs) -> i32 {
     let threads = suite::thread_count(
         libtest.test_threads,
         args.jobs,
-        workspace.workspace_settings.jobs,
+        workspace
+            .packages
+            .first()
+            .and_then(|package| package.settings.jobs)
+            .or(workspace.workspace_settings.jobs),
     );
     libtest.test_threads = Some(threads);
 
