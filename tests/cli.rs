@@ -654,3 +654,55 @@ fn binary_output_mismatch_shows_a_hex_dump() {
     assert!(all.contains("00000000  00>ff 41"), "{all}");
     assert!(all.contains("00000000  00>fe 41"), "{all}");
 }
+
+#[test]
+fn package_selection_follows_cargo() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("Cargo.toml"),
+        b"[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n\n[workspace.metadata.x07]\nprofiles = [\"os\"]\n",
+    );
+    for member in ["a", "b"] {
+        write(
+            &root.join(member).join("Cargo.toml"),
+            format!("[package]\nname = \"{member}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
+                .as_bytes(),
+        );
+        write(&root.join(member).join("src/lib.rs"), b"");
+        write(
+            &root.join(member).join("fixtures/f/x07.json"),
+            project_manifest().as_bytes(),
+        );
+    }
+    let list = |cwd: &std::path::Path, args: &[&str]| {
+        let mut command = std::process::Command::new(cargo_x07());
+        command.arg("x07").arg("list").args(args).current_dir(cwd);
+        command.env_remove("CI");
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let both = "a/fixtures/f::default::os\nb/fixtures/f::default::os\n";
+    // The virtual root: the default members (all of them here).
+    assert_eq!(list(root, &[]), both);
+    // Inside a member: that member only, from any depth.
+    assert_eq!(
+        list(&root.join("a/fixtures/f"), &[]),
+        "a/fixtures/f::default::os\n"
+    );
+    // Selectors.
+    assert_eq!(
+        list(&root.join("a"), &["-p", "b"]),
+        "b/fixtures/f::default::os\n"
+    );
+    assert_eq!(list(&root.join("a"), &["--workspace"]), both);
+    let manifest = root.join("b/Cargo.toml");
+    assert_eq!(
+        list(
+            std::env::temp_dir().as_path(),
+            &["--manifest-path", manifest.to_str().unwrap()]
+        ),
+        "b/fixtures/f::default::os\n"
+    );
+}
