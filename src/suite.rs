@@ -247,13 +247,16 @@ pub fn trials(
 }
 
 /// Outcomes for the cases libtest selected but did not run because they are ignored.
-pub fn ignored_outcomes(args: &libtest_mimic::Arguments, cases: &[PlannedCase]) -> Vec<CaseOutcome> {
+pub fn ignored_outcomes(
+    args: &libtest_mimic::Arguments,
+    cases: &[PlannedCase],
+) -> Vec<CaseOutcome> {
     cases
         .iter()
         .filter(|case| case.ignore.is_some())
         .filter(|case| {
-            let probe = libtest_mimic::Trial::test(case.id.test_name(), || Ok(()))
-                .with_ignored_flag(true);
+            let probe =
+                libtest_mimic::Trial::test(case.id.test_name(), || Ok(())).with_ignored_flag(true);
             !args.is_filtered_out(&probe) && args.is_ignored(&probe)
         })
         .map(|case| CaseOutcome {
