@@ -301,6 +301,7 @@ pub fn test(args: TestArgs) -> i32 {
         Ok(runner) => runner,
         Err(error) => return error_exit(error),
     };
+    run::kill_running_on_interrupt();
     let mut report_options = args.ci.report_options(&workspace.root);
     if matches!(libtest.format, Some(libtest_mimic::FormatSetting::Json)) {
         report_options.message_format = MessageFormat::Json;
@@ -551,6 +552,7 @@ pub fn run_fixture(args: RunArgs) -> i32 {
         Ok(runner) => runner,
         Err(error) => return error_exit(error),
     };
+    run::kill_running_on_interrupt();
     println!("{}", runner.description);
     let mut failed = false;
     for case in &cases {

@@ -10,13 +10,18 @@
 //! reason, the whole group gets SIGKILL via `killpg` (the `nix` crate, so no
 //! unsafe code here). A process that leaves the group on purpose (`setsid`)
 //! is out of reach; x07 does not do that.
+//!
+//! Because each runner has its own process group, a Ctrl-C at the terminal
+//! does not reach it. [`kill_running_on_interrupt`] installs a SIGINT/SIGTERM
+//! handler (the `ctrlc` crate) that kills every running case's group before
+//! the process exits, so an interrupted run leaves nothing behind either.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -444,6 +449,32 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Process ids (= process group ids) of the runners that are running now.
+static RUNNING_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn running_groups() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    RUNNING_GROUPS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Installs a Ctrl-C / SIGTERM handler that kills every running case's
+/// process group and exits with 130. Call once, before running cases;
+/// a second call (or a handler installed elsewhere) is left alone.
+pub fn kill_running_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        let groups: Vec<u32> = running_groups().clone();
+        for pid in &groups {
+            kill_process_group(*pid);
+        }
+        eprintln!(
+            "cargo-x07: interrupted; killed the process groups of {} running case(s)",
+            groups.len()
+        );
+        std::process::exit(130);
+    });
+}
+
 /// Spawns `command` with stdin null and stdout/stderr captured; kills its whole
 /// process group at the end (and at `timeout`).
 pub fn execute(mut command: Command, timeout: Duration) -> Result<RunOutput, RunError> {
@@ -459,6 +490,7 @@ pub fn execute(mut command: Command, timeout: Duration) -> Result<RunOutput, Run
     let started = Instant::now();
     let mut child = command.spawn()?;
     let pid = child.id();
+    running_groups().push(pid);
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     std::thread::scope(|scope| {
@@ -485,6 +517,7 @@ pub fn execute(mut command: Command, timeout: Duration) -> Result<RunOutput, Run
         // Always: a timed-out runner, and anything the runner left behind in its group.
         kill_process_group(pid);
         let (status, duration) = waiter.join().expect("wait thread does not panic");
+        running_groups().retain(|running| *running != pid);
         let status = status?;
         let stdout = stdout_reader.join().unwrap_or_default();
         let stderr = stderr_reader.join().unwrap_or_default();

@@ -178,3 +178,66 @@ fn a_missing_runner_fails_before_running_anything() {
         text(&output)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_kills_the_running_cases() {
+    let ws = Workspace::new("");
+    let pid_dir = tempfile::tempdir().unwrap();
+    ws.fake_fixture(
+        "fixtures/hangs",
+        &format!(
+            "sleep 300 &\necho $! > {dir}/grandchild.pid\necho $$ > {dir}/runner.pid.tmp\nmv {dir}/runner.pid.tmp {dir}/runner.pid\nwait\n",
+            dir = pid_dir.path().display()
+        ),
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"] }"#,
+        )],
+    );
+    let fake = fake_x07();
+    let child = ws
+        .command(&["test", "--x07", fake.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runner_pid_file = pid_dir.path().join("runner.pid");
+    let started = std::time::Instant::now();
+    while !runner_pid_file.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the case never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    for file in ["runner.pid", "grandchild.pid"] {
+        let pid: i32 = std::fs::read_to_string(pid_dir.path().join(file))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let mut gone = process_gone(pid);
+        for _ in 0..50 {
+            if gone {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            gone = process_gone(pid);
+        }
+        assert!(gone, "{file} ({pid}) is still running after Ctrl-C");
+    }
+}

@@ -95,6 +95,7 @@ pub fn run_with(mut args: libtest_mimic::Arguments, manifest_path: Option<PathBu
             return EXIT_SETUP_ERROR;
         }
     };
+    run::kill_running_on_interrupt();
     if matches!(args.format, Some(libtest_mimic::FormatSetting::Json)) {
         eprintln!("{}", runner.description);
     } else {
