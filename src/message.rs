@@ -23,7 +23,7 @@ fn header(case: &PlannedCase) -> String {
     format!(
         "{} failed\n  fixture file: {}\n",
         case.id.test_name(),
-        case.source_file.display()
+        crate::run::path_from_cwd(&case.source_file).display()
     )
 }
 

@@ -339,12 +339,30 @@ pub fn reproduce_command(case: &PlannedCase) -> String {
         .map(|(key, value)| format!("{key}={}", shell_quote(value)))
         .collect();
     words.push("x07".into());
+    let args = command_args(case)
+        .into_iter()
+        .map(|arg| match arg {
+            Arg::Path(path) => Arg::Path(path_from_cwd(&path)),
+            other => other,
+        })
+        .collect::<Vec<_>>();
     words.extend(
-        render_args(&command_args(case), &project_dir)
+        render_args(&args, &path_from_cwd(&project_dir))
             .iter()
             .map(|arg| shell_quote(&arg.to_string_lossy())),
     );
     words.join(" ")
+}
+
+/// `path` as a person would type it from the current directory: relative
+/// when it lies below it (so reproduce lines and messages carry no machine
+/// paths in CI, where the cwd is the checkout), else unchanged.
+pub fn path_from_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Quotes a word for a POSIX shell (only when needed).
