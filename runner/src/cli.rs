@@ -769,7 +769,7 @@ fn run_command(
 
     // Compile and solve in a child process.
     let mut env = vec![("X07_WORLD".to_string(), world.clone())];
-    let (limits, wall_limit) = match &policy {
+    let (limits, wall_limit, starved_grace) = match &policy {
         Some((_, policy)) => {
             env.push(("X07_OS_SANDBOXED".into(), "1".into()));
             env.extend(policy_env(policy));
@@ -781,6 +781,7 @@ fn run_command(
                     core_dumps: policy.limits.core_dumps.unwrap_or(false),
                 },
                 Duration::from_millis(policy.limits.wall_ms),
+                Duration::ZERO,
             )
         }
         None => {
@@ -796,9 +797,12 @@ fn run_command(
                     open_files: None,
                     core_dumps: false,
                 },
-                // The real runner allows one second more than the CPU limit; twice the
-                // CPU limit keeps the CPU limit (not the wall clock) deciding on a busy machine.
-                Duration::from_secs(cpu * 2 + 1),
+                // The real runner allows one second more than the CPU limit. A solver that
+                // is still runnable then (starved on a busy machine) gets up to 3 × the CPU
+                // limit more, so the CPU limit decides as it does on an idle machine; a
+                // sleeping or blocked one times out on time.
+                Duration::from_secs(cpu + 1),
+                Duration::from_secs(cpu * 3),
             )
         }
     };
@@ -810,6 +814,7 @@ fn run_command(
         cwd: program_cwd,
         env,
         wall_limit,
+        starved_grace,
         max_output_bytes,
         spec: SolverSpec {
             entry: program_path.clone(),

@@ -216,6 +216,10 @@ pub struct SolverLaunch {
     pub env: Vec<(String, String)>,
     /// Wall-clock limit.
     pub wall_limit: Duration,
+    /// Extra wall time granted, once, when the limit passes while the solver is still
+    /// runnable (on a busy machine it has not yet had its CPU time). Used where the wall
+    /// limit only backs up a CPU limit, so the CPU limit decides as it does unloaded.
+    pub starved_grace: Duration,
     /// `--max-output-bytes`.
     pub max_output_bytes: u64,
     /// The solver spec.
@@ -247,6 +251,19 @@ fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
     }
 }
 
+/// Whether process `pid` is running or waiting for a CPU (not sleeping or blocked).
+/// Where the state cannot be read, it is taken as runnable.
+fn is_runnable(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_none_or(|state| state == 'R'),
+        Err(_) => true,
+    }
+}
+
 fn kill_group(pid: u32) {
     use nix::sys::signal::{killpg, Signal};
     use nix::unistd::Pid;
@@ -267,7 +284,8 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
     use std::time::Instant;
 
     let started = Instant::now();
-    let deadline = started + launch.wall_limit;
+    let mut deadline = started + launch.wall_limit;
+    let mut grace = launch.starved_grace;
     let spec_json = serde_json::to_string(&launch.spec).map_err(|e| e.to_string())?;
     let mut child = Command::new(&launch.exe)
         .args(&launch.self_prefix)
@@ -309,6 +327,11 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
     while stdout_pipe.is_some() || stderr_pipe.is_some() {
         let now = Instant::now();
         if now >= deadline {
+            if !grace.is_zero() && is_runnable(pid) {
+                deadline += grace;
+                grace = Duration::ZERO;
+                continue;
+            }
             timed_out = true;
             break;
         }
@@ -488,6 +511,32 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_sleeping_process_is_not_runnable_and_a_busy_one_is() {
+        let mut sleeper = Command::new("sleep").arg("5").spawn().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while is_runnable(sleeper.id()) && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        let sleeping = !is_runnable(sleeper.id());
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        assert!(sleeping, "sleep(1) never showed as sleeping");
+        let mut spinner = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !is_runnable(spinner.id()) && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        let spinning = is_runnable(spinner.id());
+        let _ = spinner.kill();
+        let _ = spinner.wait();
+        assert!(spinning, "a busy loop never showed as runnable");
+    }
 
     fn raw(status: i32, stdout: &[u8], stderr: &[u8]) -> RawRun {
         RawRun {
