@@ -531,15 +531,11 @@ pub fn run_fixture(args: RunArgs) -> i32 {
     };
     let cases: Vec<PlannedCase> = plan::plan_fixture(&workspace, &location)
         .into_iter()
-        .filter(|case| {
-            args.case
-                .as_deref()
-                .map_or(true, |name| case.id.case == name)
-        })
+        .filter(|case| args.case.as_deref().is_none_or(|name| case.id.case == name))
         .filter(|case| {
             args.profile
                 .as_deref()
-                .map_or(true, |name| case.id.profile == name)
+                .is_none_or(|name| case.id.profile == name)
         })
         .collect();
     if cases.is_empty() {

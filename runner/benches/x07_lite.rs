@@ -109,7 +109,7 @@ fn main() {
     let mut best: Option<(Duration, u64)> = None;
     for _ in 0..3 {
         let sample = throughput(dir.path(), iterations);
-        if best.map_or(true, |(d, _)| sample.0 < d) {
+        if best.is_none_or(|(d, _)| sample.0 < d) {
             best = Some(sample);
         }
     }

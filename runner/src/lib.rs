@@ -6,10 +6,10 @@
 //! policy gate), `policy`, `report` (the x07 report), `cli`.
 #![forbid(unsafe_code)]
 
-pub mod host;
 pub mod ast;
 pub mod check;
 pub mod eval;
+pub mod host;
 pub mod parse;
 pub mod std;
 pub mod types;
@@ -17,12 +17,12 @@ pub mod value;
 
 pub use crate::eval::{solve, MemStats, SolveLimits, SolveOutcome, SolveStats};
 pub use crate::parse::{load_program, CompileError, Program};
-pub mod templates;
-pub mod policy;
-pub mod report;
-pub mod os;
-pub mod project;
+pub mod cli;
 pub mod derived;
 pub mod limits;
+pub mod os;
+pub mod policy;
+pub mod project;
+pub mod report;
 pub mod solver;
-pub mod cli;
+pub mod templates;

@@ -865,7 +865,7 @@ impl OsHost {
         let kill_on_drop = self
             .policy
             .as_ref()
-            .map_or(true, |policy| policy.process.kill_on_drop);
+            .is_none_or(|policy| policy.process.kill_on_drop);
         let mut entry = start_child(&request, caps, mode);
         entry.kill_on_drop = kill_on_drop;
         if entry.pid.is_some() {

@@ -299,7 +299,7 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
         B::CodecReadU32Le => {
             let d = args[0].bytes();
             let off = x(&args, 1) as u32 as usize;
-            if off.checked_add(4).map_or(true, |end| end > d.len()) {
+            if off.checked_add(4).is_none_or(|end| end > d.len()) {
                 return Err(trap("codec.read_u32_le oob"));
             }
             Value::I32(i32::from_le_bytes([

@@ -223,7 +223,7 @@ pub fn caps_valid(d: &[u8]) -> bool {
 
 /// `is_err`: empty or `doc[0] == 0`.
 pub fn is_err(d: &[u8]) -> bool {
-    d.first().map_or(true, |&t| t == 0)
+    d.first().is_none_or(|&t| t == 0)
 }
 
 /// An ok document (`doc[0] == 1`).
