@@ -35,6 +35,21 @@ fn trap<T>(text: impl Into<String>) -> HostResult<T> {
     Err(Interrupt::Trap(text.into()))
 }
 
+/// Whether every started child is announced on stderr (set only in the solver process).
+static ANNOUNCE_CHILDREN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The start of the stderr line that announces a started child (`<prefix><pid>\n`). It
+/// begins with a NUL byte, which no trap text can contain; the parent removes these
+/// lines from the report.
+pub const CHILD_ANNOUNCE_PREFIX: &str = "\0x07-lite child ";
+
+/// Makes this process announce every child it starts on stderr, so the parent can kill
+/// the children's process groups if the solver itself is killed (a killed solver cannot
+/// clean up after itself).
+pub fn announce_children() {
+    ANNOUNCE_CHILDREN.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The OS world: `run-os` when `policy` is `None`, `run-os-sandboxed` otherwise.
 pub struct OsHost {
     policy: Option<Policy>,
@@ -903,6 +918,11 @@ fn start_child(request: &ProcRequest, caps: ProcCaps, mode: Mode) -> ProcEntry {
         Err(_) => return ProcEntry::finished(mode, Outcome::Failed(code::SPAWN_FAILED)),
     };
     let pid = child.id();
+    if ANNOUNCE_CHILDREN.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{CHILD_ANNOUNCE_PREFIX}{pid}");
+        let _ = stderr.flush();
+    }
     let shared: SharedStreams = Arc::new((Mutex::new(Streams::default()), Condvar::new()));
 
     let stdin_sender = {

@@ -165,6 +165,7 @@ pub fn child_main(spec_json: &str) -> i32 {
         OsHost::run_os()
     };
     spec.limits.apply_late();
+    crate::os::announce_children();
 
     let limits = SolveLimits {
         fuel: spec.fuel,
@@ -287,6 +288,9 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
     let mut deadline = started + launch.wall_limit;
     let mut grace = launch.starved_grace;
     let spec_json = serde_json::to_string(&launch.spec).map_err(|e| e.to_string())?;
+    // Children the program starts and leaves running are re-parented to this process
+    // when the solver is killed, so they can be found and killed below.
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let mut child = Command::new(&launch.exe)
         .args(&launch.self_prefix)
         .arg(SOLVE_SUBCOMMAND)
@@ -403,6 +407,10 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
         Some(status) => status_code(status),
         None => (1, None),
     };
+    let (stderr, children) = split_announcements(&stderr);
+    if timed_out || signal.is_some() {
+        kill_orphans(&children);
+    }
     Ok(RawRun {
         exit_status: if timed_out { 137 } else { exit_status },
         signal,
@@ -411,6 +419,51 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
         stderr,
         timed_out,
     })
+}
+
+/// Separates the solver's child announcements ([`crate::os::CHILD_ANNOUNCE_PREFIX`]
+/// lines) from the stderr the report shows.
+fn split_announcements(stderr: &[u8]) -> (Vec<u8>, Vec<u32>) {
+    let prefix = crate::os::CHILD_ANNOUNCE_PREFIX.as_bytes();
+    if !stderr.windows(prefix.len()).any(|w| w == prefix) {
+        return (stderr.to_vec(), Vec::new());
+    }
+    let mut kept = Vec::with_capacity(stderr.len());
+    let mut children = Vec::new();
+    for line in stderr.split_inclusive(|&b| b == b'\n') {
+        match line.strip_prefix(prefix) {
+            Some(rest) => children.extend(
+                std::str::from_utf8(rest)
+                    .ok()
+                    .and_then(|pid| pid.trim_end().parse::<u32>().ok()),
+            ),
+            None => kept.extend_from_slice(line),
+        }
+    }
+    (kept, children)
+}
+
+/// The parent pid of process `pid`, from `/proc`.
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Kills (with their process groups) and reaps the children a killed solver left
+/// running. Only processes re-parented to this process are touched, so a stale or reused
+/// pid never hits anything else.
+fn kill_orphans(children: &[u32]) {
+    use nix::sys::signal::{killpg, Signal};
+    use nix::sys::wait::waitpid;
+    use nix::unistd::Pid;
+    let me = std::process::id();
+    for &pid in children {
+        if pid > 1 && parent_pid(pid) == Some(me) {
+            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid as i32), None);
+        }
+    }
 }
 
 /// The compile error a solver process reported, if that is how it ended.
