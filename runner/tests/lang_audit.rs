@@ -382,7 +382,16 @@ fn mutated_conformance_programs_never_panic_or_hang() {
     }
     assert!(seeds.len() >= 30, "only {} seed programs", seeds.len());
     let pool = atoms();
-    let mut rng = Rng(0x5EED_0A11_D17E_0007);
+    // `X07_AUDIT_FUZZ_SEED` / `X07_AUDIT_FUZZ_ITERS` widen the search by hand; the default
+    // run is fixed and bounded.
+    let env_num = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let mut rng = Rng(env_num("X07_AUDIT_FUZZ_SEED", 0x5EED_0A11_D17E_0007) | 1);
+    let iterations = env_num("X07_AUDIT_FUZZ_ITERS", 1500);
     let limits = SolveLimits {
         fuel: 20_000,
         max_memory_bytes: 8 * 1024 * 1024,
@@ -391,7 +400,7 @@ fn mutated_conformance_programs_never_panic_or_hang() {
     let path = work.path().join("main.x07.json");
     let started = std::time::Instant::now();
     let mut compiled = 0;
-    for iteration in 0..1500 {
+    for iteration in 0..iterations {
         let (seed, input) = &seeds[rng.below(seeds.len())];
         let mut program = seed.clone();
         for _ in 0..=rng.below(3) {
@@ -403,9 +412,16 @@ fn mutated_conformance_programs_never_panic_or_hang() {
         }
         std::fs::write(&path, &text).unwrap();
         let one = std::time::Instant::now();
-        if let Ok(p) = load_program(&path, &[]) {
-            compiled += 1;
-            let _ = solve(&p, input, &mut OsHost::run_os(), &limits);
+        match load_program(&path, &[]) {
+            Ok(p) => {
+                compiled += 1;
+                let _ = solve(&p, input, &mut OsHost::run_os(), &limits);
+            }
+            Err(e) => assert!(
+                !e.message.contains("internal error"),
+                "iteration {iteration}: {}: {text}",
+                e.message
+            ),
         }
         assert!(
             one.elapsed().as_secs() < 10,
@@ -415,4 +431,5 @@ fn mutated_conformance_programs_never_panic_or_hang() {
     }
     assert!(compiled > 50, "only {compiled} mutants compiled");
     assert!(started.elapsed().as_secs() < 300);
+    eprintln!("{iterations} mutants, {compiled} compiled and ran");
 }
