@@ -121,6 +121,16 @@ fn read_file_at(path: &[u8]) -> Result<Vec<u8>, &'static str> {
     Ok(data)
 }
 
+/// The trap text of a failed read: only `open failed` names the path (subset.md §10.1:
+/// a directory gives `os.fs.read_file file too large`).
+fn read_failure(why: &str, path: &[u8]) -> String {
+    if why == "open failed" {
+        format!("os.fs.read_file open failed path={}", lossy(path))
+    } else {
+        format!("os.fs.read_file {why}")
+    }
+}
+
 fn write_file_at(path: &[u8], data: &[u8]) -> i32 {
     let os_path = Path::new(OsStr::from_bytes(path));
     match std::fs::File::create(os_path).and_then(|mut file| file.write_all(data)) {
@@ -142,7 +152,7 @@ impl Host for OsHost {
         let Some(policy) = &self.policy else {
             return match read_file_at(path) {
                 Ok(data) => Ok(data),
-                Err(why) => trap(format!("os.fs.read_file {why} path={}", lossy(path))),
+                Err(why) => trap(read_failure(why, path)),
             };
         };
         if is_unsafe_path(path) {
@@ -164,7 +174,7 @@ impl Host for OsHost {
             }
         }
         let (shown, why) = first_failure.unwrap_or((path.to_vec(), "open failed"));
-        trap(format!("os.fs.read_file {why} path={}", lossy(&shown)))
+        trap(read_failure(why, &shown))
     }
 
     fn fs_write_file(&mut self, path: &[u8], data: &[u8]) -> HostResult<i32> {

@@ -742,6 +742,20 @@ fn children_never_outlive_the_run() {
         if killed != (status == 137) {
             problems.push(format!("{name}: exit_status {status}"));
         }
+        // The report's stderr is the solver's own: a trap text or the stats line.
+        let stderr = B64
+            .decode(report["solve"]["stderr_b64"].as_str().unwrap_or(""))
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&stderr).to_string();
+        let expected_stderr = match report["solve"]["trap"].as_str() {
+            _ if killed => stderr.is_empty(),
+            Some("native stdout too short for length prefix") => stderr.is_empty(),
+            Some(trap) => stderr == format!("{trap}\n"),
+            None => stderr.starts_with("{\"fuel_used\":") && stderr.lines().count() == 1,
+        };
+        if !expected_stderr {
+            problems.push(format!("{name}: stderr {stderr:?}"));
+        }
         // Let a SIGKILLed group disappear from /proc.
         let started = Instant::now();
         while running_with_marker(marker) && started.elapsed() < Duration::from_secs(2) {
@@ -1237,4 +1251,80 @@ fn a_missing_lockfile_is_created() {
     // The second run finds it: no message.
     let output = x07(dir, &["run", "--repair=off"]);
     assert!(output.stderr.is_empty());
+}
+
+// ------------------------------------------------------------------------------------
+// subset.md §10.1–§10.2: edge rows of the fs, env and time builtins in run-os
+
+#[test]
+fn fs_env_time_edge_rows() {
+    let copy = copy_probe("os-builtins-matrix");
+    let dir = &copy.dir;
+    let read = entry(r#"["os.fs.read_file",["view.to_bytes","input"]]"#, &[]);
+    let write = entry(
+        r#"["std.fmt.s32_to_dec",["os.fs.write_file",["view.to_bytes","input"],["bytes.lit","W"]]]"#,
+        &["std.fmt"],
+    );
+    let env = entry(
+        r#"["bytes.concat",["bytes.lit","v="],["os.env.get",["view.to_bytes","input"]]]"#,
+        &[],
+    );
+    let tzid = entry(
+        r#"["std.codec.hex_encode_v1",["os.time.local_tzid_v1"]]"#,
+        &["std.codec"],
+    );
+    let sleep = entry(
+        r#"["std.fmt.s32_to_dec",["os.time.sleep_ms_v1",-1]]"#,
+        &["std.fmt"],
+    );
+    let rows: Vec<(&str, &String, &[u8], &str)> = vec![
+        (
+            "read a directory",
+            &read,
+            b"sub",
+            "TRAP os.fs.read_file file too large",
+        ),
+        (
+            "read NUL",
+            &read,
+            b"a\0b",
+            "TRAP os.fs.read_file path contains NUL",
+        ),
+        (
+            "read missing",
+            &read,
+            b"nothere.txt",
+            "TRAP os.fs.read_file open failed path=nothere.txt",
+        ),
+        ("read", &read, b"data.txt", "DATA"),
+        ("write a directory", &write, b"sub", "21"),
+        (
+            "write into a missing directory",
+            &write,
+            b"nodir/x.txt",
+            "2",
+        ),
+        (
+            "write NUL",
+            &write,
+            b"a\0b",
+            "TRAP os.fs.write_file path contains NUL",
+        ),
+        ("write", &write, b"out/audit.txt", "0"),
+        ("env empty key", &env, b"", "v="),
+        ("env key with =", &env, b"A=B", "v="),
+        ("env NUL", &env, b"A\0B", "TRAP os.env.get key contains NUL"),
+        ("local tzid", &tzid, b"", "010100000000"),
+        ("sleep negative", &sleep, b"", "0"),
+    ];
+    let mut problems = Vec::new();
+    for (name, program, input, expected) in rows {
+        let (_, report) = run_proc(dir, program, input, &[]);
+        let got = outcome(&report);
+        if got != expected {
+            problems.push(format!("{name}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    assert_eq!(std::fs::read(dir.join("out/audit.txt")).unwrap(), b"W");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
