@@ -166,10 +166,14 @@ fn render_readme() -> String {
     s.push_str("Each directory below is an X07 project (`x07.json`, `x07.lock.json`, sources, a sandbox `policy.json`)\n");
     s.push_str("with an expectations file `x07test.json` in the format of [docs/fixture-format.md](../docs/fixture-format.md).\n");
     s.push_str("Every case runs under the profile `os` (world `run-os`) and the profile `sandbox` (world `run-os-sandboxed`).\n");
-    s.push_str("The expectations are what the real x07 0.2.17 does, taken from the recorded probes and the conformance\n");
-    s.push_str("examples (C01–C50) of the X07 subset notes, not from the embedded runner; a fixture whose program is not\n");
-    s.push_str("covered by a recording says so in its description. The sandbox policies are copies of files in\n");
-    s.push_str("[`policies/`](../policies), whose `notes` say what each allows.\n\n");
+    s.push_str("The expectations are what the real x07 0.2.17 does according to the recorded facts (probe reports, the\n");
+    s.push_str("OS-builtins probe matrix and the conformance examples C01–C50 of the X07 subset notes), not what the\n");
+    s.push_str("embedded runner prints. Programs are recorded probe or conformance programs, or are built only from forms\n");
+    s.push_str("the subset notes verify; compilation and pure computation do not depend on the world, and OS builtins in\n");
+    s.push_str("the sandbox follow the recorded policy rows. Where an outcome is carried over from a recording in the other\n");
+    s.push_str("world or with another limit, the description says so. `tests/fixtures_facts.rs` checks every case that repeats\n");
+    s.push_str("a recording against it. The sandbox policies are copies of files in [`policies/`](../policies), whose\n");
+    s.push_str("`notes` say what each allows.\n\n");
     s.push_str(&format!(
         "{} fixtures, {} cases, {} test cases with both profiles; plus {} smoke suites.\n\n",
         all.len(),
