@@ -68,7 +68,11 @@ fn ints_solve(pre: &[Value], ints: &[Value]) -> Value {
     body.push(json!(["let", "audit_out", ["vec_u8.with_capacity", 0]]));
     for (i, e) in ints.iter().enumerate() {
         if i > 0 {
-            body.push(json!(["set", "audit_out", ["vec_u8.push", "audit_out", 44]]));
+            body.push(json!([
+                "set",
+                "audit_out",
+                ["vec_u8.push", "audit_out", 44]
+            ]));
         }
         body.push(json!([
             "set",

@@ -288,6 +288,17 @@ impl FnCx<'_> {
             return Err(self.err("Typing", format!("set of unknown variable: {name:?}")));
         };
         if let Some(b) = self.borrower_of(v) {
+            // The idiom `(set b (bytes.set_u8 b i x))` on a borrowed `b` reports the
+            // in-place write itself (subset §5: `bytes.set_u8 while borrowed`).
+            if let ExprKind::List { head, args: inner } = &args[1].kind {
+                if head == "bytes.set_u8"
+                    && matches!(inner.first().map(|e| &e.kind), Some(ExprKind::Ident(n)) if *n == name)
+                {
+                    return Err(
+                        self.err("Typing", format!("bytes.set_u8 while borrowed: {name:?}"))
+                    );
+                }
+            }
             return Err(self.err(
                 "Typing",
                 format!(
