@@ -14,7 +14,7 @@
 //! Expected outcome (exactly one): `out` (text) / `out_hex`, `trap` (exact text), `exit`
 //! (status of `os.process.exit`), `err` (exact compile error), `err_prefix`, `err_contains`.
 //!
-//! A second test mutates the conformance programs at random (fixed seed, bounded count) and
+//! A second test mutates the conformance programs and the audit rows at random (fixed seed, bounded count) and
 //! runs them with a small fuel limit: nothing may panic or hang.
 
 use std::path::{Path, PathBuf};
@@ -357,7 +357,7 @@ fn mutate(program: &mut Value, rng: &mut Rng, pool: &[Value]) {
 }
 
 #[test]
-fn mutated_conformance_programs_never_panic_or_hang() {
+fn mutated_programs_never_panic_or_hang() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance");
     let mut seeds: Vec<(Value, Vec<u8>)> = Vec::new();
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -384,7 +384,22 @@ fn mutated_conformance_programs_never_panic_or_hang() {
         }
         seeds.push((program, b"abc,12".to_vec()));
     }
-    assert!(seeds.len() >= 30, "only {} seed programs", seeds.len());
+    // The audit rows are seeds too (they reach every builtin and std function).
+    let audit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/audit");
+    for case in load_cases(&audit) {
+        let text = &case.entry_text;
+        if !case.modules.is_empty()
+            || text.contains("\"os.")
+            || text.contains("std.os.")
+            || text.contains("std.fs")
+        {
+            continue;
+        }
+        if let Ok(program) = serde_json::from_str::<Value>(text) {
+            seeds.push((program, case.input.clone()));
+        }
+    }
+    assert!(seeds.len() >= 300, "only {} seed programs", seeds.len());
     let pool = atoms();
     // `X07_AUDIT_FUZZ_SEED` / `X07_AUDIT_FUZZ_ITERS` widen the search by hand; the default
     // run is fixed and bounded.
@@ -395,7 +410,7 @@ fn mutated_conformance_programs_never_panic_or_hang() {
             .unwrap_or(d)
     };
     let mut rng = Rng(env_num("X07_AUDIT_FUZZ_SEED", 0x5EED_0A11_D17E_0007) | 1);
-    let iterations = env_num("X07_AUDIT_FUZZ_ITERS", 1500);
+    let iterations = env_num("X07_AUDIT_FUZZ_ITERS", 3000);
     let limits = SolveLimits {
         fuel: 20_000,
         max_memory_bytes: 8 * 1024 * 1024,
