@@ -823,6 +823,7 @@ fn run_command(
             fuel,
             max_memory_bytes,
             limits,
+            parent_pid: Some(std::process::id()),
         },
     };
     let raw = solver::launch(&launch, &input).map_err(Failure::Usage)?;

@@ -55,6 +55,9 @@ pub struct SolverSpec {
     pub max_memory_bytes: u64,
     /// rlimits of the solver process.
     pub limits: ProcessLimits,
+    /// Pid of the CLI process that starts the solver: the solver dies with it.
+    #[serde(default)]
+    pub parent_pid: Option<u32>,
 }
 
 /// The stats line the solver prints on success (key order as the real runtime).
@@ -116,6 +119,16 @@ pub fn child_main(spec_json: &str) -> i32 {
     let Ok(spec) = serde_json::from_str::<SolverSpec>(spec_json) else {
         return 2;
     };
+    // A solver never outlives the CLI that started it (say, one killed by a harness
+    // timeout): the kernel kills it when its parent goes, and a parent already gone
+    // before that was set up is noticed here.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if spec
+        .parent_pid
+        .is_some_and(|pid| std::os::unix::process::parent_id() != pid)
+    {
+        return 2;
+    }
     spec.limits.apply_early();
 
     let mut raw = Vec::new();

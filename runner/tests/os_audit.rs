@@ -1328,3 +1328,57 @@ fn fs_env_time_edge_rows() {
     assert_eq!(std::fs::read(dir.join("out/audit.txt")).unwrap(), b"W");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+// ------------------------------------------------------------------------------------
+// A solver never outlives its CLI (a harness may SIGKILL the runner on its own timeout)
+
+fn solver_running(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline"))
+            .map(|cmd| {
+                let cmd = String::from_utf8_lossy(&cmd).to_string();
+                cmd.contains("__solve") && cmd.contains(marker)
+            })
+            .unwrap_or(false)
+    })
+}
+
+#[test]
+fn the_solver_dies_with_its_cli() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().canonicalize().unwrap();
+    let program = "endless-solver-marker.x07.json";
+    std::fs::write(
+        dir.join(program),
+        entry(
+            r#"["begin",["let","i",0],["while",1,["set","i",["+","i",1]]],["bytes.lit","never"]]"#,
+            &[],
+        ),
+    )
+    .unwrap();
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_x07-lite"))
+        .args(["run", "--program", program, "--repair=off"])
+        .args(["--solve-fuel", "100000000000"])
+        .current_dir(&dir)
+        .env_remove("X07_OS_SANDBOXED")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !solver_running(program) && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(solver_running(program), "the solver never started");
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    let killed = Instant::now();
+    while solver_running(program) && killed.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !solver_running(program),
+        "the solver outlived its CLI by 3 s"
+    );
+}
