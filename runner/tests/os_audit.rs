@@ -613,6 +613,41 @@ fn handles_traps_and_values() {
             &cat,
             "1,1,0,abc,0",
         ),
+        (
+            "piped: partial reads, max <= 0, writes after close",
+            lets(
+                &[
+                    ("a", piped.clone()),
+                    (
+                        "w",
+                        r#"["os.process.stdin_write_v1","a",["bytes.lit","abc"]]"#.into(),
+                    ),
+                    ("c", r#"["os.process.stdin_close_v1","a"]"#.into()),
+                    (
+                        "w2",
+                        r#"["os.process.stdin_write_v1","a",["bytes.lit","x"]]"#.into(),
+                    ),
+                    ("j", r#"["os.process.join_exit_v1","a"]"#.into()),
+                    ("z", r#"["os.process.stdout_read_v1","a",0]"#.into()),
+                    ("n", r#"["os.process.stdout_read_v1","a",-1]"#.into()),
+                    ("o", r#"["os.process.stdout_read_v1","a",2]"#.into()),
+                    ("p", r#"["os.process.stdout_read_v1","a",2]"#.into()),
+                    ("q", r#"["os.process.stdout_read_v1","a",2]"#.into()),
+                    ("e", r#"["os.process.stderr_read_v1","a",10]"#.into()),
+                ],
+                join(&[
+                    dec("w2"),
+                    r#""z""#.into(),
+                    r#""n""#.into(),
+                    r#""o""#.into(),
+                    r#""p""#.into(),
+                    r#""q""#.into(),
+                    r#""e""#.into(),
+                ]),
+            ),
+            &cat,
+            "0,,,ab,c,,",
+        ),
     ];
     let mut problems = Vec::new();
     for (name, solve, input, expected) in rows {
