@@ -57,11 +57,28 @@ fn dispatch(args: Vec<OsString>, self_prefix: Vec<OsString>) -> i32 {
     let matches = match command().try_get_matches_from(argv) {
         Ok(matches) => matches,
         Err(err) => {
+            let is_run = args.first().is_some_and(|a| a == "run");
+            if let (true, Some(pretty)) = (is_run, json_requested(&args)) {
+                let text = err.render().to_string();
+                let started = std::time::Instant::now();
+                return emit_envelope(
+                    &args,
+                    err.exit_code(),
+                    b"",
+                    text.as_bytes(),
+                    started,
+                    pretty,
+                );
+            }
             let _ = err.print();
             return err.exit_code();
         }
     };
     match matches.subcommand() {
+        Some(("run", run)) if run.get_one::<String>("json").is_some() => {
+            let pretty = run.get_one::<String>("json").is_some_and(|m| m == "pretty");
+            json_envelope(&args, &self_prefix, pretty)
+        }
         Some(("run", run)) => match run_command(run, &args, &self_prefix) {
             Ok(code) => code,
             Err(failure) => failure.emit(),
@@ -273,6 +290,16 @@ fn run_args() -> Command {
             "cpu-time-limit-seconds",
             "CPU limit of run-os (default 30)",
         ))
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .value_name("MODE")
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("compact")
+                .value_parser(PossibleValuesParser::new(["compact", "pretty"]))
+                .help("Print an x07.tool.run.report@0.1.0 envelope around the run"),
+        )
         .arg(
             Arg::new("args")
                 .value_name("ARG")
@@ -852,6 +879,124 @@ fn run_command(
         solve: Some(solve),
     };
     emit_report(matches, &report, wrapped, report_out, report_shape)
+}
+
+/// `x07 run --json[=pretty]`: the run (this CLI again, without the flag) wrapped in the
+/// `x07.tool.run.report@0.1.0` envelope of `observed-behaviour.md` §1.4: always one JSON
+/// document on stdout, for usage errors too, and the run's exit code. The diagnostic of
+/// a failed run carries only the code x07 uses (`X07-TOOL-EXEC-0001`); its message is
+/// our own text.
+fn json_envelope(args: &[OsString], self_prefix: &[OsString], pretty: bool) -> i32 {
+    let started = std::time::Instant::now();
+    // The flag itself is the first `--json…` before `--` (clap found it there).
+    let mut inner: Vec<OsString> = Vec::with_capacity(args.len());
+    let mut removed = false;
+    let mut after_ddash = false;
+    for arg in args {
+        after_ddash |= arg == "--";
+        let is_flag = arg == "--json" || arg.to_string_lossy().starts_with("--json=");
+        if !removed && !after_ddash && is_flag {
+            removed = true;
+            continue;
+        }
+        inner.push(arg.clone());
+    }
+    let output = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(self_prefix)
+            .args(&inner)
+            .stdin(std::process::Stdio::inherit())
+            .output()
+    });
+    let (exit_code, stdout, stderr) = match output {
+        Ok(output) => (
+            output.status.code().unwrap_or(1),
+            output.stdout,
+            output.stderr,
+        ),
+        Err(err) => (2, Vec::new(), format!("x07-lite: {err}\n").into_bytes()),
+    };
+    emit_envelope(args, exit_code, &stdout, &stderr, started, pretty)
+}
+
+/// Whether the raw arguments ask for the `--json` envelope (before any `--`), and
+/// whether pretty; for usage errors clap could not parse.
+fn json_requested(args: &[OsString]) -> Option<bool> {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .find_map(|a| match a.to_str() {
+            Some("--json") => Some(false),
+            Some(other) => other.strip_prefix("--json=").map(|mode| mode == "pretty"),
+            None => None,
+        })
+}
+
+/// Prints the envelope of a run that ended with `exit_code`, `stdout` and `stderr`.
+fn emit_envelope(
+    args: &[OsString],
+    exit_code: i32,
+    stdout: &[u8],
+    stderr: &[u8],
+    started: std::time::Instant,
+    pretty: bool,
+) -> i32 {
+    let stdout_json = serde_json::from_slice::<Value>(stdout).unwrap_or(Value::Null);
+    let diagnostics = if exit_code == 0 {
+        Vec::new()
+    } else {
+        vec![serde_json::json!({
+            "code": "X07-TOOL-EXEC-0001",
+            "message": format!("x07 run exited with code {exit_code}"),
+            "severity": "error",
+            "stage": "run",
+        })]
+    };
+    let argv: Vec<String> = std::iter::once("x07".to_string())
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let stream = |bytes: &[u8]| {
+        serde_json::json!({
+            "bytes_len": bytes.len(),
+            "text": String::from_utf8_lossy(bytes),
+        })
+    };
+    let mut envelope = serde_json::json!({
+        "command": "x07.run",
+        "diagnostics": diagnostics,
+        "exit_code": exit_code,
+        "meta": {
+            "argv": argv,
+            "cwd": cwd,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+            "inputs": [],
+            "nondeterminism": {
+                "uses_network": true,
+                "uses_os_time": false,
+                "uses_process": false,
+            },
+            "outputs": [],
+            "tool": { "name": "x07", "version": "0.2.17" },
+        },
+        "ok": exit_code == 0,
+        "result": {
+            "stderr": stream(stderr),
+            "stdout": stream(stdout),
+            "stdout_json": stdout_json,
+        },
+        "schema_version": "x07.tool.run.report@0.1.0",
+    });
+    sort_keys(&mut envelope);
+    let text = if pretty {
+        pretty_text(&envelope)
+    } else {
+        format!("{envelope}\n")
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    exit_code
 }
 
 /// `--repair=memory` leaves the source alone and stages a canonical copy (one line,

@@ -20,9 +20,6 @@ fn cli_contract_rows() {
         "cli-contract",
         &|tag| {
             match tag {
-            "json-envelope-success" | "json-envelope-usage-error" => {
-                Check::Skip("the --json tool envelope is not implemented")
-            }
             "temp-input-file-location-target" | "temp-input-file-location-tmp" => {
                 Check::Skip("x07-lite hands the input to its solver over a pipe, not a temp file (and the row needs strace)")
             }

@@ -186,7 +186,9 @@ fn policy_init_templates_rows() {
     assert_set(
         "policy-init-templates",
         &|tag| match tag {
-            "json-envelope" => Check::Skip("the --json tool envelope is not implemented"),
+            "json-envelope" => Check::Skip(
+                "the policy init envelope (schema_version, result shape) was not recorded",
+            ),
             _ => Check::Generic,
         },
         18,

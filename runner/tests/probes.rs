@@ -10,16 +10,10 @@ use harness::*;
 use serde_json::Value;
 
 /// Probes outside what x07-lite does, with the reason.
-const NOT_IN_SCOPE: &[(&str, &str)] = &[
-    (
-        "artifact-run-os",
-        "--compiled-out / --artifact need a native executable",
-    ),
-    (
-        "json-envelope",
-        "the --json tool envelope is not implemented",
-    ),
-];
+const NOT_IN_SCOPE: &[(&str, &str)] = &[(
+    "artifact-run-os",
+    "--compiled-out / --artifact need a native executable",
+)];
 
 fn keys(value: &Value) -> Vec<String> {
     value
@@ -118,6 +112,71 @@ fn compare_reports(case: &str, expected: &Value, got: &Value) -> Vec<String> {
     problems
 }
 
+/// The `--json` envelope: same keys at every level and the same fixed values; the
+/// runner report inside is compared like any other, and the stdout text must be the
+/// report `stdout_json` holds.
+fn compare_envelopes(expected: &Value, got: &Value) -> Vec<String> {
+    let case = "json-envelope";
+    let mut problems = Vec::new();
+    for pointer in [
+        "",
+        "/meta",
+        "/meta/nondeterminism",
+        "/meta/tool",
+        "/result",
+        "/result/stdout",
+        "/result/stderr",
+    ] {
+        let (e, g) = (&expected.pointer(pointer), &got.pointer(pointer));
+        let (e, g) = (
+            e.cloned().unwrap_or_default(),
+            g.cloned().unwrap_or_default(),
+        );
+        if keys(&e) != keys(&g) {
+            problems.push(format!(
+                "{case}: keys of {pointer:?}: {:?} vs {:?}",
+                keys(&e),
+                keys(&g)
+            ));
+        }
+    }
+    for pointer in [
+        "/command",
+        "/diagnostics",
+        "/exit_code",
+        "/ok",
+        "/schema_version",
+        "/meta/argv",
+        "/meta/inputs",
+        "/meta/outputs",
+        "/meta/nondeterminism",
+        "/meta/tool",
+        "/result/stderr",
+    ] {
+        if expected.pointer(pointer) != got.pointer(pointer) {
+            problems.push(format!(
+                "{case}: {pointer}: {:?} vs {:?}",
+                expected.pointer(pointer),
+                got.pointer(pointer)
+            ));
+        }
+    }
+    let text = got["result"]["stdout"]["text"].as_str().unwrap_or("");
+    if got["result"]["stdout"]["bytes_len"] != text.len()
+        || serde_json::from_str::<Value>(text).ok().as_ref() != Some(&got["result"]["stdout_json"])
+    {
+        problems.push(format!(
+            "{case}: stdout text, bytes_len and stdout_json disagree"
+        ));
+    }
+    problems.extend(compare_reports(
+        case,
+        &expected["result"]["stdout_json"],
+        &got["result"]["stdout_json"],
+    ));
+    problems
+}
+
 #[test]
 fn single_case_probes_match_the_real_reports() {
     let mut problems = Vec::new();
@@ -152,6 +211,10 @@ fn single_case_probes_match_the_real_reports() {
             if got != expected {
                 problems.push(format!("{case}: expected {expected}, got {got}"));
             }
+            continue;
+        }
+        if case == "json-envelope" {
+            problems.extend(compare_envelopes(&expected, &got));
             continue;
         }
         let exit_code = got["exit_code"].as_i64();
