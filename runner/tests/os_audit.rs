@@ -1417,3 +1417,99 @@ fn the_solver_dies_with_its_cli() {
         "the solver outlived its CLI by 3 s"
     );
 }
+
+// ------------------------------------------------------------------------------------
+// §1.4: the --json envelope
+
+#[test]
+fn json_envelope_rows() {
+    let copy = copy_probe("cli-contract");
+    let dir = &copy.dir;
+    // Success: compact, one line, the runner report inside.
+    let output = x07(
+        dir,
+        &[
+            "run",
+            "--program",
+            "echo.x07.json",
+            "--repair=off",
+            "--json",
+            "--input-b64",
+            "aGk=",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let envelope: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(envelope["schema_version"], "x07.tool.run.report@0.1.0");
+    assert_eq!(envelope["command"], "x07.run");
+    assert_eq!(envelope["ok"], true);
+    assert_eq!(envelope["diagnostics"], serde_json::json!([]));
+    let report = &envelope["result"]["stdout_json"];
+    assert!(schema_errors(report).is_empty());
+    assert_eq!(solve_output(report), b"hi");
+    // `--json=pretty` is pretty; a trap is rc 1 with the failure diagnostic.
+    let output = x07(
+        dir,
+        &[
+            "run",
+            "--program",
+            "oob.x07.json",
+            "--repair=off",
+            "--json=pretty",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(text.starts_with("{\n  \"command\": \"x07.run\",\n"));
+    let envelope: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(envelope["exit_code"], 1);
+    assert_eq!(envelope["ok"], false);
+    assert_eq!(envelope["diagnostics"][0]["code"], "X07-TOOL-EXEC-0001");
+    // A `--json` after `--` is a program argument, not the flag.
+    let output = x07(
+        dir,
+        &[
+            "run",
+            "--program",
+            "echo.x07.json",
+            "--repair=off",
+            "--",
+            "--json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report = runner_report(&output.stdout).unwrap();
+    assert_eq!(
+        solve_output(&report),
+        b"\x01\x00\x00\x00\x06\x00\x00\x00--json"
+    );
+    // A clap usage error is wrapped too, with clap's text as stderr.
+    let output = x07(
+        dir,
+        &["run", "--program", "echo.x07.json", "--bogus", "--json"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stderr.is_empty());
+    let envelope: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(envelope["exit_code"], 2);
+    assert!(envelope["result"]["stderr"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("error: unexpected argument '--bogus' found"));
+}
+
+#[test]
+fn a_denied_sleep_returns_at_once() {
+    let copy = copy_probe("os-builtins-matrix");
+    let sleep = entry(
+        r#"["std.fmt.s32_to_dec",["os.time.sleep_ms_v1",2000]]"#,
+        &["std.fmt"],
+    );
+    let args = [SB.as_slice(), &["--policy", "pol-allow.json"]].concat();
+    let started = Instant::now();
+    let (_, report) = run_proc(&copy.dir, &sleep, b"", &args);
+    assert_eq!(outcome(&report), "0");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}
