@@ -145,9 +145,8 @@ fn run_proc(dir: &Path, program: &str, input: &[u8], extra: &[&str]) -> (Output,
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    for error in schema_errors(&report) {
-        panic!("report fails the schema: {error}");
-    }
+    let errors = schema_errors(&report);
+    assert!(errors.is_empty(), "report fails the schema: {errors:?}");
     (output, report)
 }
 
@@ -877,7 +876,8 @@ fn the_program_sees_the_callers_environment() {
     let copy = copy_probe("os-builtins-matrix");
     let dir = &copy.dir;
     let env_get = entry(r#"["os.env.get",["view.to_bytes","input"]]"#, &[]);
-    let rows: Vec<(&str, Vec<&str>, &[(&str, &str)], &str)> = vec![
+    type EnvRow<'a> = (&'a str, Vec<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+    let rows: Vec<EnvRow> = vec![
         (
             "AUDIT_VAR",
             vec![],
