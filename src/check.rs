@@ -313,7 +313,11 @@ fn compare(
     if let Some(expected) = &expect.output {
         if actual.output.as_deref() != Some(expected.bytes.as_slice()) {
             let got = match &actual.output {
-                Some(bytes) => format!("{} bytes", bytes.len()),
+                Some(bytes) => format!(
+                    "{} bytes; {}",
+                    bytes.len(),
+                    where_outputs_differ(&expected.bytes, bytes)
+                ),
                 None => "no output (solve is null or solve_output_b64 is missing)".into(),
             };
             out.push(mismatch(
@@ -386,6 +390,41 @@ fn compare(
     out
 }
 
+/// Where two different outputs first part: the byte offset (and, for text,
+/// the line and column) of the first difference, or which side is a prefix.
+pub fn where_outputs_differ(expected: &[u8], actual: &[u8]) -> String {
+    let common = expected.len().min(actual.len());
+    let first = expected
+        .iter()
+        .zip(actual)
+        .position(|(e, a)| e != a)
+        .unwrap_or(common);
+    let before = &expected[..first];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |at| at + 1);
+    // Characters, not bytes: count the bytes that start a UTF-8 sequence.
+    let column = before[line_start..]
+        .iter()
+        .filter(|&&b| b & 0xc0 != 0x80)
+        .count()
+        + 1;
+    let position = if std::str::from_utf8(expected).is_ok() && std::str::from_utf8(actual).is_ok() {
+        format!("offset {first} (line {line}, column {column})")
+    } else {
+        format!("offset {first} (0x{first:x})")
+    };
+    if first == common && expected.len() > actual.len() {
+        format!("actual ends at {position}, expected continues")
+    } else if first == common {
+        format!("expected ends at {position}, actual continues")
+    } else {
+        format!("first difference at {position}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +458,51 @@ mod tests {
         .into_iter()
         .map(|m| m.check)
         .collect()
+    }
+
+    #[test]
+    fn output_mismatch_names_the_first_differing_offset() {
+        let expect = expected(
+            json!({ "output": { "text": "DATA-IN-RooT" } }),
+            "run-os-sandboxed",
+            "project-compile-run",
+        );
+        let report: Value = serde_json::from_str(OK_REPORT).unwrap();
+        let mismatches = compare(
+            &expect,
+            &report,
+            &read_actual(&report),
+            &output(OK_REPORT, 0),
+        );
+        assert_eq!(
+            mismatches[0].summary,
+            "output: expected 12 bytes (from text), got 12 bytes; \
+             first difference at offset 9 (line 1, column 10)"
+        );
+    }
+
+    #[test]
+    fn where_outputs_differ_covers_lines_prefixes_and_binary() {
+        assert_eq!(
+            where_outputs_differ(b"a\nbc\n", b"a\nbd\n"),
+            "first difference at offset 3 (line 2, column 2)"
+        );
+        assert_eq!(
+            where_outputs_differ(b"abc", b"ab"),
+            "actual ends at offset 2 (line 1, column 3), expected continues"
+        );
+        assert_eq!(
+            where_outputs_differ(b"", b"x"),
+            "expected ends at offset 0 (line 1, column 1), actual continues"
+        );
+        assert_eq!(
+            where_outputs_differ("xé-1".as_bytes(), "xé-2".as_bytes()),
+            "first difference at offset 4 (line 1, column 4)"
+        );
+        assert_eq!(
+            where_outputs_differ(&[0, 1, 0xff, 3], &[0, 1, 0xfe, 3]),
+            "first difference at offset 2 (0x2)"
+        );
     }
 
     #[test]

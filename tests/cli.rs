@@ -342,7 +342,7 @@ fn every_check_failure_is_listed_with_the_reproduce_line() {
     for line in [
         "  - world: expected \"run-os-sandboxed\", got \"run-os\"",
         "  - exit_code: expected 0, got 1",
-        "  - output: expected 4 bytes (from text), got 0 bytes",
+        "  - output: expected 4 bytes (from text), got 0 bytes; actual ends at offset 0",
         "  - trap: expected a match for regex \"^out of memory$\", got \"fuel exhausted\"",
         "trap: fuel exhausted",
         "reproduce with the real x07:",
@@ -582,7 +582,10 @@ fn embedded_runner_passes_and_a_broken_byte_shows_a_diff() {
     let all = text(&output);
     assert_eq!(output.status.code(), Some(1), "{all}");
     assert!(
-        all.contains("  - output: expected 10 bytes (from text), got 10 bytes"),
+        all.contains(
+            "  - output: expected 10 bytes (from text), got 10 bytes; \
+             first difference at offset 9 (line 1, column 10)"
+        ),
         "{all}"
     );
     assert!(all.contains("  -hello, x08"), "{all}");
@@ -648,7 +651,10 @@ fn binary_output_mismatch_shows_a_hex_dump() {
     let all = text(&output);
     assert_eq!(output.status.code(), Some(1), "{all}");
     assert!(
-        all.contains("  - output: expected 3 bytes (from b64), got 3 bytes"),
+        all.contains(
+            "  - output: expected 3 bytes (from b64), got 3 bytes; \
+             first difference at offset 1 (0x1)"
+        ),
         "{all}"
     );
     assert!(
