@@ -215,6 +215,9 @@ struct Edit {
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+///
+/// The file keeps the permissions it had; a new file gets the usual
+/// `rw-r--r--` (a temporary file alone would be owner-only).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BlessError> {
     use std::io::Write as _;
     let error = |message: String| BlessError::File {
@@ -223,12 +226,33 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BlessError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| error(e.to_string()))?;
+    let permissions = match std::fs::metadata(path) {
+        Ok(metadata) => metadata.permissions(),
+        Err(_) => new_file_permissions(temp.as_file()).map_err(|e| error(e.to_string()))?,
+    };
+    temp.as_file()
+        .set_permissions(permissions)
+        .map_err(|e| error(e.to_string()))?;
     temp.write_all(bytes).map_err(|e| error(e.to_string()))?;
     temp.as_file()
         .sync_all()
         .map_err(|e| error(e.to_string()))?;
     temp.persist(path).map_err(|e| error(e.error.to_string()))?;
     Ok(())
+}
+
+/// Permissions for a file bless creates: `rw-r--r--` on Unix.
+fn new_file_permissions(file: &std::fs::File) -> std::io::Result<std::fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = file;
+        Ok(std::fs::Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(file.metadata()?.permissions())
+    }
 }
 
 fn pretty(value: &Value) -> Vec<u8> {
@@ -420,6 +444,22 @@ mod tests {
         write_atomically(&path, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_keeps_the_file_permissions() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let path = dir.path().join("x07test.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(mode(&path), 0o664);
+        let created = dir.path().join("expected.bin");
+        write_atomically(&created, b"new").unwrap();
+        assert_eq!(mode(&created), 0o644);
     }
 
     #[test]

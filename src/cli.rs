@@ -370,7 +370,7 @@ fn bless_failures(collector: &Collector, cases: &[PlannedCase], run_exit: i32) -
     match bless::bless(&outcomes, cases) {
         Ok(summary) => {
             for file in &summary.files {
-                println!("blessed: wrote {}", file.display());
+                println!("blessed: wrote {}", run::path_from_cwd(file).display());
             }
             for (name, reason) in &summary.skipped {
                 println!("bless: left {name} alone: {reason}");
