@@ -13,8 +13,9 @@
 //!
 //! Because each runner has its own process group, a Ctrl-C at the terminal
 //! does not reach it. [`kill_running_on_interrupt`] installs a SIGINT/SIGTERM
-//! handler (the `ctrlc` crate) that kills every running case's group before
-//! the process exits, so an interrupted run leaves nothing behind either.
+//! handler (the `ctrlc` crate) that kills every running case's group and
+//! removes its temporary fixture copy before the process exits, so an
+//! interrupted run leaves nothing behind either.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -408,6 +409,7 @@ pub struct RunOutput {
 /// Runs one planned case: copy, spawn, collect. The temporary copy is removed afterwards.
 pub fn run_case(case: &PlannedCase, runner: &Runner) -> Result<RunOutput, RunError> {
     let scratch = tempfile::Builder::new().prefix("cargo-x07-").tempdir()?;
+    let _registered = ScratchRegistration::new(scratch.path());
     let project_dir = match &case.target {
         Target::Project { dir, .. } => {
             let copy = scratch.path().join(
@@ -476,14 +478,44 @@ fn running_groups() -> std::sync::MutexGuard<'static, Vec<u32>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Temporary fixture copies of the cases that are running now.
+static RUNNING_SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn running_scratch() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    RUNNING_SCRATCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Lists a case's temporary copy in [`RUNNING_SCRATCH`] while it lives, so an
+/// interrupt can remove it (a `TempDir`'s own cleanup never runs on `exit`).
+struct ScratchRegistration(PathBuf);
+
+impl ScratchRegistration {
+    fn new(path: &Path) -> Self {
+        running_scratch().push(path.to_path_buf());
+        ScratchRegistration(path.to_path_buf())
+    }
+}
+
+impl Drop for ScratchRegistration {
+    fn drop(&mut self) {
+        running_scratch().retain(|path| path != &self.0);
+    }
+}
+
 /// Installs a Ctrl-C / SIGTERM handler that kills every running case's
-/// process group and exits with 130. Call once, before running cases;
-/// a second call (or a handler installed elsewhere) is left alone.
+/// process group, removes their temporary fixture copies and exits with 130.
+/// Call once, before running cases; a second call (or a handler installed
+/// elsewhere) is left alone.
 pub fn kill_running_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
         let groups: Vec<u32> = running_groups().clone();
         for pid in &groups {
             kill_process_group(*pid);
+        }
+        for dir in running_scratch().iter() {
+            let _ = std::fs::remove_dir_all(dir);
         }
         eprintln!(
             "cargo-x07: interrupted; killed the process groups of {} running case(s)",

@@ -187,7 +187,7 @@ fn ctrl_c_kills_the_running_cases() {
     ws.fake_fixture(
         "fixtures/hangs",
         &format!(
-            "sleep 300 &\necho $! > {dir}/grandchild.pid\necho $$ > {dir}/runner.pid.tmp\nmv {dir}/runner.pid.tmp {dir}/runner.pid\nwait\n",
+            "sleep 300 &\necho $! > {dir}/grandchild.pid\npwd > {dir}/copy.path\necho $$ > {dir}/runner.pid.tmp\nmv {dir}/runner.pid.tmp {dir}/runner.pid\nwait\n",
             dir = pid_dir.path().display()
         ),
         &[(
@@ -224,6 +224,15 @@ fn ctrl_c_kills_the_running_cases() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    // The case's temporary copy of the fixture is removed too.
+    let copy = std::fs::read_to_string(pid_dir.path().join("copy.path")).unwrap();
+    let copy = std::path::Path::new(copy.trim());
+    assert!(copy.ends_with("hangs"), "{}", copy.display());
+    assert!(
+        !copy.parent().unwrap().exists(),
+        "{} was left behind",
+        copy.display()
+    );
     for file in ["runner.pid", "grandchild.pid"] {
         let pid: i32 = std::fs::read_to_string(pid_dir.path().join(file))
             .unwrap()
