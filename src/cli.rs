@@ -514,6 +514,41 @@ fn find_fixture(workspace: &WorkspaceConfig, given: &Path) -> Option<FixtureLoca
     None
 }
 
+/// The error of `cargo x07 run` when `--case`/`--profile` select nothing:
+/// what was asked for and which cases and profiles the fixture has.
+fn no_matching_case(fixture: &str, planned: &[PlannedCase], args: &RunArgs) -> String {
+    let mut asked = Vec::new();
+    if let Some(case) = &args.case {
+        asked.push(format!("--case {case}"));
+    }
+    if let Some(profile) = &args.profile {
+        asked.push(format!("--profile {profile}"));
+    }
+    let mut case_names: Vec<&str> = Vec::new();
+    let mut profiles: Vec<&str> = Vec::new();
+    for case in planned {
+        if !case_names.contains(&case.id.case.as_str()) {
+            case_names.push(&case.id.case);
+        }
+        if !profiles.contains(&case.id.profile.as_str()) {
+            profiles.push(&case.id.profile);
+        }
+    }
+    let none = |list: &[&str]| {
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    format!(
+        "no case of {fixture} matches {}; its cases: {}; its profiles: {}",
+        asked.join(" "),
+        none(&case_names),
+        none(&profiles)
+    )
+}
+
 /// `cargo x07 run <fixture>`.
 pub fn run_fixture(args: RunArgs) -> i32 {
     let workspace = match load_workspace(&args.workspace, &args.runner) {
@@ -529,20 +564,19 @@ pub fn run_fixture(args: RunArgs) -> i32 {
             args.fixture.display()
         ));
     };
-    let cases: Vec<PlannedCase> = plan::plan_fixture(&workspace, &location)
-        .into_iter()
+    let planned = plan::plan_fixture(&workspace, &location);
+    let cases: Vec<PlannedCase> = planned
+        .iter()
         .filter(|case| args.case.as_deref().is_none_or(|name| case.id.case == name))
         .filter(|case| {
             args.profile
                 .as_deref()
                 .is_none_or(|name| case.id.profile == name)
         })
+        .cloned()
         .collect();
     if cases.is_empty() {
-        return error_exit(format!(
-            "no case of {} matches --case/--profile",
-            location.name
-        ));
+        return error_exit(no_matching_case(&location.name, &planned, &args));
     }
     let runner = match resolve_runner(&args.runner, &workspace) {
         Ok(runner) => runner,

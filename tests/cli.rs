@@ -441,6 +441,27 @@ fn run_prints_the_report_and_the_verdict() {
     assert!(stdout.contains("verdict: FAIL"), "{stdout}");
     assert!(stdout.contains("-KO"), "{stdout}");
     assert!(stdout.contains("+OK"), "{stdout}");
+
+    // Asking for a case that is not there says which ones are.
+    let output = ws
+        .command(&[
+            "run",
+            "fixtures/a",
+            "--case",
+            "nope",
+            "--x07",
+            fake.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "no case of fixtures/a matches --case nope; its cases: default; its profiles: os, sandbox"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
