@@ -50,6 +50,42 @@ pub fn announce_children() {
     ANNOUNCE_CHILDREN.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Process groups of the running children of an announcing (solver) process.
+static LIVE_CHILD_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static CHILD_GUARD: std::sync::Once = std::sync::Once::new();
+
+/// Records a started child. The first one makes the solver die by SIGTERM instead of
+/// SIGKILL when its CLI goes, with a handler that kills the children's groups first, so
+/// a runner killed from outside (CLI and solver at once) leaves no child behind either.
+fn guard_child(pid: u32) {
+    LIVE_CHILD_GROUPS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(pid);
+    CHILD_GUARD.call_once(|| {
+        let installed = ctrlc::set_handler(|| {
+            let groups = LIVE_CHILD_GROUPS.lock().unwrap_or_else(|e| e.into_inner());
+            for &pid in groups.iter() {
+                signal_group(pid, 9);
+            }
+            std::process::exit(128 + 15);
+        });
+        if installed.is_ok() {
+            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+        }
+    });
+}
+
+/// Forgets a child that has been reaped (its pid may be reused).
+fn forget_child(pid: u32) {
+    if ANNOUNCE_CHILDREN.load(std::sync::atomic::Ordering::Relaxed) {
+        LIVE_CHILD_GROUPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|&p| p != pid);
+    }
+}
+
 /// The OS world: `run-os` when `policy` is `None`, `run-os-sandboxed` otherwise.
 pub struct OsHost {
     policy: Option<Policy>,
@@ -932,6 +968,8 @@ fn start_child(request: &ProcRequest, caps: ProcCaps, mode: Mode) -> ProcEntry {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{CHILD_ANNOUNCE_PREFIX}{pid}");
         let _ = stderr.flush();
+        drop(stderr);
+        guard_child(pid);
     }
     let shared: SharedStreams = Arc::new((Mutex::new(Streams::default()), Condvar::new()));
 
@@ -1069,6 +1107,7 @@ fn supervise(
     };
     // Whatever the child left behind in its group goes too, so the pipes close.
     signal_group(pid, 9);
+    forget_child(pid);
     for reader in readers {
         let _ = reader.join();
     }

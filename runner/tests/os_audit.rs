@@ -1513,3 +1513,64 @@ fn a_denied_sleep_returns_at_once() {
     assert_eq!(outcome(&report), "0");
     assert!(started.elapsed() < Duration::from_millis(1500));
 }
+
+#[test]
+fn children_die_with_a_killed_runner() {
+    let copy = copy_probe("os-builtins-matrix");
+    let dir = &copy.dir;
+    let spawn = format!(r#"["os.process.spawn_capture_v1",{REQ},{CAPS}]"#);
+    let program = entry(
+        &format!(
+            r#"["begin",["let","h",{spawn}],["let","i",0],["while",1,["set","i",["+","i",1]]],["std.fmt.s32_to_dec","h"]]"#
+        ),
+        &["std.fmt"],
+    );
+    std::fs::write(dir.join("p.x07.json"), program).unwrap();
+    let marker = "7.2001";
+    let mut input = caps(100, 100, 0, 0);
+    input.extend_from_slice(&req(
+        &["/bin/sh", "-c", &format!("/bin/sleep {marker}; :")],
+        &[],
+        "",
+        "",
+    ));
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_x07-lite"))
+        .args([
+            "run",
+            "--program",
+            "p.x07.json",
+            "--module-root",
+            ".",
+            "--repair=off",
+        ])
+        .args([
+            "--solve-fuel",
+            "100000000000",
+            "--input-b64",
+            &B64.encode(&input),
+        ])
+        .current_dir(dir)
+        .env_remove("X07_OS_SANDBOXED")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !running_with_marker(marker) && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(running_with_marker(marker), "the child never started");
+    // Give the solver time to switch to its SIGTERM guard after the spawn.
+    std::thread::sleep(Duration::from_millis(100));
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    let killed = Instant::now();
+    while running_with_marker(marker) && killed.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !running_with_marker(marker),
+        "`sleep {marker}` outlived the runner"
+    );
+}
