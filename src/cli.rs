@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::bless;
 use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
@@ -202,7 +202,10 @@ pub struct RunArgs {
 
 /// Entry point of the `cargo-x07` binary (after the embedded-runner dispatch).
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
-    let cli = match CargoCli::try_parse_from(args) {
+    let parsed = command()
+        .try_get_matches_from(args)
+        .and_then(|matches| CargoCli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -220,6 +223,74 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Command::Run(args) => run_fixture(args),
         Command::Policy(command) => policy(command),
     }
+}
+
+/// The clap command of `cargo x07`, with the help of libtest's flags
+/// (flattened from `libtest_mimic::Arguments`) reworded for fixture cases.
+pub fn command() -> clap::Command {
+    CargoCli::command().mut_subcommand("x07", |x07| {
+        x07.mut_subcommand("test", reword_libtest_flags)
+            .mut_subcommand("bless", reword_libtest_flags)
+    })
+}
+
+/// libtest-mimic's help texts describe libtest-mimic (both `--ignored` flags
+/// read "Run ignored tests", `-q` explains a struct field, `--bench` …);
+/// these say what the flags do here. Flags that only exist so that tools
+/// calling a libtest harness keep working stay accepted but hidden.
+fn reword_libtest_flags(test: clap::Command) -> clap::Command {
+    let help = [
+        (
+            "include_ignored",
+            "Run the ignored cases as well as the others",
+        ),
+        ("ignored", "Run only the ignored cases"),
+        (
+            "list",
+            "List the selected cases as `NAME: test` lines and run nothing",
+        ),
+        (
+            "exact",
+            "Match FILTER against whole test names instead of substrings",
+        ),
+        (
+            "quiet",
+            "One character per case (the same as --format terse)",
+        ),
+        (
+            "test_threads",
+            "Cases run at once (else -j, RUST_TEST_THREADS, the `jobs` key, the number of cores)",
+        ),
+        ("skip", "Skip cases whose names contain FILTER (repeatable)"),
+        ("logfile", "Write the test lines to PATH instead of stdout"),
+        (
+            "format",
+            "pretty (one line per case, the default), terse (one character per case) or json \
+             (the cargo-x07 event stream, the same as --message-format json)",
+        ),
+        ("filter", "Run only the cases whose names contain FILTER"),
+        (
+            "color",
+            "Color the test lines: auto (on a terminal), always or never",
+        ),
+    ];
+    let hidden = [
+        "test",
+        "bench",
+        "nocapture",
+        "show_output",
+        "unstable_flags",
+    ];
+    let test = help.into_iter().fold(test, |test, (id, text)| {
+        test.mut_arg(id, |arg| arg.help(text).long_help(None::<&str>))
+    });
+    let test = ["format", "color"].into_iter().fold(test, |test, id| {
+        test.mut_arg(id, |arg| arg.hide_possible_values(true))
+    });
+    let test = test.mut_arg("test_threads", |arg| arg.value_name("N"));
+    hidden
+        .into_iter()
+        .fold(test, |test, id| test.mut_arg(id, |arg| arg.hide(true)))
 }
 
 fn error_exit(error: impl std::fmt::Display) -> i32 {

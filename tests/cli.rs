@@ -737,3 +737,49 @@ fn package_selection_follows_cargo() {
         "b/fixtures/f::default::os\n"
     );
 }
+
+#[test]
+fn test_help_describes_the_libtest_flags_for_cases() {
+    for command in ["test", "bless"] {
+        let output = std::process::Command::new(cargo_x07())
+            .args(["x07", command, "--help"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let help = String::from_utf8(output.stdout).unwrap();
+        assert!(help.starts_with("Run "), "{help}");
+        assert!(help.contains("Usage: cargo x07 "), "{help}");
+        for line in [
+            "--include-ignored\n          Run the ignored cases as well as the others",
+            "--ignored\n          Run only the ignored cases",
+            "--list\n          List the selected cases as `NAME: test` lines and run nothing",
+            "the same as --message-format json",
+        ] {
+            assert!(help.contains(line), "missing {line:?} in\n{help}");
+        }
+        // libtest-mimic's own wording and its no-op flags are gone from the help …
+        for gone in [
+            "Run ignored tests",
+            "--bench",
+            "--nocapture",
+            "--show-output",
+            "-Z <",
+            "If this is set, `format` is `None`",
+        ] {
+            assert!(!help.contains(gone), "{gone:?} still in\n{help}");
+        }
+    }
+    // … but still accepted, as tools calling a libtest harness pass them.
+    let ws = Workspace::new("");
+    let output = ws
+        .command(&[
+            "test",
+            "--nocapture",
+            "-Z",
+            "unstable-options",
+            "--allow-empty",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
