@@ -31,10 +31,27 @@ fn footer(out: &mut String, reproduce: &str) {
     let _ = write!(out, "reproduce with the real x07:\n  {reproduce}\n");
 }
 
+/// `text` with every path under the current directory written relative to it,
+/// like the fixture file and the reproduce line (no machine paths in CI logs).
+fn paths_from_cwd(text: &str) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return text.to_string();
+    };
+    let prefix = format!("{}{}", cwd.display(), std::path::MAIN_SEPARATOR);
+    if prefix.len() <= 1 {
+        return text.to_string();
+    }
+    text.replace(&prefix, "")
+}
+
 /// The message of a case that could not be planned (broken fixture, missing file).
 pub fn problem_message(case: &PlannedCase, problem: &str, reproduce: &str) -> String {
     let mut out = header(case);
-    let _ = write!(out, "the case could not be run:\n{}", indent(problem));
+    let _ = write!(
+        out,
+        "the case could not be run:\n{}",
+        indent(&paths_from_cwd(problem))
+    );
     footer(&mut out, reproduce);
     out
 }
@@ -42,14 +59,19 @@ pub fn problem_message(case: &PlannedCase, problem: &str, reproduce: &str) -> St
 /// The message of a case whose runner could not be started or copied.
 pub fn run_error_message(case: &PlannedCase, error: &RunError, reproduce: &str) -> String {
     let mut out = header(case);
-    let _ = writeln!(out, "the runner could not be run: {error}");
+    let _ = writeln!(
+        out,
+        "the runner could not be run: {}",
+        paths_from_cwd(&error.to_string())
+    );
     footer(&mut out, reproduce);
     out
 }
 
 /// One-line summary for a problem (used as the failed-check line).
 pub fn problem_summary(problem: &str) -> String {
-    format!("fixture: {}", problem.lines().next().unwrap_or(problem))
+    let problem = paths_from_cwd(problem);
+    format!("fixture: {}", problem.lines().next().unwrap_or(&problem))
 }
 
 /// The hint for a VM backend that failed closed.
@@ -256,6 +278,24 @@ fn hex_diff(expected: &[u8], actual: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn problem_paths_are_relative_to_the_current_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        let file = cwd.join("fixtures").join("a").join("x07test.json");
+        let problem = format!("malformed JSON in {}: EOF", file.display());
+        let relative = std::path::Path::new("fixtures")
+            .join("a")
+            .join("x07test.json");
+        assert_eq!(
+            problem_summary(&problem),
+            format!("fixture: malformed JSON in {}: EOF", relative.display())
+        );
+        assert_eq!(
+            paths_from_cwd("/elsewhere/x07test.json"),
+            "/elsewhere/x07test.json"
+        );
+    }
 
     #[test]
     fn text_diff_marks_changed_lines() {
