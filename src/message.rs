@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::check::Verdict;
 use crate::config::SandboxBackend;
-use crate::plan::{PlannedCase, SANDBOX_WORLD};
+use crate::plan::{PlannedCase, Target, SANDBOX_WORLD};
 use crate::run::{RunError, RunOutput};
 
 /// At most this many bytes of stderr are quoted in a message.
@@ -91,6 +91,18 @@ fn lossy_limited(bytes: &[u8]) -> String {
     }
 }
 
+/// `text` from the runner with the temporary fixture copy it ran in written
+/// as the fixture's own path (the copy is gone by the time anyone reads this).
+fn copy_as_fixture(text: &str, case: &PlannedCase, output: &RunOutput) -> String {
+    match (&output.project_copy, &case.target) {
+        (Some(copy), Target::Project { dir, .. }) => text.replace(
+            &copy.display().to_string(),
+            &crate::run::path_from_cwd(dir).display().to_string(),
+        ),
+        _ => text.to_string(),
+    }
+}
+
 /// The full failure text of a case that ran.
 pub fn failure_message(
     case: &PlannedCase,
@@ -122,7 +134,8 @@ pub fn failure_message(
             let _ = writeln!(out, "trap: {trap}");
         }
         if let Some(error) = &actual.compile_error {
-            let _ = write!(out, "compile error:\n{}", indent(error));
+            let error = copy_as_fixture(error, case, output);
+            let _ = write!(out, "compile error:\n{}", indent(&error));
         }
         if let Some(bytes) = &actual.solve_stderr {
             if !bytes.is_empty() && actual.trap.is_some() {
@@ -142,19 +155,13 @@ pub fn failure_message(
         };
         let _ = writeln!(out, "runner exit code: {code}");
         if !output.stdout.is_empty() {
-            let _ = write!(
-                out,
-                "runner stdout:\n{}",
-                indent(&lossy_limited(&output.stdout))
-            );
+            let stdout = copy_as_fixture(&lossy_limited(&output.stdout), case, output);
+            let _ = write!(out, "runner stdout:\n{}", indent(&stdout));
         }
     }
     if !output.stderr.is_empty() {
-        let _ = write!(
-            out,
-            "runner stderr:\n{}",
-            indent(&lossy_limited(&output.stderr))
-        );
+        let stderr = copy_as_fixture(&lossy_limited(&output.stderr), case, output);
+        let _ = write!(out, "runner stderr:\n{}", indent(&stderr));
     } else if verdict.report.is_none() {
         let _ = writeln!(out, "runner stderr: (empty)");
     }

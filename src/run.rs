@@ -404,6 +404,9 @@ pub struct RunOutput {
     pub duration: Duration,
     /// Whether the timeout killed it.
     pub timed_out: bool,
+    /// The temporary copy of the fixture the runner ran in (removed by now),
+    /// so messages can show the fixture's own path where the runner printed this one.
+    pub project_copy: Option<PathBuf>,
 }
 
 /// Runs one planned case: copy, spawn, collect. The temporary copy is removed afterwards.
@@ -431,7 +434,12 @@ pub fn run_case(case: &PlannedCase, runner: &Runner) -> Result<RunOutput, RunErr
         .args(render_args(&command_args(case), &project_dir))
         .current_dir(&project_dir);
     clean_env(&mut command, &case.run.env);
-    let output = execute(command, case.timeout);
+    let output = execute(command, case.timeout).map(|mut output| {
+        if matches!(case.target, Target::Project { .. }) {
+            output.project_copy = Some(project_dir.clone());
+        }
+        output
+    });
     drop(scratch);
     output.map_err(|error| match error {
         RunError::Io(source) => RunError::Spawn {
@@ -582,6 +590,7 @@ pub fn execute(mut command: Command, timeout: Duration) -> Result<RunOutput, Run
             stderr,
             duration,
             timed_out,
+            project_copy: None,
         })
     })
 }

@@ -783,3 +783,28 @@ fn test_help_describes_the_libtest_flags_for_cases() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }
+
+#[test]
+fn runner_output_names_the_fixture_not_its_temporary_copy() {
+    let ws = Workspace::new("");
+    ws.fake_fixture(
+        "fixtures/where",
+        "echo \"error: cannot read $(pwd)/main.x07.json\" >&2\necho \"at $(pwd)/main.x07.json\"\nexit 3\n",
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"] }"#,
+        )],
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("runner stderr:\n  error: cannot read fixtures/where/main.x07.json\n"),
+        "{all}"
+    );
+    assert!(
+        all.contains("runner stdout:\n  at fixtures/where/main.x07.json\n"),
+        "{all}"
+    );
+    assert!(!all.contains("cargo-x07-"), "{all}");
+}
