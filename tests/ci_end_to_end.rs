@@ -160,6 +160,38 @@ fn three_shards_of_junit_hold_exactly_the_unsharded_cases() {
 }
 
 #[test]
+fn github_annotations_name_files_relative_to_the_checkout() {
+    // A cargo workspace in a subdirectory of the repository: GitHub resolves
+    // `file=` against $GITHUB_WORKSPACE, so the path must include the subdirectory.
+    let workspace = Workspace::new();
+    workspace.break_greet();
+    let checkout = workspace.root().parent().unwrap().to_path_buf();
+    let subdirectory = workspace
+        .root()
+        .canonicalize()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let output = workspace
+        .cargo_x07(&["test"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", &checkout)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stdout = text(&output.stdout);
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("::error"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", describe(&output));
+    let expected = format!("::error file={subdirectory}/fixtures/greet/x07test.json,title=");
+    assert!(errors[0].starts_with(&expected), "{}", errors[0]);
+}
+
+#[test]
 fn github_run_with_one_broken_fixture_annotates_it_once_and_summarises_it() {
     let workspace = Workspace::new();
     workspace.break_greet();

@@ -67,11 +67,32 @@ pub fn annotation_message(result: &CaseResult) -> String {
     message
 }
 
+/// The `file=` of an annotation. GitHub resolves it against the checkout
+/// (`$GITHUB_WORKSPACE`), which is not the cargo workspace when that lives in
+/// a subdirectory of the repository; files outside the checkout (or without
+/// one) are shown relative to the cargo workspace root.
+pub fn annotation_file(path: &Path, workspace_root: &Path, checkout: Option<&Path>) -> String {
+    match checkout {
+        Some(checkout) if !checkout.as_os_str().is_empty() && path.starts_with(checkout) => {
+            display_path(path, checkout)
+        }
+        _ => display_path(path, workspace_root),
+    }
+}
+
 /// The `::error` line (with its newline) for one failing case.
 pub fn error_annotation(result: &CaseResult, workspace_root: &Path) -> String {
+    // Canonical like the cargo workspace root (macOS: /var is /private/var).
+    let checkout = std::env::var_os("GITHUB_WORKSPACE")
+        .map(std::path::PathBuf::from)
+        .map(|checkout| std::fs::canonicalize(&checkout).unwrap_or(checkout));
     format!(
         "::error file={},title={}::{}\n",
-        escape_property(&display_path(&result.source_file, workspace_root)),
+        escape_property(&annotation_file(
+            &result.source_file,
+            workspace_root,
+            checkout.as_deref()
+        )),
         escape_property(&result.id.test_name()),
         escape_data(&annotation_message(result))
     )
@@ -264,6 +285,28 @@ mod tests {
     use crate::report::test_support::{result, result_in};
     use crate::report::RunTotals;
     use std::time::Duration;
+
+    #[test]
+    fn annotation_files_are_relative_to_the_checkout() {
+        let file = Path::new("/repo/rust/fixtures/a/x07test.json");
+        let workspace = Path::new("/repo/rust");
+        assert_eq!(
+            annotation_file(file, workspace, Some(Path::new("/repo"))),
+            "rust/fixtures/a/x07test.json"
+        );
+        assert_eq!(
+            annotation_file(file, workspace, None),
+            "fixtures/a/x07test.json"
+        );
+        assert_eq!(
+            annotation_file(file, workspace, Some(Path::new("/elsewhere"))),
+            "fixtures/a/x07test.json"
+        );
+        assert_eq!(
+            annotation_file(file, workspace, Some(Path::new(""))),
+            "fixtures/a/x07test.json"
+        );
+    }
 
     #[test]
     fn escapes_data_and_properties() {
