@@ -27,10 +27,15 @@ pub const EXIT_USAGE: i32 = 2;
 
 /// `cargo x07 …`, as cargo invokes it: `cargo-x07 x07 …`.
 #[derive(Debug, Parser)]
-#[command(bin_name = "cargo", version, styles = clap::builder::Styles::plain())]
+#[command(
+    bin_name = "cargo",
+    version,
+    about = "cargo-x07: run X07 fixtures as test cases; use it as `cargo x07 …`",
+    styles = clap::builder::Styles::plain()
+)]
 pub enum CargoCli {
     /// Run X07 fixtures as test cases: every fixture × case × profile is one libtest test.
-    #[command(name = "x07", version, author)]
+    #[command(name = "x07", version, author, display_name = "cargo-x07")]
     X07(X07Cli),
 }
 
@@ -106,10 +111,10 @@ pub struct WorkspaceArgs {
     /// Path to Cargo.toml.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Package(s) whose fixtures to run.
+    /// Package(s) whose fixtures to use (repeatable).
     #[arg(short = 'p', long = "package", value_name = "SPEC")]
     pub package: Vec<String>,
-    /// Run the fixtures of every workspace member.
+    /// Use the fixtures of every workspace member.
     #[arg(long)]
     pub workspace: bool,
 }

@@ -808,3 +808,26 @@ fn runner_output_names_the_fixture_not_its_temporary_copy() {
     );
     assert!(!all.contains("cargo-x07-"), "{all}");
 }
+
+#[test]
+fn version_and_top_level_help_read_as_cargo_x07() {
+    let version = std::process::Command::new(cargo_x07())
+        .args(["x07", "--version"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap(),
+        format!("cargo-x07 {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let help = std::process::Command::new(cargo_x07())
+        .args(["x07", "list", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("Usage: cargo x07 list"), "{help}");
+    assert!(!help.contains("fixtures to run"), "{help}");
+    let bare = std::process::Command::new(cargo_x07()).output().unwrap();
+    assert_eq!(bare.status.code(), Some(2));
+    let bare = String::from_utf8(bare.stderr).unwrap();
+    assert!(bare.starts_with("cargo-x07: run X07 fixtures"), "{bare}");
+}
