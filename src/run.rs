@@ -82,9 +82,22 @@ pub enum RunError {
     /// `--backend x07` and no x07 was found.
     #[error("no x07 binary found (tried --x07, $X07, the `x07` configuration key and PATH)")]
     NoX07,
-    /// The runner path does not exist.
-    #[error("x07 binary {} does not exist", .0.display())]
-    MissingRunner(PathBuf),
+    /// The runner named by `--x07`, `$X07` or the `x07` key does not exist.
+    #[error("x07 binary {} (from {from}) does not exist", path.display())]
+    MissingRunner {
+        /// The path as given.
+        path: PathBuf,
+        /// Where it was given: `--x07`, `$X07` or the `x07` configuration key.
+        from: &'static str,
+    },
+    /// A bare runner name (no `/`) from `--x07`, `$X07` or the `x07` key is not on `PATH`.
+    #[error("x07 binary `{name}` (from {from}) is not on PATH")]
+    RunnerNotOnPath {
+        /// The name as given.
+        name: String,
+        /// Where it was given.
+        from: &'static str,
+    },
     /// Copying the fixture failed.
     #[error("failed to copy fixture {} to a temporary directory: {source}", from.display())]
     Copy {
@@ -139,15 +152,16 @@ pub fn resolve_runner(
             .filter(|value| !value.is_empty())
             .map(PathBuf::from);
         let candidate = explicit
-            .map(Path::to_path_buf)
-            .or(from_env)
-            .or_else(|| configured.map(Path::to_path_buf));
+            .map(|path| (path.to_path_buf(), "--x07"))
+            .or(from_env.map(|path| (path, "$X07")))
+            .or_else(|| configured.map(|path| (path.to_path_buf(), "the `x07` configuration key")));
         let found = match candidate {
-            Some(path) if path.components().count() == 1 && !path.exists() => {
-                Some(find_on_path(&path.to_string_lossy()).ok_or(RunError::MissingRunner(path))?)
+            Some((path, from)) if path.components().count() == 1 && !path.exists() => {
+                let name = path.to_string_lossy().into_owned();
+                Some(find_on_path(&name).ok_or(RunError::RunnerNotOnPath { name, from })?)
             }
-            Some(path) if path.exists() => Some(path),
-            Some(path) => return Err(RunError::MissingRunner(path)),
+            Some((path, _)) if path.exists() => Some(path),
+            Some((path, from)) => return Err(RunError::MissingRunner { path, from }),
             None => find_on_path(if cfg!(windows) { "x07.exe" } else { "x07" }),
         };
         if let Some(program) = found {

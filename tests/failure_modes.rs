@@ -178,7 +178,18 @@ fn a_missing_runner_fails_before_running_anything() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output).contains("/nonexistent/x07 does not exist"),
+        text(&output).contains("x07 binary /nonexistent/x07 (from --x07) does not exist"),
+        "{}",
+        text(&output)
+    );
+    let output = ws
+        .command(&["test"])
+        .env("X07", "x07-surely-not-installed")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).contains("x07 binary `x07-surely-not-installed` (from $X07) is not on PATH"),
         "{}",
         text(&output)
     );
