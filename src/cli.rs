@@ -540,6 +540,7 @@ pub fn list(args: ListArgs) -> i32 {
                 line.push_str(&format!("  — {description}"));
             }
             if let Some(problem) = &case.problem {
+                let problem = crate::message::paths_from_cwd(problem);
                 line.push_str(&format!(
                     "  [broken: {}]",
                     problem.lines().next().unwrap_or("")

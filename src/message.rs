@@ -33,7 +33,7 @@ fn footer(out: &mut String, reproduce: &str) {
 
 /// `text` with every path under the current directory written relative to it,
 /// like the fixture file and the reproduce line (no machine paths in CI logs).
-fn paths_from_cwd(text: &str) -> String {
+pub fn paths_from_cwd(text: &str) -> String {
     let Ok(cwd) = std::env::current_dir() else {
         return text.to_string();
     };

@@ -831,3 +831,19 @@ fn version_and_top_level_help_read_as_cargo_x07() {
     let bare = String::from_utf8(bare.stderr).unwrap();
     assert!(bare.starts_with("cargo-x07: run X07 fixtures"), "{bare}");
 }
+
+#[test]
+fn list_long_names_a_broken_fixture_relative_to_the_current_directory() {
+    let ws = Workspace::new("");
+    ws.fixture(
+        "fixtures/broken",
+        &[("x07.json", &project_manifest()), ("x07test.json", "{")],
+    );
+    let output = ws.command(&["list", "--long"]).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("fixtures/broken::default::os  [broken: malformed JSON in fixtures/broken/x07test.json: "),
+        "{stdout}"
+    );
+}
