@@ -318,11 +318,7 @@ pub fn resolve_runner(
     runner: &RunnerArgs,
     workspace: &WorkspaceConfig,
 ) -> Result<Runner, run::RunError> {
-    let configured = workspace
-        .packages
-        .first()
-        .and_then(|package| package.settings.x07.clone())
-        .or_else(|| workspace.workspace_settings.x07.clone());
+    let configured = workspace.configured_x07();
     run::resolve_runner(runner.x07.as_deref(), runner.backend, configured.as_deref())
 }
 
@@ -349,27 +345,11 @@ pub fn test(args: TestArgs) -> i32 {
         partition.retain(&mut cases, |case| &case.id);
     }
     let listing = libtest.list;
-    let threads = suite::thread_count(
-        libtest.test_threads,
-        args.jobs,
-        workspace
-            .packages
-            .first()
-            .and_then(|package| package.settings.jobs)
-            .or(workspace.workspace_settings.jobs),
-    );
+    let threads = suite::thread_count(libtest.test_threads, args.jobs, workspace.configured_jobs());
     libtest.test_threads = Some(threads);
 
     if listing {
-        // nextest's custom-harness contract: `--list --format terse` prints only `<name>: test` lines.
-        let trials = cases
-            .iter()
-            .map(|case| {
-                libtest_mimic::Trial::test(case.id.test_name(), || Ok(()))
-                    .with_ignored_flag(case.ignore.is_some())
-            })
-            .collect();
-        let _listed = libtest_mimic::run(&libtest, trials);
+        let _listed = libtest_mimic::run(&libtest, suite::list_trials(&cases));
         return 0;
     }
 

@@ -198,6 +198,25 @@ pub struct WorkspaceConfig {
     pub packages: Vec<PackageConfig>,
 }
 
+impl WorkspaceConfig {
+    /// The `x07` binary the configuration names: the first selected package's
+    /// setting, else the workspace's.
+    pub fn configured_x07(&self) -> Option<PathBuf> {
+        self.packages
+            .first()
+            .and_then(|package| package.settings.x07.clone())
+            .or_else(|| self.workspace_settings.x07.clone())
+    }
+
+    /// The `jobs` setting: the first selected package's, else the workspace's.
+    pub fn configured_jobs(&self) -> Option<usize> {
+        self.packages
+            .first()
+            .and_then(|package| package.settings.jobs)
+            .or(self.workspace_settings.jobs)
+    }
+}
+
 /// Which packages to use, as cargo's selectors say.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -318,6 +337,39 @@ mod tests {
         assert_eq!(settings.x07, Some(PathBuf::from("/ws/bin/x07")));
         assert_eq!(settings.fixtures, ["fixtures"]);
         assert_eq!(settings.smoke_root, PathBuf::from("/ws"));
+    }
+
+    #[test]
+    fn runner_and_jobs_come_from_the_first_package_else_the_workspace() {
+        let raw = |json| -> RawSettings { serde_json::from_value(json).unwrap() };
+        let ws_settings = Settings::from_raw(
+            raw(serde_json::json!({ "x07": "tools/x07", "jobs": 3 })).anchored(Path::new("/ws")),
+            Path::new("/ws"),
+        );
+        let package = |json| PackageConfig {
+            name: "p".into(),
+            root: "/ws/p".into(),
+            settings: Settings::from_raw(
+                raw(json).anchored(Path::new("/ws/p")),
+                Path::new("/ws/p"),
+            ),
+        };
+        let mut workspace = WorkspaceConfig {
+            root: "/ws".into(),
+            workspace_settings: ws_settings,
+            packages: vec![package(serde_json::json!({}))],
+        };
+        assert_eq!(
+            workspace.configured_x07(),
+            Some(PathBuf::from("/ws/tools/x07"))
+        );
+        assert_eq!(workspace.configured_jobs(), Some(3));
+        workspace.packages = vec![package(serde_json::json!({ "x07": "own/x07", "jobs": 1 }))];
+        assert_eq!(
+            workspace.configured_x07(),
+            Some(PathBuf::from("/ws/p/own/x07"))
+        );
+        assert_eq!(workspace.configured_jobs(), Some(1));
     }
 
     #[test]

@@ -284,3 +284,16 @@ pub fn planned_ids(cases: &[PlannedCase]) -> Vec<(CaseId, PathBuf)> {
         .map(|case| (case.id.clone(), case.source_file.clone()))
         .collect()
 }
+
+/// Trials that only carry the cases' names and ignore flags, for `--list`
+/// (nextest's custom-harness contract: `--list --format terse` prints only
+/// `<name>: test` lines).
+pub fn list_trials(cases: &[PlannedCase]) -> Vec<libtest_mimic::Trial> {
+    cases
+        .iter()
+        .map(|case| {
+            libtest_mimic::Trial::test(case.id.test_name(), || Ok(()))
+                .with_ignored_flag(case.ignore.is_some())
+        })
+        .collect()
+}

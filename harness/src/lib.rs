@@ -69,25 +69,13 @@ pub fn run_with(mut args: libtest_mimic::Arguments, manifest_path: Option<PathBu
             return EXIT_SETUP_ERROR;
         }
     };
-    let threads = suite::thread_count(args.test_threads, None, workspace.workspace_settings.jobs);
+    let threads = suite::thread_count(args.test_threads, None, workspace.configured_jobs());
     args.test_threads = Some(threads);
     if args.list {
-        let trials = cases
-            .iter()
-            .map(|case| {
-                libtest_mimic::Trial::test(case.id.test_name(), || Ok(()))
-                    .with_ignored_flag(case.ignore.is_some())
-            })
-            .collect();
-        let _listed = libtest_mimic::run(&args, trials);
+        let _listed = libtest_mimic::run(&args, suite::list_trials(&cases));
         return 0;
     }
-    let configured = workspace.workspace_settings.x07.clone().or_else(|| {
-        workspace
-            .packages
-            .iter()
-            .find_map(|p| p.settings.x07.clone())
-    });
+    let configured = workspace.configured_x07();
     let runner = match run::resolve_runner(None, BackendChoice::Auto, configured.as_deref()) {
         Ok(runner) => runner,
         Err(error) => {
