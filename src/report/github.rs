@@ -49,17 +49,7 @@ pub fn escape_property(text: &str) -> String {
 /// The text of a failing case's annotation: its failed checks, one per line, then the
 /// reproduce command.
 pub fn annotation_message(result: &CaseResult) -> String {
-    let mut message = if result.failed_checks.is_empty() {
-        result
-            .message
-            .lines()
-            .find(|line| !line.trim().is_empty())
-            .unwrap_or("case failed")
-            .trim()
-            .to_string()
-    } else {
-        result.failed_checks.join("\n")
-    };
+    let mut message = super::failed_checks_text(result, "\n");
     if !result.reproduce.is_empty() {
         message.push_str("\nreproduce: ");
         message.push_str(&result.reproduce);

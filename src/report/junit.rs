@@ -47,17 +47,7 @@ pub fn failure_body(result: &CaseResult) -> String {
 
 /// The `message` attribute of a failed case's `<failure>`: its failed checks on one line.
 pub fn failure_message(result: &CaseResult) -> String {
-    if result.failed_checks.is_empty() {
-        result
-            .message
-            .lines()
-            .find(|line| !line.trim().is_empty())
-            .unwrap_or("case failed")
-            .trim()
-            .to_string()
-    } else {
-        result.failed_checks.join("; ")
-    }
+    super::failed_checks_text(result, "; ")
 }
 
 fn test_case(result: &CaseResult, workspace_root: &Path) -> TestCase {

@@ -157,6 +157,22 @@ pub fn display_path(path: &Path, workspace_root: &Path) -> String {
     }
 }
 
+/// A failed case's checks joined with `separator`, or, when it has none (the case
+/// could not be run), the first non-blank line of its message.
+pub fn failed_checks_text(result: &CaseResult, separator: &str) -> String {
+    if result.failed_checks.is_empty() {
+        result
+            .message
+            .lines()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("case failed")
+            .trim()
+            .to_string()
+    } else {
+        result.failed_checks.join(separator)
+    }
+}
+
 /// Why writing one of the CI outputs failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
