@@ -123,19 +123,7 @@ fn each_failure_mode_fails_only_its_own_case() {
     assert!(all.contains("did not finish within 500 ms"), "{all}");
     #[cfg(unix)]
     for file in ["runner.pid", "grandchild.pid"] {
-        let pid: i32 = std::fs::read_to_string(pid_dir.path().join(file))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let mut gone = process_gone(pid);
-        for _ in 0..50 {
-            if gone {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            gone = process_gone(pid);
-        }
+        let (pid, gone) = pid_file_process_gone(&pid_dir.path().join(file));
         assert!(gone, "{file} ({pid}) is still running");
     }
 
@@ -250,19 +238,7 @@ fn ctrl_c_kills_the_running_cases() {
         copy.display()
     );
     for file in ["runner.pid", "grandchild.pid"] {
-        let pid: i32 = std::fs::read_to_string(pid_dir.path().join(file))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let mut gone = process_gone(pid);
-        for _ in 0..50 {
-            if gone {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            gone = process_gone(pid);
-        }
+        let (pid, gone) = pid_file_process_gone(&pid_dir.path().join(file));
         assert!(gone, "{file} ({pid}) is still running after Ctrl-C");
     }
 }

@@ -211,6 +211,23 @@ pub fn process_gone(pid: i32) -> bool {
     }
 }
 
+/// Reads the pid written to `file` and waits up to 5 s for that process to be gone.
+#[cfg(unix)]
+pub fn pid_file_process_gone(file: &Path) -> (i32, bool) {
+    let pid: i32 = std::fs::read_to_string(file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for _ in 0..50 {
+        if process_gone(pid) {
+            return (pid, true);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (pid, process_gone(pid))
+}
+
 /// The libtest outcome (`ok`, `FAILED`, `ignored`) printed for `name`, or `""`.
 pub fn outcome<'a>(output: &'a str, name: &str) -> &'a str {
     output
