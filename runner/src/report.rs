@@ -1,9 +1,12 @@
 //! The runner report (`x07-os-runner.report@0.5.0`) and the wrapped report
 //! (`x07.run.report@0.3.0`), printed exactly as `x07 run` prints them: pretty JSON with a
 //! two-space indent, keys sorted, and a trailing newline.
+//!
+//! The report's shape is described once, as serde types in [`model`]; the builders here
+//! fill those types and print them.
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
+pub mod model;
+
 use serde_json::{json, Map, Value};
 
 /// `schema_version` of the runner report.
@@ -108,30 +111,28 @@ impl CompileSection {
         }
     }
 
-    fn to_value(&self) -> Value {
+    /// The `compile` object as the shared report type.
+    pub fn to_model(&self) -> model::CompileResult {
         // x07-lite has no C compiler: the C-only values are 0 / null, but well-typed.
-        let mut object = json!({
-            "c_source_size": 0,
-            "compile_error": self.compile_error,
-            "compiled_exe": null,
-            "compiled_exe_size": null,
-            "exit_status": self.exit_status,
-            "fuel_used": null,
-            "lang_id": self.lang_id,
-            "native_requires": {
-                "requires": self.native_requires,
-                "schema_version": NATIVE_REQUIRES_SCHEMA_VERSION,
-                "world": self.world,
+        model::CompileResult {
+            c_source_size: 0,
+            compile_error: self.compile_error.clone(),
+            compiled_exe: None,
+            compiled_exe_size: None,
+            diagnostics: self.diagnostics.clone(),
+            exit_status: i64::from(self.exit_status),
+            fuel_used: None,
+            lang_id: self.lang_id.clone(),
+            native_requires: model::NativeRequires {
+                requires: self.native_requires.clone(),
+                schema_version: NATIVE_REQUIRES_SCHEMA_VERSION.to_string(),
+                world: Some(self.world.clone()),
             },
-            "ok": self.ok,
-            "stderr_b64": B64.encode(&self.stderr),
-            "stdout_b64": "",
-            "trap": self.trap,
-        });
-        if let Some(diagnostics) = &self.diagnostics {
-            object["diagnostics"] = diagnostics.clone();
+            ok: self.ok,
+            stderr_b64: model::encode(&self.stderr),
+            stdout_b64: String::new(),
+            trap: self.trap.clone(),
         }
-        object
     }
 }
 
@@ -156,48 +157,40 @@ pub struct SolveSection {
     pub trap_help: Option<String>,
 }
 
-/// Metric keys of `solve` that come from the stats line (null when absent).
-const METRIC_KEYS: [&str; 14] = [
-    "fs_list_dir_calls",
-    "fs_read_file_calls",
-    "fuel_used",
-    "heap_used",
-    "kv_get_calls",
-    "kv_set_calls",
-    "mem_stats",
-    "rr_append_calls",
-    "rr_close_calls",
-    "rr_next_calls",
-    "rr_next_miss_calls",
-    "rr_open_calls",
-    "rr_stats_calls",
-    "sched_stats",
-];
-
 impl SolveSection {
-    fn to_value(&self) -> Value {
-        let mut object = Map::new();
-        object.insert("debug_stats".into(), Value::Null);
-        object.insert("exit_status".into(), self.exit_status.into());
-        for key in METRIC_KEYS {
-            let value = self
-                .metrics
+    /// The `solve` object as the shared report type.
+    pub fn to_model(&self) -> model::SolveResult {
+        let metric = |key: &str| {
+            self.metrics
                 .as_ref()
                 .and_then(|metrics| metrics.get(key))
                 .cloned()
-                .unwrap_or(Value::Null);
-            object.insert(key.into(), value);
+                .unwrap_or(Value::Null)
+        };
+        model::SolveResult {
+            debug_stats: Value::Null,
+            exit_status: i64::from(self.exit_status),
+            fs_list_dir_calls: metric("fs_list_dir_calls"),
+            fs_read_file_calls: metric("fs_read_file_calls"),
+            fuel_used: metric("fuel_used"),
+            heap_used: metric("heap_used"),
+            kv_get_calls: metric("kv_get_calls"),
+            kv_set_calls: metric("kv_set_calls"),
+            mem_stats: metric("mem_stats"),
+            ok: self.ok,
+            rr_append_calls: metric("rr_append_calls"),
+            rr_close_calls: metric("rr_close_calls"),
+            rr_next_calls: metric("rr_next_calls"),
+            rr_next_miss_calls: metric("rr_next_miss_calls"),
+            rr_open_calls: metric("rr_open_calls"),
+            rr_stats_calls: metric("rr_stats_calls"),
+            sched_stats: metric("sched_stats"),
+            solve_output_b64: model::encode(&self.solve_output),
+            stderr_b64: model::encode(&self.stderr),
+            stdout_b64: model::encode(&self.stdout),
+            trap: self.trap.clone(),
+            trap_help: self.trap_help.clone(),
         }
-        object.insert("ok".into(), self.ok.into());
-        object.insert(
-            "solve_output_b64".into(),
-            B64.encode(&self.solve_output).into(),
-        );
-        object.insert("stderr_b64".into(), B64.encode(&self.stderr).into());
-        object.insert("stdout_b64".into(), B64.encode(&self.stdout).into());
-        object.insert("trap".into(), json!(self.trap));
-        object.insert("trap_help".into(), json!(self.trap_help));
-        Value::Object(object)
     }
 }
 
@@ -225,19 +218,23 @@ impl RunnerReport {
         }
     }
 
+    /// The report as the shared report type.
+    pub fn to_model(&self) -> model::RunnerReport {
+        model::RunnerReport {
+            compile: Some(self.compile.to_model()),
+            exit_code: i64::from(self.exit_code()),
+            mode: self.mode.as_str().to_string(),
+            sandbox_backend: self.sandbox_backend.clone(),
+            schema_version: RUNNER_REPORT_SCHEMA_VERSION.to_string(),
+            solve: self.solve.as_ref().map(SolveSection::to_model),
+            world: self.world.clone(),
+        }
+    }
+
     /// The report as a JSON value (keys sorted).
     pub fn to_value(&self) -> Value {
-        let mut object = json!({
-            "compile": self.compile.to_value(),
-            "exit_code": self.exit_code(),
-            "mode": self.mode.as_str(),
-            "schema_version": RUNNER_REPORT_SCHEMA_VERSION,
-            "solve": self.solve.as_ref().map(SolveSection::to_value),
-            "world": self.world,
-        });
-        if let Some(backend) = &self.sandbox_backend {
-            object["sandbox_backend"] = backend.clone().into();
-        }
+        // Serialising these types cannot fail: their maps have string keys.
+        let mut object = serde_json::to_value(self.to_model()).unwrap_or(Value::Null);
         sort_keys(&mut object);
         object
     }
