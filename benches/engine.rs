@@ -6,21 +6,23 @@
 //!    expectations file read and schema-checked) for information;
 //! 2. per-case harness overhead over the runner's own time, with a trivial
 //!    runner that prints a canned report (target ≤ 1 ms);
-//! 3. parallel efficiency on N cases of known duration through libtest-mimic
-//!    on the rayon pool (target: wall ≤ 1.1 × total ÷ threads).
+//! 3. parallel efficiency on N cases of known duration through the engine's
+//!    worker pool (target: wall ≤ 1.1 × total ÷ threads);
+//! 4. how long the failure message takes for huge output differences (30,000 lines,
+//!    1 MiB): the diff is bounded by a window, a line cap and a deadline.
 //!
 //! Unix only (the trivial runner is a shell script).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cargo_x07::backend::{CommandBackend, RunnerInfo, RunnerKind};
 use cargo_x07::config::{PackageConfig, Settings, WorkspaceConfig};
 use cargo_x07::discover;
+use cargo_x07::engine::{self, EngineOptions, RunPlan, SelectedCase, Sinks};
 use cargo_x07::plan;
-use cargo_x07::run::{self, Runner};
-use cargo_x07::suite::{self, Collector};
+use cargo_x07::run;
 
 fn settings(root: &Path, profiles: &[&str]) -> Settings {
     Settings {
@@ -95,6 +97,14 @@ fn bench_discovery() {
         cases.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
+    let started = Instant::now();
+    let (cases, total) =
+        cargo_x07::session::load_cases(&ws, Some(&name)).expect("the workspace plans");
+    println!(
+        "--exact with libtest's filtered-out count: {} case(s) planned, {total} counted in {:.3} s (walk + names of every fixture)",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
     let fixtures = discover::discover(&ws).unwrap();
     let started = Instant::now();
     let planned = plan::plan_all(&ws, &fixtures);
@@ -132,13 +142,17 @@ fn trivial_fixture(root: &Path, name: &str, sleep: &str) -> PathBuf {
     dir
 }
 
-fn fake_runner() -> Runner {
+fn fake_runner() -> CommandBackend {
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake-x07");
-    Runner {
-        description: format!("runner: fake at {}", program.display()),
+    CommandBackend {
+        info: RunnerInfo {
+            kind: RunnerKind::X07,
+            description: format!("runner: fake at {}", program.display()),
+            program_word: "x07".into(),
+            cargo_x07_flags: Vec::new(),
+        },
         program,
         leading_args: Vec::new(),
-        embedded: false,
     }
 }
 
@@ -168,18 +182,18 @@ fn bench_overhead() {
         assert!(output.status.success());
         // Through the harness: copy, clean env, process group, timeout, parse, schema, checks.
         let started = Instant::now();
-        let outcome = suite::execute_case(case, &runner);
+        let outcome = engine::execute_case(case, &runner);
         harness.push(started.elapsed());
         assert_eq!(
-            outcome.result.status,
+            outcome.status,
             cargo_x07::model::CaseStatus::Passed,
             "{}",
-            outcome.result.message
+            cargo_x07::message::failure_message(&outcome)
         );
         // Where the harness time goes.
         let started = Instant::now();
         let scratch = tempfile::tempdir().unwrap();
-        run::copy_dir(&fixture, &scratch.path().join("trivial")).unwrap();
+        run::copy::copy_fixture(&fixture, &scratch.path().join("trivial")).unwrap();
         drop(scratch);
         copy.push(started.elapsed());
         let started = Instant::now();
@@ -221,34 +235,63 @@ fn bench_parallel() {
     let ws = workspace(root, &["os"]);
     let cases = plan::plan_all(&ws, &discover::discover(&ws).unwrap());
     for threads in [2usize, 4, 8] {
-        let pool = Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap(),
-        );
-        let collector = Arc::new(Collector::new());
-        let trials = suite::trials(
-            &cases,
-            Arc::new(fake_runner()),
-            pool,
-            Arc::clone(&collector),
-        );
-        let mut args = libtest_mimic::Arguments::from_iter(["bench", "--quiet"]);
-        args.test_threads = Some(threads);
+        let plan = RunPlan {
+            cases: cases
+                .iter()
+                .map(|case| SelectedCase {
+                    case: case.clone(),
+                    ignored: None,
+                })
+                .collect(),
+            ..RunPlan::default()
+        };
         let started = Instant::now();
-        let conclusion = libtest_mimic::run(&args, trials);
+        let result = engine::run(
+            &plan,
+            &fake_runner(),
+            &EngineOptions {
+                threads,
+                allow_empty: false,
+            },
+            &mut Sinks::new(),
+        );
         let wall = started.elapsed().as_secs_f64();
-        assert!(!conclusion.has_failed());
-        let total: f64 = collector
-            .results()
+        assert_eq!(result.summary.totals.failed, 0);
+        let total: f64 = result
+            .outcomes
             .iter()
-            .map(|r| r.duration.as_secs_f64())
+            .map(|outcome| outcome.duration.as_secs_f64())
             .sum();
         let ideal = total / threads as f64;
         println!(
             "parallel: {count} cases of ~{seconds} s on {threads} threads: wall {wall:.3} s, total {total:.3} s, total/threads {ideal:.3} s, wall/(total/threads) = {:.3} (target <= 1.1)",
             wall / ideal
+        );
+    }
+}
+
+fn bench_diff() {
+    let cases: [(&str, String, String); 2] = [
+        (
+            "30,000 differing lines",
+            (0..30_000)
+                .map(|n| format!("expected line {n}\n"))
+                .collect(),
+            (0..30_000).map(|n| format!("actual line {n}\n")).collect(),
+        ),
+        (
+            "1 MiB, every line different",
+            (0..65_536).map(|n| format!("e{n:014}\n")).collect(),
+            (0..65_536).map(|n| format!("a{n:014}\n")).collect(),
+        ),
+    ];
+    for (what, expected, actual) in cases {
+        let started = Instant::now();
+        let diff = cargo_x07::message::output_diff(expected.as_bytes(), actual.as_bytes());
+        println!(
+            "output diff, {what}: {:.3} ms, {} lines shown (bounded: window, line cap, 100 ms deadline)",
+            started.elapsed().as_secs_f64() * 1e3,
+            diff.lines().count()
         );
     }
 }
@@ -261,6 +304,7 @@ fn main() {
     // Overhead first: discovery writes and deletes 10,000 fixture folders, and the
     // file system's write-back of that slows every file operation for a while after
     // (measured: the fixture copy took 3 ms per case right after it, 0.6 ms before).
+    bench_diff();
     bench_overhead();
     bench_discovery();
     bench_parallel();

@@ -1,18 +1,26 @@
-//! Bless: rewrite the expected `exit_code`, `output`, `trap` and
-//! `compile_error` of failing cases from their actual reports.
+//! Bless: rewrite the expected `exit_code`, `output`, `trap` and `compile_error` of
+//! failing cases from their actual reports.
 //!
-//! Safety rules: refused when the `CI` environment variable is set (nothing
-//! is written); a case whose runner crashed, timed out or printed no JSON
-//! report, or whose fixture files could not be read, is never blessed; every
-//! file is written to a temporary file in its own directory and renamed over
-//! the original, so a file is either old or new, never half-written.
+//! Safety rules: refused when the `CI` environment variable is set (nothing is written);
+//! a case whose runner crashed, timed out or printed no readable report, or whose fixture
+//! files could not be read, is never blessed; bless writes only inside the fixture's own
+//! directory (an expected-output file elsewhere leaves its case alone); every file is
+//! written to a temporary file in its own directory and renamed over the original, so a
+//! file is either old or new, never half-written.
 //!
-//! Where a value goes: when every profile of a case failed (or passed) with
-//! the same actual values, at the case level (`cases[i].expect`, or the
-//! top-level `expect` for a fixture without `cases`); otherwise under
-//! `cases[i].by_profile.<profile>.expect`. Keys that would override the new
-//! value at a more specific level are removed; a key that a less specific
-//! level sets and that is now absent is written as `null` (check off).
+//! What is written, judged on each case's *effective* expectations (the levels merged as
+//! the planner merges them, [`crate::plan::merge_expect`]):
+//! * where: at the case level when every profile of the case agrees (the top-level
+//!   `expect` for a fixture without `cases`), else under `by_profile.<profile>`; keys
+//!   that a more specific level would put over the new value are removed there;
+//! * an `output` whose expectation is a sidecar file (`{"file": …}`) is rewritten in that
+//!   file, bytes in place, and the expectations file keeps naming it;
+//! * a `trap` / `compile_error` given as `{"regex": …}` or `{"contains": …}` that still
+//!   matches the new value is kept;
+//! * a value the new report does not have is removed (written as `null` only when a less
+//!   specific level would otherwise still check it);
+//! * after per-profile values are written, case-level keys that no profile sees any more
+//!   (every profile overrides them) are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -21,10 +29,10 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use crate::check::Actual;
+use crate::engine::CaseOutcome;
 use crate::fixture::{EXPECTATIONS_FILE, FIXTURE_SCHEMA_VERSION};
 use crate::model::CaseStatus;
-use crate::plan::{PlannedCase, Target};
-use crate::suite::CaseOutcome;
+use crate::plan::{merge_expect, PlannedCase, Target, OUTCOME_KEYS};
 
 /// Why bless did not run or could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -80,17 +88,26 @@ impl Blessed {
             compile_error: actual.compile_error.clone(),
         }
     }
+
+    /// The `exit_code` the expectations imply when none is written.
+    fn default_exit_code(&self) -> i64 {
+        if self.trap.is_some() || self.compile_error.is_some() {
+            1
+        } else {
+            0
+        }
+    }
 }
 
 fn blessable(outcome: &CaseOutcome) -> Result<Blessed, String> {
-    if outcome.case.problem.is_some() {
+    if !outcome.case.problems.is_empty() {
         return Err("its fixture files could not be read".into());
     }
     let Some(verdict) = &outcome.verdict else {
         return Err("the runner could not be started".into());
     };
     if verdict.runner_crashed {
-        return Err("the runner crashed, timed out or printed no JSON report".into());
+        return Err("the runner crashed, timed out or printed no readable report".into());
     }
     let Some(actual) = &verdict.actual else {
         return Err("there is no report".into());
@@ -101,19 +118,29 @@ fn blessable(outcome: &CaseOutcome) -> Result<Blessed, String> {
     Ok(Blessed::from_actual(actual))
 }
 
-/// Blesses every failing case in `outcomes`. `planned` is every case of the
-/// run (to know which profiles a case has).
+/// One rewrite of a case's expectations: at the case level (`profile: None`, covering
+/// every profile in `profiles`) or for one profile.
+struct Edit {
+    case: String,
+    profile: Option<String>,
+    profiles: Vec<String>,
+    blessed: Blessed,
+    target: Target,
+    names: Vec<String>,
+}
+
+/// Blesses every failing case in `outcomes`. `planned` is every case of the run (to know
+/// which profiles a case has).
 pub fn bless(
     outcomes: &[CaseOutcome],
     planned: &[PlannedCase],
 ) -> Result<BlessSummary, BlessError> {
     refuse_in_ci()?;
     let mut summary = BlessSummary::default();
-    // fixture source file -> case name -> profile -> (outcome, blessed)
+    // source file -> case name -> profile -> (outcome, blessed)
     type ByProfile<'a> = BTreeMap<String, (&'a CaseOutcome, Option<Blessed>)>;
     let mut by_file: BTreeMap<PathBuf, BTreeMap<String, ByProfile>> = BTreeMap::new();
     let mut dirty: BTreeSet<(PathBuf, String)> = BTreeSet::new();
-    // fixture source file -> case name -> every planned profile (one pass, no N² lookups)
     let mut planned_profiles: BTreeMap<(&Path, &str), BTreeSet<&str>> = BTreeMap::new();
     for case in planned {
         planned_profiles
@@ -123,25 +150,21 @@ pub fn bless(
     }
     for outcome in outcomes {
         let blessed = blessable(outcome);
-        if outcome.result.status == CaseStatus::Failed {
+        let case = &outcome.case;
+        if outcome.status == CaseStatus::Failed {
             match &blessed {
                 Ok(_) => {
-                    dirty.insert((
-                        outcome.case.source_file.clone(),
-                        outcome.case.id.case.clone(),
-                    ));
+                    dirty.insert((case.source_file.clone(), case.id.case.clone()));
                 }
-                Err(reason) => summary
-                    .skipped
-                    .push((outcome.result.id.test_name(), reason.clone())),
+                Err(reason) => summary.skipped.push((case.id.test_name(), reason.clone())),
             }
         }
         by_file
-            .entry(outcome.case.source_file.clone())
+            .entry(case.source_file.clone())
             .or_default()
-            .entry(outcome.case.id.case.clone())
+            .entry(case.id.case.clone())
             .or_default()
-            .insert(outcome.case.id.profile.clone(), (outcome, blessed.ok()));
+            .insert(case.id.profile.clone(), (outcome, blessed.ok()));
     }
     for (file, cases) in &by_file {
         let mut edits: Vec<Edit> = Vec::new();
@@ -165,27 +188,25 @@ pub fn bless(
                 edits.push(Edit {
                     case: case_name.clone(),
                     profile: None,
-                    profiles_covered: all_profiles.iter().map(|p| p.to_string()).collect(),
+                    profiles: all_profiles.iter().map(|p| p.to_string()).collect(),
                     blessed: values[0].clone(),
                     target: outcome.case.target.clone(),
+                    names: profiles.values().map(|(o, _)| o.id().test_name()).collect(),
                 });
-                summary
-                    .blessed
-                    .extend(profiles.values().map(|(o, _)| o.result.id.test_name()));
             } else {
                 for (profile, (outcome, blessed)) in profiles {
-                    if outcome.result.status != CaseStatus::Failed {
+                    if outcome.status != CaseStatus::Failed {
                         continue;
                     }
                     if let Some(blessed) = blessed {
                         edits.push(Edit {
                             case: case_name.clone(),
                             profile: Some(profile.clone()),
-                            profiles_covered: vec![profile.clone()],
+                            profiles: vec![profile.clone()],
                             blessed: blessed.clone(),
                             target: outcome.case.target.clone(),
+                            names: vec![outcome.id().test_name()],
                         });
-                        summary.blessed.push(outcome.result.id.test_name());
                     }
                 }
             }
@@ -194,24 +215,43 @@ pub fn bless(
             continue;
         }
         let written = match &edits[0].target {
-            Target::Smoke { .. } => bless_smoke(file, &edits)?,
-            Target::Project { dir, .. } => bless_project(file, dir, &edits)?,
+            Target::Smoke { .. } => {
+                for edit in &edits {
+                    summary.blessed.extend(edit.names.iter().cloned());
+                }
+                bless_smoke(file, &edits)?
+            }
+            Target::Project { dir, .. } => {
+                let all: BTreeMap<String, Vec<String>> = planned_profiles
+                    .iter()
+                    .filter(|((source, _), _)| *source == file.as_path())
+                    .map(|((_, case), profiles)| {
+                        (
+                            case.to_string(),
+                            profiles.iter().map(|p| p.to_string()).collect(),
+                        )
+                    })
+                    .collect();
+                let project = bless_project(file, dir, &edits, &all)?;
+                for edit in &edits {
+                    match project.left_alone.get(&edit.case) {
+                        Some(reason) => summary
+                            .skipped
+                            .extend(edit.names.iter().map(|name| (name.clone(), reason.clone()))),
+                        None => summary.blessed.extend(edit.names.iter().cloned()),
+                    }
+                }
+                project.written
+            }
         };
         summary.files.extend(written);
     }
     summary.files.sort();
     summary.files.dedup();
     summary.blessed.sort();
+    summary.skipped.sort();
+    summary.skipped.dedup();
     Ok(summary)
-}
-
-struct Edit {
-    case: String,
-    /// `None`: case level.
-    profile: Option<String>,
-    profiles_covered: Vec<String>,
-    blessed: Blessed,
-    target: Target,
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
@@ -261,15 +301,19 @@ fn pretty(value: &Value) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn bless_smoke(file: &Path, edits: &[Edit]) -> Result<Vec<PathBuf>, BlessError> {
+fn read_doc(file: &Path) -> Result<Value, BlessError> {
     let text = std::fs::read(file).map_err(|e| BlessError::File {
         path: file.to_path_buf(),
         message: e.to_string(),
     })?;
-    let mut suite: Value = serde_json::from_slice(&text).map_err(|e| BlessError::File {
+    serde_json::from_slice(&text).map_err(|e| BlessError::File {
         path: file.to_path_buf(),
         message: e.to_string(),
-    })?;
+    })
+}
+
+fn bless_smoke(file: &Path, edits: &[Edit]) -> Result<Vec<PathBuf>, BlessError> {
+    let mut suite = read_doc(file)?;
     for edit in edits {
         let Target::Smoke { case_index, .. } = edit.target else {
             continue;
@@ -297,23 +341,90 @@ fn object_at<'a>(value: &'a mut Value, key: &str) -> &'a mut Map<String, Value> 
     value[key].as_object_mut().expect("just made an object")
 }
 
-fn bless_project(source: &Path, dir: &Path, edits: &[Edit]) -> Result<Vec<PathBuf>, BlessError> {
+fn expect_of(value: Option<&Value>) -> Map<String, Value> {
+    value
+        .and_then(|value| value.get("expect"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The three expectation levels of `case_index` × `profile` in `doc`.
+fn levels(doc: &Value, case_index: Option<usize>, profile: &str) -> [Map<String, Value>; 3] {
+    let case = case_index.and_then(|i| doc.get("cases").and_then(|cases| cases.get(i)));
+    let by_profile = case
+        .and_then(|case| case.get("by_profile"))
+        .and_then(|by_profile| by_profile.get(profile));
+    [expect_of(Some(doc)), expect_of(case), expect_of(by_profile)]
+}
+
+/// The merged expectations of `case_index` × `profile` in `doc`.
+fn effective(doc: &Value, case_index: Option<usize>, profile: &str) -> Map<String, Value> {
+    let [fixture, case, by_profile] = levels(doc, case_index, profile);
+    merge_expect(&[&fixture, &case, &by_profile])
+}
+
+/// Whether a `trap` / `compile_error` expectation is a pattern that matches `actual`.
+fn pattern_matches(expectation: Option<&Value>, actual: &str) -> bool {
+    let Some(Value::Object(object)) = expectation else {
+        return false;
+    };
+    if let Some(Value::String(pattern)) = object.get("regex") {
+        regex::Regex::new(pattern).is_ok_and(|regex| regex.is_match(actual))
+    } else if let Some(Value::String(text)) = object.get("contains") {
+        actual.contains(text.as_str())
+    } else {
+        false
+    }
+}
+
+/// What an edit wants of one key of the effective expectations.
+#[derive(Debug, Clone, PartialEq)]
+enum Want {
+    /// Exactly this value.
+    Set(Value),
+    /// Whatever the expectations say now (a still-matching pattern, a sidecar file).
+    Keep,
+    /// Not checked: absent (or null).
+    Unset,
+    /// Absent (the default applies) or exactly this value.
+    Default(Value),
+}
+
+fn holds(want: &Want, effective: Option<&Value>) -> bool {
+    match want {
+        Want::Set(value) => effective == Some(value),
+        Want::Keep => true,
+        Want::Unset => effective.is_none_or(Value::is_null),
+        Want::Default(value) => effective.is_none() || effective == Some(value),
+    }
+}
+
+struct ProjectBless {
+    written: Vec<PathBuf>,
+    /// Case name -> why it was not blessed.
+    left_alone: BTreeMap<String, String>,
+}
+
+fn bless_project(
+    source: &Path,
+    dir: &Path,
+    edits: &[Edit],
+    all_profiles: &BTreeMap<String, Vec<String>>,
+) -> Result<ProjectBless, BlessError> {
     let file = dir.join(EXPECTATIONS_FILE);
     let mut doc: Value = if source == file {
-        let text = std::fs::read(&file).map_err(|e| BlessError::File {
-            path: file.clone(),
-            message: e.to_string(),
-        })?;
-        serde_json::from_slice(&text).map_err(|e| BlessError::File {
-            path: file.clone(),
-            message: e.to_string(),
-        })?
+        read_doc(&file)?
     } else {
         json!({ "schema_version": FIXTURE_SCHEMA_VERSION })
     };
-    let mut written = Vec::new();
+    let fixture_dir = std::fs::canonicalize(dir).unwrap_or(dir.to_path_buf());
+    let mut left_alone: BTreeMap<String, String> = BTreeMap::new();
+    // Sidecar file (canonical) -> (as written, new bytes, case names).
+    let mut sidecars: BTreeMap<PathBuf, (PathBuf, Vec<u8>, Vec<String>)> = BTreeMap::new();
+    let mut split_cases: BTreeSet<String> = BTreeSet::new();
     for edit in edits {
-        // Make sure the case exists in `cases` when it must be addressed by name.
+        // The case must exist in `cases` when it is addressed by name.
         let has_cases = doc.get("cases").is_some_and(Value::is_array);
         if !has_cases && (edit.profile.is_some() || edit.case != "default") {
             doc["cases"] = json!([{ "name": edit.case }]);
@@ -322,114 +433,218 @@ fn bless_project(source: &Path, dir: &Path, edits: &[Edit]) -> Result<Vec<PathBu
             .get("cases")
             .and_then(Value::as_array)
             .and_then(|cases| cases.iter().position(|c| c["name"] == edit.case.as_str()));
-        let fixture_expect = doc.get("expect").cloned().unwrap_or(json!({}));
-        let case_expect = case_index
-            .map(|i| doc["cases"][i].get("expect").cloned().unwrap_or(json!({})))
-            .unwrap_or(json!({}));
-        // Keys the levels below the written one set.
-        let lower: Vec<&Value> = match (&edit.profile, case_index) {
-            (None, None) => vec![],
-            (None, Some(_)) => vec![&fixture_expect],
-            (Some(_), _) => vec![&fixture_expect, &case_expect],
+        let before: Vec<Map<String, Value>> = edit
+            .profiles
+            .iter()
+            .map(|profile| effective(&doc, case_index, profile))
+            .collect();
+        let agreed = |key: &str| -> Option<Value> {
+            let first = before.first()?.get(key).cloned();
+            before
+                .iter()
+                .all(|map| map.get(key).cloned() == first)
+                .then_some(first)
+                .flatten()
         };
-        let lower_has = |key: &str| lower.iter().any(|level| level.get(key).is_some());
-        let values = blessed_values(&edit.blessed, dir, &lower_has, &mut written)?;
-        let lower_keys_snapshot: Vec<(String, Option<Value>)> = values.clone();
-        let level: &mut Map<String, Value> = match (&edit.profile, case_index) {
-            (None, None) => object_at(&mut doc, "expect"),
-            (None, Some(i)) => object_at(&mut doc["cases"][i], "expect"),
-            (Some(profile), Some(i)) => {
-                let by_profile = object_at(&mut doc["cases"][i], "by_profile");
-                if !by_profile.get(profile).is_some_and(Value::is_object) {
-                    by_profile.insert(profile.clone(), json!({}));
+        let blessed = &edit.blessed;
+        let mut wants: Vec<(&str, Want)> = Vec::new();
+        let default_exit = blessed.default_exit_code();
+        wants.push((
+            "exit_code",
+            match blessed.exit_code {
+                Some(code) if code != default_exit => Want::Set(json!(code)),
+                Some(code) => Want::Default(json!(code)),
+                None => Want::Unset,
+            },
+        ));
+        // A program that trapped or did not compile has no output to check.
+        let ended_early = blessed.trap.is_some() || blessed.compile_error.is_some();
+        let output = match &blessed.output {
+            None => Want::Unset,
+            Some(_) if ended_early => Want::Unset,
+            Some(bytes) => match agreed("output").as_ref().and_then(|v| v.get("file")) {
+                Some(Value::String(sidecar)) => {
+                    let path = dir.join(sidecar);
+                    let resolved = std::fs::canonicalize(&path).unwrap_or(path.clone());
+                    if !resolved.starts_with(&fixture_dir) {
+                        left_alone.insert(
+                            edit.case.clone(),
+                            format!(
+                                "its expected output file {sidecar} is outside the fixture directory (bless writes only inside it)"
+                            ),
+                        );
+                        continue;
+                    }
+                    let entry = sidecars
+                        .entry(resolved)
+                        .or_insert_with(|| (path, bytes.clone(), Vec::new()));
+                    if &entry.1 != bytes {
+                        left_alone.insert(
+                            edit.case.clone(),
+                            format!(
+                                "its expected output file {sidecar} is shared with cases that now print other bytes"
+                            ),
+                        );
+                        continue;
+                    }
+                    entry.2.push(edit.case.clone());
+                    Want::Keep
                 }
-                let entry = by_profile.get_mut(profile).expect("just inserted");
-                object_at(entry, "expect")
+                _ => Want::Set(output_value(bytes)),
+            },
+        };
+        wants.push(("output", output));
+        for (key, actual) in [
+            ("trap", &blessed.trap),
+            ("compile_error", &blessed.compile_error),
+        ] {
+            wants.push((
+                key,
+                match actual {
+                    None => Want::Unset,
+                    Some(text) if pattern_matches(agreed(key).as_ref(), text) => Want::Keep,
+                    Some(text) => Want::Set(Value::String(text.clone())),
+                },
+            ));
+        }
+        apply(&mut doc, case_index, edit, &wants);
+        if edit.profile.is_some() {
+            split_cases.insert(edit.case.clone());
+        }
+    }
+    // Case-level keys no profile sees any more.
+    for case in &split_cases {
+        let case_index = doc
+            .get("cases")
+            .and_then(Value::as_array)
+            .and_then(|cases| cases.iter().position(|c| c["name"] == case.as_str()));
+        let (Some(index), Some(profiles)) = (case_index, all_profiles.get(case)) else {
+            continue;
+        };
+        for key in OUTCOME_KEYS {
+            let present = doc["cases"][index]
+                .get("expect")
+                .is_some_and(|expect| expect.get(key).is_some());
+            if !present {
+                continue;
             }
-            (Some(_), None) => unreachable!("cases were created above"),
-        };
-        for (key, value) in &lower_keys_snapshot {
-            match value {
-                Some(value) => {
-                    level.insert(key.clone(), value.clone());
-                }
-                None => {
-                    level.remove(key);
-                }
+            let mut without = doc.clone();
+            if let Some(expect) = without["cases"][index]
+                .get_mut("expect")
+                .and_then(Value::as_object_mut)
+            {
+                expect.remove(key);
+            }
+            let unchanged = profiles.iter().all(|profile| {
+                effective(&doc, Some(index), profile) == effective(&without, Some(index), profile)
+            });
+            if unchanged {
+                doc = without;
             }
         }
-        // More specific levels must not override what was just written.
-        if edit.profile.is_none() {
+        if let Some(expect) = doc["cases"][index].get("expect").and_then(Value::as_object) {
+            if expect.is_empty() {
+                doc["cases"][index]
+                    .as_object_mut()
+                    .expect("a case is an object")
+                    .remove("expect");
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for (path, bytes, cases) in sidecars.values() {
+        if cases.iter().any(|case| left_alone.contains_key(case)) {
+            continue;
+        }
+        write_atomically(path, bytes)?;
+        written.push(path.clone());
+    }
+    if edits
+        .iter()
+        .any(|edit| !left_alone.contains_key(&edit.case))
+    {
+        write_atomically(&file, &pretty(&doc))?;
+        written.push(file);
+    }
+    Ok(ProjectBless {
+        written,
+        left_alone,
+    })
+}
+
+/// Writes an edit's wants at its level and checks them against the effective
+/// expectations of every profile it covers.
+fn apply(doc: &mut Value, case_index: Option<usize>, edit: &Edit, wants: &[(&str, Want)]) {
+    for (key, want) in wants {
+        let level = level_mut(doc, case_index, edit);
+        match want {
+            Want::Set(value) => {
+                level.insert(key.to_string(), value.clone());
+            }
+            Want::Keep => {}
+            Want::Unset | Want::Default(_) => {
+                level.remove(*key);
+            }
+        }
+        // A case-level value must not be overridden by the profiles it covers.
+        if edit.profile.is_none() && *want != Want::Keep {
             if let Some(i) = case_index {
                 if let Some(by_profile) = doc["cases"][i]
                     .get_mut("by_profile")
                     .and_then(Value::as_object_mut)
                 {
-                    for profile in &edit.profiles_covered {
+                    for profile in &edit.profiles {
                         if let Some(expect) = by_profile
                             .get_mut(profile)
                             .and_then(|p| p.get_mut("expect"))
                             .and_then(Value::as_object_mut)
                         {
-                            for (key, _) in &lower_keys_snapshot {
-                                expect.remove(key);
-                            }
+                            expect.remove(*key);
                         }
                     }
                 }
             }
         }
     }
-    write_atomically(&file, &pretty(&doc))?;
-    written.push(file);
-    Ok(written)
+    // What a less specific level still says over a removed key.
+    for (key, want) in wants {
+        let still_wrong = edit
+            .profiles
+            .iter()
+            .any(|profile| !holds(want, effective(doc, case_index, profile).get(*key)));
+        if still_wrong {
+            let level = level_mut(doc, case_index, edit);
+            match want {
+                Want::Unset => {
+                    level.insert(key.to_string(), Value::Null);
+                }
+                Want::Default(value) => {
+                    level.insert(key.to_string(), value.clone());
+                }
+                Want::Set(_) | Want::Keep => {}
+            }
+        }
+    }
 }
 
-/// The keys to write at the chosen level: `Some(value)` to set, `None` to remove.
-fn blessed_values(
-    blessed: &Blessed,
-    dir: &Path,
-    lower_has: &dyn Fn(&str) -> bool,
-    written: &mut Vec<PathBuf>,
-) -> Result<Vec<(String, Option<Value>)>, BlessError> {
-    let unset = |key: &str| {
-        if lower_has(key) {
-            Some(Value::Null)
-        } else {
-            None
+fn level_mut<'a>(
+    doc: &'a mut Value,
+    case_index: Option<usize>,
+    edit: &Edit,
+) -> &'a mut Map<String, Value> {
+    match (&edit.profile, case_index) {
+        (None, None) => object_at(doc, "expect"),
+        (None, Some(i)) => object_at(&mut doc["cases"][i], "expect"),
+        (Some(profile), Some(i)) => {
+            let by_profile = object_at(&mut doc["cases"][i], "by_profile");
+            if !by_profile.get(profile).is_some_and(Value::is_object) {
+                by_profile.insert(profile.clone(), json!({}));
+            }
+            let entry = by_profile.get_mut(profile).expect("just inserted");
+            object_at(entry, "expect")
         }
-    };
-    let mut values = Vec::new();
-    let expects_failure = blessed.trap.is_some() || blessed.compile_error.is_some();
-    let default_exit = if expects_failure { 1 } else { 0 };
-    let exit_code = match blessed.exit_code {
-        Some(code) if code != default_exit || lower_has("exit_code") => Some(json!(code)),
-        _ => None,
-    };
-    values.push(("exit_code".to_string(), exit_code));
-    let output = match &blessed.output {
-        Some(bytes) => Some(output_value(bytes)),
-        None => unset("output"),
-    };
-    let _ = (dir, &written);
-    values.push(("output".to_string(), output));
-    values.push((
-        "trap".to_string(),
-        blessed
-            .trap
-            .clone()
-            .map(Value::String)
-            .or_else(|| unset("trap")),
-    ));
-    values.push((
-        "compile_error".to_string(),
-        blessed
-            .compile_error
-            .clone()
-            .map(Value::String)
-            .or_else(|| unset("compile_error")),
-    ));
-    Ok(values)
+        (Some(_), None) => unreachable!("cases were created above"),
+    }
 }
 
 #[cfg(test)]
@@ -468,31 +683,55 @@ mod tests {
         assert_eq!(output_value(&[0xff]), json!({ "b64": "/w==" }));
     }
 
+    fn edit(profile: Option<&str>, profiles: &[&str], blessed: Blessed) -> Edit {
+        Edit {
+            case: "c".into(),
+            profile: profile.map(str::to_string),
+            profiles: profiles.iter().map(|p| p.to_string()).collect(),
+            blessed,
+            target: Target::Project {
+                dir: ".".into(),
+                profile: None,
+            },
+            names: Vec::new(),
+        }
+    }
+
     #[test]
     fn exit_code_is_written_only_when_it_differs_from_the_default() {
+        let mut doc = json!({ "cases": [{ "name": "c", "expect": { "exit_code": 3 } }] });
         let blessed = Blessed {
             exit_code: Some(1),
             output: None,
             trap: Some("fuel exhausted".into()),
             compile_error: None,
         };
-        let values = blessed_values(&blessed, Path::new("."), &|_| false, &mut Vec::new()).unwrap();
+        let wants = vec![
+            ("exit_code", Want::Default(json!(1))),
+            ("trap", Want::Set(json!("fuel exhausted"))),
+        ];
+        apply(&mut doc, Some(0), &edit(None, &["os"], blessed), &wants);
         assert_eq!(
-            values,
-            vec![
-                ("exit_code".to_string(), None),
-                ("output".to_string(), None),
-                ("trap".to_string(), Some(json!("fuel exhausted"))),
-                ("compile_error".to_string(), None),
-            ]
+            doc["cases"][0]["expect"],
+            json!({ "trap": "fuel exhausted" })
         );
-        let values = blessed_values(
-            &blessed,
-            Path::new("."),
-            &|key| key == "output",
-            &mut Vec::new(),
-        )
-        .unwrap();
-        assert_eq!(values[1], ("output".to_string(), Some(Value::Null)));
+    }
+
+    #[test]
+    fn an_unset_key_a_lower_level_still_checks_is_written_as_null() {
+        let mut doc = json!({ "expect": { "stderr": "x", "exit_code": 0 },
+                              "cases": [{ "name": "c" }] });
+        let blessed = Blessed {
+            exit_code: Some(3),
+            output: None,
+            trap: None,
+            compile_error: None,
+        };
+        let wants = vec![("exit_code", Want::Set(json!(3))), ("stderr", Want::Unset)];
+        apply(&mut doc, Some(0), &edit(None, &["os"], blessed), &wants);
+        assert_eq!(
+            doc["cases"][0]["expect"],
+            json!({ "exit_code": 3, "stderr": null })
+        );
     }
 }

@@ -1,12 +1,14 @@
 //! Checking: parse the runner's stdout as a report, validate it against
-//! `schemas/x07-os-runner.report.schema.json`, then compare it with the
-//! expectations in the documented order, collecting **every** mismatch.
+//! `schemas/x07-os-runner.report.schema.json`, read it as the shared report type
+//! ([`x07_lite::report::model::RunnerReport`]), then compare it with the expectations in
+//! the documented order, collecting **every** failed check as a [`Failure`].
 
 use std::sync::OnceLock;
 
-use base64::Engine as _;
 use serde_json::Value;
+use x07_lite::report::model::RunnerReport;
 
+use crate::failure::{Failure, FlagField, LabelField, ProcessExit, TextExpectation, TextField};
 use crate::fixture::schema_problems;
 use crate::plan::{Expected, NullableTextCheck, PlannedCase, SchemaVersionCheck, TextMatch};
 use crate::run::RunOutput;
@@ -26,23 +28,16 @@ fn report_validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Lists the report's schema violations (empty when it validates).
+/// Lists the report's schema violations as `<json pointer>: <message>` (empty when it
+/// validates).
 pub fn report_schema_problems(report: &Value) -> Vec<String> {
     schema_problems(report_validator(), report)
+        .into_iter()
+        .map(|problem| format!("{}: {}", problem.pointer, problem.message))
+        .collect()
 }
 
-/// One failed check.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mismatch {
-    /// The check's name (`exit_code`, `output`, …).
-    pub check: &'static str,
-    /// One line: `exit_code: expected 0, got 1`.
-    pub summary: String,
-    /// Extra lines (schema violations), already indented.
-    pub details: Vec<String>,
-}
-
-/// The values read from a report, for messages and bless.
+/// The values read from a report, for checks, messages and bless.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Actual {
     /// Report `schema_version`.
@@ -71,75 +66,47 @@ pub struct Actual {
     pub solved: bool,
 }
 
-/// The outcome of checking one case.
+impl Actual {
+    /// The checked values of a report.
+    pub fn of(report: &RunnerReport) -> Actual {
+        let solve = report.solve.as_ref();
+        let compile = report.compile.as_ref();
+        Actual {
+            schema_version: Some(report.schema_version.clone()),
+            mode: Some(report.mode.clone()),
+            world: Some(report.world.clone()),
+            exit_code: Some(report.exit_code),
+            compile_ok: compile.map(|compile| compile.ok),
+            solve_ok: solve.map(|solve| solve.ok),
+            exit_status: solve.map(|solve| solve.exit_status),
+            output: report.output(),
+            trap: solve.and_then(|solve| solve.trap.clone()),
+            compile_error: compile.and_then(|compile| compile.compile_error.clone()),
+            solve_stderr: report.solve_stderr(),
+            solved: solve.is_some(),
+        }
+    }
+}
+
+/// The outcome of checking one run.
 #[derive(Debug, Clone, Default)]
 pub struct Verdict {
     /// Every failed check, in check order.
-    pub mismatches: Vec<Mismatch>,
-    /// The parsed report, when stdout was JSON.
+    pub failures: Vec<Failure>,
+    /// The report as printed, when stdout was JSON.
     pub report: Option<Value>,
-    /// The values read from the report.
+    /// The values read from the report, when it could be read as a report.
     pub actual: Option<Actual>,
     /// The report is the VM backend's fail-closed report.
     pub vm_fail_closed: bool,
-    /// The runner timed out, was killed, or printed no JSON report: never bless from this.
+    /// The runner timed out, was killed, or printed no readable report: never bless from this.
     pub runner_crashed: bool,
 }
 
 impl Verdict {
     /// Whether every check held.
     pub fn passed(&self) -> bool {
-        self.mismatches.is_empty()
-    }
-}
-
-fn mismatch(check: &'static str, summary: String) -> Mismatch {
-    Mismatch {
-        check,
-        summary,
-        details: Vec::new(),
-    }
-}
-
-fn b64(value: Option<&Value>) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD
-        .decode(value?.as_str()?)
-        .ok()
-}
-
-/// Reads the checked fields out of a report of any of the three shapes.
-pub fn read_actual(report: &Value) -> Actual {
-    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_string);
-    let mode = text(report.get("mode"));
-    let flat = mode.as_deref() == Some("run-os");
-    let compile = report.get("compile").filter(|value| value.is_object());
-    let solve = if flat {
-        Some(report)
-    } else {
-        report.get("solve").filter(|value| value.is_object())
-    };
-    Actual {
-        schema_version: text(report.get("schema_version")),
-        mode,
-        world: text(report.get("world")),
-        exit_code: report.get("exit_code").and_then(Value::as_i64),
-        compile_ok: compile.and_then(|c| c.get("ok")).and_then(Value::as_bool),
-        solve_ok: solve.and_then(|s| s.get("ok")).and_then(Value::as_bool),
-        exit_status: solve
-            .and_then(|s| s.get("exit_status"))
-            .and_then(Value::as_i64),
-        output: solve.and_then(|s| b64(s.get("solve_output_b64"))),
-        trap: solve.and_then(|s| text(s.get("trap"))),
-        compile_error: compile.and_then(|c| text(c.get("compile_error"))),
-        solve_stderr: solve.and_then(|s| b64(s.get("stderr_b64"))),
-        solved: solve.is_some(),
-    }
-}
-
-fn show<T: std::fmt::Debug>(value: &Option<T>) -> String {
-    match value {
-        Some(value) => format!("{value:?}"),
-        None => "nothing (field missing or null)".into(),
+        self.failures.is_empty()
     }
 }
 
@@ -148,192 +115,136 @@ pub fn check(case: &PlannedCase, output: &RunOutput) -> Verdict {
     let mut verdict = Verdict::default();
     if output.timed_out {
         verdict.runner_crashed = true;
-        verdict.mismatches.push(mismatch(
-            "timeout",
-            format!(
-                "timeout: the runner did not finish within {} ms; its process group was killed",
-                case.timeout.as_millis()
-            ),
-        ));
+        verdict.failures.push(Failure::Timeout {
+            limit: case.timeout,
+        });
         return verdict;
     }
-    let report: Value = match serde_json::from_slice(&output.stdout) {
-        Ok(report) => report,
+    let exit = ProcessExit {
+        code: output.exit_code,
+        signal: output.signal,
+    };
+    let value: Value = match serde_json::from_slice(&output.stdout) {
+        Ok(value) => value,
         Err(error) => {
             verdict.runner_crashed = true;
-            let how = match (output.exit_code, output.signal) {
-                (Some(code), _) => format!("exit code {code}"),
-                (None, Some(signal)) => format!("killed by signal {signal}"),
-                (None, None) => "no exit code".into(),
-            };
-            let what = if output.stdout.is_empty() {
-                "printed nothing on stdout".to_string()
-            } else {
-                format!("printed stdout that is not JSON ({error})")
-            };
-            verdict.mismatches.push(mismatch(
-                "report",
-                format!("report: the runner {what}; {how}"),
-            ));
+            verdict.failures.push(Failure::NoReport {
+                parse_error: (!output.stdout.is_empty()).then(|| error.to_string()),
+                exit,
+            });
             return verdict;
         }
     };
     if output.exit_code.is_none() {
         verdict.runner_crashed = true;
     }
-    let actual = read_actual(&report);
-    verdict.vm_fail_closed = report
-        .pointer("/compile/trap")
-        .and_then(Value::as_str)
-        .is_some_and(|trap| trap.starts_with("vm backend failure"));
-    verdict.mismatches = compare(&case.expect, &report, &actual, output);
-    verdict.actual = Some(actual);
-    verdict.report = Some(report);
+    let problems = report_schema_problems(&value);
+    if !problems.is_empty() {
+        verdict.failures.push(Failure::ReportSchema { problems });
+    }
+    match RunnerReport::from_value(&value) {
+        Ok(report) => {
+            let actual = Actual::of(&report);
+            verdict.vm_fail_closed = report.is_vm_fail_closed();
+            verdict
+                .failures
+                .extend(compare(&case.expect, &actual, output));
+            verdict.actual = Some(actual);
+        }
+        Err(error) => {
+            verdict.runner_crashed = true;
+            verdict.failures.push(Failure::ReportShape {
+                error: error.to_string(),
+            });
+        }
+    }
+    verdict.report = Some(value);
     verdict
 }
 
-fn compare(
-    expect: &Expected,
-    report: &Value,
-    actual: &Actual,
-    output: &RunOutput,
-) -> Vec<Mismatch> {
+/// The schema version check alone.
+fn schema_version_holds(check: &SchemaVersionCheck, actual: Option<&str>) -> bool {
+    match check {
+        SchemaVersionCheck::Off => true,
+        SchemaVersionCheck::SupportedFamily => actual.is_some_and(|version| {
+            version
+                .strip_prefix("x07-os-runner.report@0.5.")
+                .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
+        }),
+        SchemaVersionCheck::Exact(version) => actual == Some(version.as_str()),
+    }
+}
+
+fn compare(expect: &Expected, actual: &Actual, output: &RunOutput) -> Vec<Failure> {
     let mut out = Vec::new();
-    let problems = report_schema_problems(report);
-    if !problems.is_empty() {
-        out.push(Mismatch {
-            check: "schema",
-            summary: format!(
-                "schema: the report does not follow schemas/x07-os-runner.report.schema.json ({} problem{})",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" }
-            ),
-            details: problems.into_iter().take(20).collect(),
+    if !schema_version_holds(&expect.schema_version, actual.schema_version.as_deref()) {
+        out.push(Failure::SchemaVersion {
+            expected: expect.schema_version.clone(),
+            actual: actual.schema_version.clone(),
         });
     }
-    match &expect.schema_version {
-        SchemaVersionCheck::Off => {}
-        SchemaVersionCheck::SupportedFamily => {
-            let ok = actual.schema_version.as_deref().is_some_and(|version| {
-                version
-                    .strip_prefix("x07-os-runner.report@0.5.")
-                    .is_some_and(|patch| {
-                        !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit())
-                    })
-            });
-            if !ok {
-                out.push(mismatch(
-                    "schema_version",
-                    format!(
-                        "schema_version: expected {SUPPORTED_REPORT_FAMILY}, got {}",
-                        show(&actual.schema_version)
-                    ),
-                ));
-            }
-        }
-        SchemaVersionCheck::Exact(version) => {
-            if actual.schema_version.as_deref() != Some(version.as_str()) {
-                out.push(mismatch(
-                    "schema_version",
-                    format!(
-                        "schema_version: expected {version:?}, got {}",
-                        show(&actual.schema_version)
-                    ),
-                ));
-            }
-        }
-    }
-    for (check, expected, got) in [
-        ("mode", &expect.mode, &actual.mode),
-        ("world", &expect.world, &actual.world),
+    for (field, expected, got) in [
+        (LabelField::Mode, &expect.mode, &actual.mode),
+        (LabelField::World, &expect.world, &actual.world),
     ] {
         if let Some(expected) = expected {
             if got.as_deref() != Some(expected.as_str()) {
-                out.push(mismatch(
-                    check,
-                    format!("{check}: expected {expected:?}, got {}", show(got)),
-                ));
+                out.push(Failure::Label {
+                    field,
+                    expected: expected.clone(),
+                    actual: got.clone(),
+                });
             }
         }
     }
     if let Some(expected) = expect.exit_code {
         if actual.exit_code != Some(expected) {
-            out.push(mismatch(
-                "exit_code",
-                format!(
-                    "exit_code: expected {expected}, got {}",
-                    show(&actual.exit_code)
-                ),
-            ));
+            out.push(Failure::ExitCode {
+                expected,
+                actual: actual.exit_code,
+            });
         } else if output.exit_code.map(i64::from) != Some(expected) {
-            out.push(mismatch(
-                "exit_code",
-                format!(
-                    "exit_code: the report says {expected} but the runner process exited with {}",
-                    show(&output.exit_code)
-                ),
-            ));
+            out.push(Failure::ProcessExitDiffers {
+                report: expected,
+                process: output.exit_code,
+            });
         }
     }
-    if let Some(expected) = expect.compile_ok {
-        if actual.compile_ok != Some(expected) {
-            out.push(mismatch(
-                "compile_ok",
-                format!(
-                    "compile_ok: expected {expected}, got {}",
-                    show(&actual.compile_ok)
-                ),
-            ));
-        }
-    }
-    if let Some(expected) = expect.solve_ok {
-        if actual.solve_ok != Some(expected) {
-            let got = if actual.solved {
-                show(&actual.solve_ok)
-            } else {
-                "no solve result (solve is null)".into()
-            };
-            out.push(mismatch(
-                "solve_ok",
-                format!("solve_ok: expected {expected}, got {got}"),
-            ));
+    for (field, expected, got) in [
+        (FlagField::CompileOk, expect.compile_ok, actual.compile_ok),
+        (FlagField::SolveOk, expect.solve_ok, actual.solve_ok),
+    ] {
+        if let Some(expected) = expected {
+            if got != Some(expected) {
+                out.push(Failure::Flag {
+                    field,
+                    expected,
+                    actual: got,
+                    solved: actual.solved,
+                });
+            }
         }
     }
     if let Some(expected) = expect.exit_status {
         if actual.exit_status != Some(expected) {
-            out.push(mismatch(
-                "exit_status",
-                format!(
-                    "exit_status: expected {expected}, got {}",
-                    show(&actual.exit_status)
-                ),
-            ));
+            out.push(Failure::ExitStatus {
+                expected,
+                actual: actual.exit_status,
+            });
         }
     }
     if let Some(expected) = &expect.output {
         if actual.output.as_deref() != Some(expected.bytes.as_slice()) {
-            let got = match &actual.output {
-                Some(bytes) => format!(
-                    "{} bytes; {}",
-                    bytes.len(),
-                    where_outputs_differ(&expected.bytes, bytes)
-                ),
-                None => "no output (solve is null or solve_output_b64 is missing)".into(),
-            };
-            out.push(mismatch(
-                "output",
-                format!(
-                    "output: expected {} bytes (from {}), got {got}",
-                    expected.bytes.len(),
-                    expected.origin
-                ),
-            ));
+            out.push(Failure::Output {
+                expected: expected.clone(),
+                actual: actual.output.clone(),
+            });
         }
     }
-    for (check, expected, got) in [
-        ("trap", &expect.trap, &actual.trap),
+    for (field, expected, got) in [
+        (TextField::Trap, &expect.trap, &actual.trap),
         (
-            "compile_error",
+            TextField::CompileError,
             &expect.compile_error,
             &actual.compile_error,
         ),
@@ -341,65 +252,79 @@ fn compare(
         match expected {
             NullableTextCheck::Off => {}
             NullableTextCheck::MustBeNull => {
-                if let Some(got) = got {
-                    out.push(mismatch(
-                        check,
-                        format!("{check}: expected none, got {got:?}"),
-                    ));
+                if got.is_some() {
+                    out.push(Failure::Text {
+                        field,
+                        expected: TextExpectation::Null,
+                        actual: got.clone(),
+                    });
                 }
             }
             NullableTextCheck::Matches(matcher) => {
                 if !got.as_deref().is_some_and(|got| matcher.matches(got)) {
-                    out.push(mismatch(
-                        check,
-                        format!(
-                            "{check}: expected {}, got {}",
-                            matcher.describe(),
-                            show(got)
-                        ),
-                    ));
+                    out.push(Failure::Text {
+                        field,
+                        expected: TextExpectation::Matches(matcher.clone()),
+                        actual: got.clone(),
+                    });
                 }
             }
         }
     }
-    let text_check = |check: &'static str,
-                      matcher: &Option<TextMatch>,
-                      got: Option<&[u8]>,
-                      out: &mut Vec<Mismatch>| {
+    let mut text_check = |field: TextField, matcher: &Option<TextMatch>, got: Option<&[u8]>| {
         if let Some(matcher) = matcher {
             let got = got.map(|bytes| String::from_utf8_lossy(bytes).into_owned());
             if !got.as_deref().is_some_and(|got| matcher.matches(got)) {
-                out.push(mismatch(
-                    check,
-                    format!(
-                        "{check}: expected {}, got {}",
-                        matcher.describe(),
-                        show(&got)
-                    ),
-                ));
+                out.push(Failure::Text {
+                    field,
+                    expected: TextExpectation::Matches(matcher.clone()),
+                    actual: got,
+                });
             }
         }
     };
-    text_check("stderr", &expect.stderr, Some(&output.stderr), &mut out);
+    text_check(TextField::Stderr, &expect.stderr, Some(&output.stderr));
     text_check(
-        "solve_stderr",
+        TextField::SolveStderr,
         &expect.solve_stderr,
         actual.solve_stderr.as_deref(),
-        &mut out,
     );
     out
 }
 
-/// Where two different outputs first part: the byte offset (and, for text,
-/// the line and column) of the first difference, or which side is a prefix.
-pub fn where_outputs_differ(expected: &[u8], actual: &[u8]) -> String {
+/// Where two different outputs first part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstDifference {
+    /// Byte offset of the first differing byte (or of the end of the shorter side).
+    pub offset: usize,
+    /// 1-based line of that offset in the expected bytes.
+    pub line: usize,
+    /// 1-based column (in characters) on that line.
+    pub column: usize,
+    /// How the two sides part.
+    pub kind: DifferenceKind,
+}
+
+/// How two outputs part at their first difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DifferenceKind {
+    /// A byte differs.
+    Byte,
+    /// The actual output ends there; the expected one continues.
+    ActualEnds,
+    /// The expected output ends there; the actual one continues.
+    ExpectedEnds,
+}
+
+/// Where `expected` and `actual` first differ.
+pub fn first_difference(expected: &[u8], actual: &[u8]) -> FirstDifference {
     let common = expected.len().min(actual.len());
-    let first = expected
+    let offset = expected
         .iter()
         .zip(actual)
         .position(|(e, a)| e != a)
         .unwrap_or(common);
-    let before = &expected[..first];
+    let before = &expected[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before
         .iter()
@@ -411,17 +336,18 @@ pub fn where_outputs_differ(expected: &[u8], actual: &[u8]) -> String {
         .filter(|&&b| b & 0xc0 != 0x80)
         .count()
         + 1;
-    let position = if std::str::from_utf8(expected).is_ok() && std::str::from_utf8(actual).is_ok() {
-        format!("offset {first} (line {line}, column {column})")
+    let kind = if offset < common {
+        DifferenceKind::Byte
+    } else if expected.len() > actual.len() {
+        DifferenceKind::ActualEnds
     } else {
-        format!("offset {first} (0x{first:x})")
+        DifferenceKind::ExpectedEnds
     };
-    if first == common && expected.len() > actual.len() {
-        format!("actual ends at {position}, expected continues")
-    } else if first == common {
-        format!("expected ends at {position}, actual continues")
-    } else {
-        format!("first difference at {position}")
+    FirstDifference {
+        offset,
+        line,
+        column,
+        kind,
     }
 }
 
@@ -447,17 +373,42 @@ mod tests {
         }
     }
 
-    fn checks(expect: &Expected, stdout: &str, code: i32) -> Vec<&'static str> {
+    fn actual_of(stdout: &str) -> Actual {
         let report: Value = serde_json::from_str(stdout).unwrap();
-        compare(
-            expect,
-            &report,
-            &read_actual(&report),
-            &output(stdout, code),
-        )
-        .into_iter()
-        .map(|m| m.check)
-        .collect()
+        Actual::of(&RunnerReport::from_value(&report).unwrap())
+    }
+
+    fn case_with(expect: &Expected) -> crate::plan::PlannedCase {
+        crate::plan::PlannedCase {
+            id: crate::model::CaseId {
+                fixture: "f".into(),
+                case: "c".into(),
+                profile: "os".into(),
+            },
+            target: crate::plan::Target::Project {
+                dir: ".".into(),
+                profile: None,
+            },
+            world: "run-os".into(),
+            input: None,
+            run: Default::default(),
+            expect: expect.clone(),
+            timeout: std::time::Duration::from_millis(100),
+            ignore: None,
+            source_file: "x07.json".into(),
+            fixture_dir: ".".into(),
+            description: None,
+            problems: Vec::new(),
+            sandbox_backend: Default::default(),
+        }
+    }
+
+    fn checks(expect: &Expected, stdout: &str, code: i32) -> Vec<&'static str> {
+        check(&case_with(expect), &output(stdout, code))
+            .failures
+            .iter()
+            .map(crate::message::check_name)
+            .collect()
     }
 
     #[test]
@@ -467,41 +418,26 @@ mod tests {
             "run-os-sandboxed",
             "project-compile-run",
         );
-        let report: Value = serde_json::from_str(OK_REPORT).unwrap();
-        let mismatches = compare(
-            &expect,
-            &report,
-            &read_actual(&report),
-            &output(OK_REPORT, 0),
-        );
+        let failures = compare(&expect, &actual_of(OK_REPORT), &output(OK_REPORT, 0));
         assert_eq!(
-            mismatches[0].summary,
+            crate::message::failure_summary(&failures[0]),
             "output: expected 12 bytes (from text), got 12 bytes; \
              first difference at offset 9 (line 1, column 10)"
         );
     }
 
     #[test]
-    fn where_outputs_differ_covers_lines_prefixes_and_binary() {
+    fn first_difference_covers_lines_prefixes_and_characters() {
+        let at = |e: &[u8], a: &[u8]| {
+            let first = first_difference(e, a);
+            (first.offset, first.line, first.column, first.kind)
+        };
+        assert_eq!(at(b"a\nbc\n", b"a\nbd\n"), (3, 2, 2, DifferenceKind::Byte));
+        assert_eq!(at(b"abc", b"ab"), (2, 1, 3, DifferenceKind::ActualEnds));
+        assert_eq!(at(b"", b"x"), (0, 1, 1, DifferenceKind::ExpectedEnds));
         assert_eq!(
-            where_outputs_differ(b"a\nbc\n", b"a\nbd\n"),
-            "first difference at offset 3 (line 2, column 2)"
-        );
-        assert_eq!(
-            where_outputs_differ(b"abc", b"ab"),
-            "actual ends at offset 2 (line 1, column 3), expected continues"
-        );
-        assert_eq!(
-            where_outputs_differ(b"", b"x"),
-            "expected ends at offset 0 (line 1, column 1), actual continues"
-        );
-        assert_eq!(
-            where_outputs_differ("xé-1".as_bytes(), "xé-2".as_bytes()),
-            "first difference at offset 4 (line 1, column 4)"
-        );
-        assert_eq!(
-            where_outputs_differ(&[0, 1, 0xff, 3], &[0, 1, 0xfe, 3]),
-            "first difference at offset 2 (0x2)"
+            at("xé-1".as_bytes(), "xé-2".as_bytes()),
+            (4, 1, 4, DifferenceKind::Byte)
         );
     }
 
@@ -625,15 +561,15 @@ mod tests {
             source_file: "x07.json".into(),
             fixture_dir: ".".into(),
             description: None,
-            problem: None,
+            problems: Vec::new(),
             sandbox_backend: Default::default(),
         };
         let verdict = check(&case, &output("garbage", 1));
         assert!(verdict.runner_crashed);
         assert!(
-            verdict.mismatches[0].summary.contains("not JSON"),
+            crate::message::failure_summary(&verdict.failures[0]).contains("not JSON"),
             "{:?}",
-            verdict.mismatches
+            verdict.failures
         );
         let timed_out = RunOutput {
             timed_out: true,
@@ -641,7 +577,7 @@ mod tests {
         };
         let verdict = check(&case, &timed_out);
         assert!(verdict.runner_crashed);
-        assert!(verdict.mismatches[0].summary.contains("100 ms"));
+        assert!(crate::message::failure_summary(&verdict.failures[0]).contains("100 ms"));
     }
 
     #[test]
@@ -667,7 +603,7 @@ mod tests {
             source_file: "x07.json".into(),
             fixture_dir: ".".into(),
             description: None,
-            problem: None,
+            problems: Vec::new(),
             sandbox_backend: crate::config::SandboxBackend::Vm,
         };
         let verdict = check(&case, &output(report, 1));

@@ -7,23 +7,24 @@
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-use crate::bless;
+use crate::backend::{self, Backend as _, BackendChoice, CommandBackend};
 use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
 use crate::discover::{self, FixtureKind, FixtureLocation};
+use crate::engine::{self, EngineOptions, Event, EventSink, RunPlan, SelectedCase, SinkError};
 use crate::fixture::{PROJECT_FILE, SMOKE_SUFFIX};
+use crate::message;
 use crate::model::CaseStatus;
 use crate::partition::Partition;
 use crate::plan::{self, PlannedCase};
-use crate::report::{args::CiArgs, event_stream, MessageFormat, Reporters};
-use crate::run::{self, BackendChoice, Runner};
-use crate::suite::{self, Collector};
+use crate::report::{args::CiArgs, Streams};
+use crate::run;
+use crate::session::{self, TestRequest};
 
 /// Exit code for usage, configuration and discovery errors (and refused bless).
-pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_USAGE: i32 = engine::exit::USAGE_ERROR;
 
 /// `cargo x07 …`, as cargo invokes it: `cargo-x07 x07 …`.
 #[derive(Debug, Parser)]
@@ -208,7 +209,7 @@ pub struct RunArgs {
 /// Entry point of the `cargo-x07` binary (after the embedded-runner dispatch).
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
     let parsed = command()
-        .try_get_matches_from(args)
+        .try_get_matches_from(libtest_args_after_double_dash(args))
         .and_then(|matches| CargoCli::from_arg_matches(&matches));
     let cli = match parsed {
         Ok(cli) => cli,
@@ -228,6 +229,18 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Command::Run(args) => run_fixture(args),
         Command::Policy(command) => policy(command),
     }
+}
+
+/// `cargo x07 test -- --nocapture`: as with `cargo test`, what follows `--` are the test
+/// harness's arguments (libtest flags and filters), so the `--` itself is dropped.
+fn libtest_args_after_double_dash(mut args: Vec<OsString>) -> Vec<OsString> {
+    let is = |index: usize, word: &str| args.get(index).is_some_and(|arg| arg == word);
+    if is(1, "x07") && (is(2, "test") || is(2, "bless")) {
+        if let Some(at) = args.iter().skip(3).position(|arg| arg == "--") {
+            args.remove(at + 3);
+        }
+    }
+    args
 }
 
 /// The clap command of `cargo x07`, with the help of libtest's flags
@@ -278,14 +291,16 @@ fn reword_libtest_flags(test: clap::Command) -> clap::Command {
             "color",
             "Color the test lines: auto (on a terminal), always or never",
         ),
+        (
+            "nocapture",
+            "Print each passing case's runner stderr after its line",
+        ),
+        (
+            "show_output",
+            "Print the runner stderr of passing cases in a `successes:` section",
+        ),
     ];
-    let hidden = [
-        "test",
-        "bench",
-        "nocapture",
-        "show_output",
-        "unstable_flags",
-    ];
+    let hidden = ["test", "bench", "unstable_flags"];
     let test = help.into_iter().fold(test, |test, (id, text)| {
         test.mut_arg(id, |arg| arg.help(text).long_help(None::<&str>))
     });
@@ -309,7 +324,7 @@ pub fn load_workspace(
     runner: &RunnerArgs,
 ) -> Result<WorkspaceConfig, config::ConfigError> {
     let mut loaded = config::load(&workspace.selection())?;
-    suite::override_settings(&mut loaded, runner.sandbox_backend, runner.timeout_ms);
+    session::override_settings(&mut loaded, runner.sandbox_backend, runner.timeout_ms);
     Ok(loaded)
 }
 
@@ -317,134 +332,25 @@ pub fn load_workspace(
 pub fn resolve_runner(
     runner: &RunnerArgs,
     workspace: &WorkspaceConfig,
-) -> Result<Runner, run::RunError> {
+) -> Result<CommandBackend, backend::ResolveError> {
     let configured = workspace.configured_x07();
-    run::resolve_runner(runner.x07.as_deref(), runner.backend, configured.as_deref())
+    backend::resolve(runner.x07.as_deref(), runner.backend, configured.as_deref())
 }
 
-/// `cargo x07 test`.
+/// `cargo x07 test` / `cargo x07 bless`: one [`session::run_tests`].
 pub fn test(args: TestArgs) -> i32 {
-    if args.bless {
-        if let Err(error) = bless::refuse_in_ci() {
-            return error_exit(error);
-        }
-    }
-    let workspace = match load_workspace(&args.workspace, &args.runner) {
-        Ok(workspace) => workspace,
-        Err(error) => return error_exit(error),
+    let request = TestRequest {
+        packages: args.workspace.selection(),
+        x07: args.runner.x07,
+        backend: args.runner.backend,
+        sandbox_backend: args.runner.sandbox_backend,
+        timeout_ms: args.runner.timeout_ms,
+        jobs: args.jobs,
+        libtest: args.libtest,
+        ci: args.ci,
+        bless: args.bless,
     };
-    let mut cases = match suite::load_cases(&workspace, suite::exact_filter(&args.libtest)) {
-        Ok(cases) => cases,
-        Err(error) => return error_exit(error),
-    };
-    let mut libtest = args.libtest.clone();
-    cases.retain(|case| args.ci.selects_profile(&case.id.profile));
-    if let Some(partition) = &args.ci.partition {
-        // Filters first, then the shard: `slice` splits what the filters keep.
-        cases.retain(|case| event_stream::is_selected(&libtest, case));
-        partition.retain(&mut cases, |case| &case.id);
-    }
-    let listing = libtest.list;
-    let threads = suite::thread_count(libtest.test_threads, args.jobs, workspace.configured_jobs());
-    libtest.test_threads = Some(threads);
-
-    if listing {
-        let _listed = libtest_mimic::run(&libtest, suite::list_trials(&cases));
-        return 0;
-    }
-
-    let runner = match resolve_runner(&args.runner, &workspace) {
-        Ok(runner) => runner,
-        Err(error) => return error_exit(error),
-    };
-    run::kill_running_on_interrupt();
-    let mut report_options = args.ci.report_options(&workspace.root);
-    if matches!(libtest.format, Some(libtest_mimic::FormatSetting::Json)) {
-        report_options.message_format = MessageFormat::Json;
-    }
-    let json_format = report_options.message_format == MessageFormat::Json;
-    let reporters = Arc::new(Reporters::new(report_options));
-    if json_format {
-        eprintln!("{}", runner.description);
-    } else {
-        println!("{}", runner.description);
-        let _ = std::io::stdout().flush();
-    }
-    let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|index| format!("cargo-x07-case-{index}"))
-        .build()
-    {
-        Ok(pool) => Arc::new(pool),
-        Err(error) => return error_exit(format!("failed to start the case pool: {error}")),
-    };
-    let report_error = |error: crate::report::ReportError| eprintln!("error: {error}");
-    if let Err(error) = reporters.run_started(event_stream::selected_count(&libtest, &cases)) {
-        report_error(error);
-    }
-    let collector = Arc::new(Collector::with_callback({
-        let reporters = Arc::clone(&reporters);
-        Box::new(move |result| {
-            if let Err(error) = reporters.case_finished(result) {
-                report_error(error);
-            }
-        })
-    }));
-    if json_format {
-        // stdout carries only JSON events: run the cases without libtest's printer.
-        event_stream::run_selected(&libtest, &cases, &runner, &pool, &collector);
-        return finish_run(&reporters, &collector, &cases, args.bless);
-    }
-    let trials = suite::trials(&cases, Arc::new(runner), pool, Arc::clone(&collector));
-    let _conclusion = libtest_mimic::run(&libtest, trials);
-    for outcome in suite::ignored_outcomes(&libtest, &cases) {
-        collector.push(outcome);
-    }
-    finish_run(&reporters, &collector, &cases, args.bless)
-}
-
-/// Writes the end-of-run reports, blesses when asked, and returns the exit code.
-fn finish_run(
-    reporters: &Reporters,
-    collector: &Collector,
-    cases: &[PlannedCase],
-    bless: bool,
-) -> i32 {
-    let end = reporters.finish(&collector.results());
-    for error in &end.report_errors {
-        eprintln!("error: {error}");
-    }
-    let exit = end.exit_code();
-    if bless {
-        return bless_failures(collector, cases, exit);
-    }
-    exit
-}
-
-fn bless_failures(collector: &Collector, cases: &[PlannedCase], run_exit: i32) -> i32 {
-    let outcomes = collector.outcomes();
-    match bless::bless(&outcomes, cases) {
-        Ok(summary) => {
-            for file in &summary.files {
-                println!("blessed: wrote {}", run::path_from_cwd(file).display());
-            }
-            for (name, reason) in &summary.skipped {
-                println!("bless: left {name} alone: {reason}");
-            }
-            println!(
-                "bless: {} case(s) rewritten in {} file(s), {} failing case(s) not blessable",
-                summary.blessed.len(),
-                summary.files.len(),
-                summary.skipped.len()
-            );
-            if summary.skipped.is_empty() {
-                0
-            } else {
-                run_exit.max(crate::report::exit::CASES_FAILED)
-            }
-        }
-        Err(error) => error_exit(error),
-    }
+    session::run_tests(request, Streams::standard())
 }
 
 /// `cargo x07 policy init|check` (the work is in [`crate::policy`]).
@@ -486,44 +392,37 @@ pub fn policy(command: PolicyCommand) -> i32 {
     }
 }
 
-/// `cargo x07 list`.
+/// `cargo x07 list`: one test name per line, pasteable into `--exact`; `--long` adds the
+/// description, the ignore reason and a broken fixture's problem.
 pub fn list(args: ListArgs) -> i32 {
     let workspace = match config::load(&args.workspace.selection()) {
         Ok(workspace) => workspace,
         Err(error) => return error_exit(error),
     };
-    let mut cases = match suite::load_cases(&workspace, None) {
-        Ok(cases) => cases,
+    let mut cases = match session::load_cases(&workspace, None) {
+        Ok((cases, _)) => cases,
         Err(error) => return error_exit(error),
     };
+    let filter = args.filter.as_deref().unwrap_or("");
+    cases.retain(|case| case.id.test_name().contains(filter));
     if let Some(partition) = &args.partition {
-        let filter = args.filter.as_deref().unwrap_or("");
-        cases.retain(|case| case.id.test_name().contains(filter));
         partition.retain(&mut cases, |case| &case.id);
     }
     let mut out = std::io::stdout().lock();
     for case in &cases {
-        let name = case.id.test_name();
-        if args
-            .filter
-            .as_deref()
-            .is_some_and(|filter| !name.contains(filter))
-        {
-            continue;
-        }
-        let mut line = name;
-        if let Some(reason) = &case.ignore {
-            line.push_str(&format!("  (ignored: {reason})"));
-        }
+        let mut line = case.id.test_name();
         if args.long {
+            if let Some(reason) = &case.ignore {
+                line.push_str(&format!("  (ignored: {reason})"));
+            }
             if let Some(description) = &case.description {
                 line.push_str(&format!("  — {description}"));
             }
-            if let Some(problem) = &case.problem {
-                let problem = crate::message::paths_from_cwd(problem);
+            if let Some(problem) = case.problems.first() {
+                let text = message::fixture_problem(problem);
                 line.push_str(&format!(
                     "  [broken: {}]",
-                    problem.lines().next().unwrap_or("")
+                    text.lines().next().unwrap_or("")
                 ));
             }
         }
@@ -606,9 +505,65 @@ fn no_matching_case(fixture: &str, planned: &[PlannedCase], args: &RunArgs) -> S
     )
 }
 
+/// Prints each case of `cargo x07 run`: the command, the report, the verdict.
+struct RunPrinter {
+    failed: bool,
+}
+
+impl EventSink for RunPrinter {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
+        let Event::CaseFinished(outcome) = event else {
+            return Ok(());
+        };
+        let mut text = format!("== {}\n", outcome.id().test_name());
+        if let Some(reproduce) = &outcome.reproduce {
+            text.push_str(&format!("command: {}\n", reproduce.x07));
+        }
+        match (
+            outcome.verdict.as_ref().and_then(|v| v.report.as_ref()),
+            &outcome.output,
+        ) {
+            (Some(report), _) => {
+                text.push_str(&serde_json::to_string_pretty(report).unwrap_or_default());
+                text.push('\n');
+            }
+            (None, Some(output)) => {
+                text.push_str("(stdout is not a JSON report)\n");
+                text.push_str(&message::display_text(&output.stdout));
+                text.push('\n');
+            }
+            (None, None) => {}
+        }
+        match outcome.status {
+            CaseStatus::Passed => text.push_str(&format!(
+                "verdict: pass ({} ms)\n",
+                outcome.duration.as_millis()
+            )),
+            CaseStatus::Ignored => text.push_str(&format!(
+                "verdict: ignored ({})\n",
+                outcome.ignore_reason.as_deref().unwrap_or("ignored")
+            )),
+            CaseStatus::Failed => {
+                self.failed = true;
+                text.push_str("verdict: FAIL\n");
+                text.push_str(&message::failure_message(outcome));
+            }
+        }
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|error| SinkError::from_io(error, "the run output"))
+    }
+}
+
 /// `cargo x07 run <fixture>`.
 pub fn run_fixture(args: RunArgs) -> i32 {
-    let workspace = match load_workspace(&args.workspace, &args.runner) {
+    let mut packages = args.workspace.clone();
+    if packages.package.is_empty() {
+        // The fixture path says which package it belongs to.
+        packages.workspace = true;
+    }
+    let workspace = match load_workspace(&packages, &args.runner) {
         Ok(workspace) => workspace,
         Err(error) => return error_exit(error),
     };
@@ -635,41 +590,31 @@ pub fn run_fixture(args: RunArgs) -> i32 {
     if cases.is_empty() {
         return error_exit(no_matching_case(&location.name, &planned, &args));
     }
-    let runner = match resolve_runner(&args.runner, &workspace) {
-        Ok(runner) => runner,
+    let backend = match resolve_runner(&args.runner, &workspace) {
+        Ok(backend) => backend,
         Err(error) => return error_exit(error),
     };
     run::kill_running_on_interrupt();
-    println!("{}", runner.description);
-    let mut failed = false;
-    for case in &cases {
-        let outcome = suite::execute_case(case, &runner);
-        println!("== {}", case.id.test_name());
-        println!("command: {}", outcome.result.reproduce);
-        match (&outcome.verdict, &outcome.output) {
-            (Some(verdict), _) if verdict.report.is_some() => {
-                let report = verdict.report.as_ref().expect("checked");
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(report).unwrap_or_default()
-                );
-            }
-            (_, Some(output)) => {
-                println!("(stdout is not a JSON report)");
-                println!("{}", String::from_utf8_lossy(&output.stdout));
-            }
-            _ => {}
-        }
-        match outcome.result.status {
-            CaseStatus::Passed => {
-                println!("verdict: pass ({} ms)", outcome.result.duration.as_millis())
-            }
-            _ => {
-                failed = true;
-                println!("verdict: FAIL");
-                print!("{}", outcome.result.message);
-            }
-        }
-    }
-    i32::from(failed)
+    println!("{}", backend.info().description);
+    let plan = RunPlan {
+        cases: cases
+            .into_iter()
+            .map(|case| SelectedCase {
+                case,
+                ignored: None,
+            })
+            .collect(),
+        ..RunPlan::default()
+    };
+    let mut printer = RunPrinter { failed: false };
+    engine::run(
+        &plan,
+        &backend,
+        &EngineOptions {
+            threads: 1,
+            allow_empty: true,
+        },
+        &mut printer,
+    );
+    i32::from(printer.failed)
 }

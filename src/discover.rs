@@ -7,22 +7,33 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{PackageConfig, WorkspaceConfig};
 use crate::fixture::{PROJECT_FILE, SMOKE_SUFFIX};
 use crate::model::CaseId;
 
 /// What kind of fixture was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone)]
 pub enum FixtureKind {
     /// A directory holding `x07.json` (and maybe `x07test.json`).
     Project,
     /// A `*.smoke.json` file.
     SmokeSuite,
+    /// A directory under a fixture root that could not be read: it may hold fixtures,
+    /// so it becomes one failing case per profile instead of stopping the run.
+    Unreadable(Arc<std::io::Error>),
+}
+
+impl FixtureKind {
+    /// Whether this is a smoke-suite file.
+    pub fn is_smoke_suite(&self) -> bool {
+        matches!(self, FixtureKind::SmokeSuite)
+    }
 }
 
 /// One discovered fixture.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct FixtureLocation {
     /// The fixture directory or smoke-suite file (absolute).
     pub path: PathBuf,
@@ -54,14 +65,6 @@ pub enum DiscoverError {
         package: String,
         /// The parse error.
         source: globset::Error,
-    },
-    /// Walking a root failed (permissions, loops).
-    #[error("cannot walk fixture root {}: {message}", path.display())]
-    Walk {
-        /// The root.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
     },
 }
 
@@ -126,7 +129,11 @@ pub fn discover(workspace: &WorkspaceConfig) -> Result<Vec<FixtureLocation>, Dis
             walk_root(&base, |path, kind| {
                 if let Some(matcher) = &matcher {
                     let relative = path.strip_prefix(&package.root).unwrap_or(path);
-                    if !matcher.is_match(relative) {
+                    // An unreadable directory may hold matching fixtures: keep it when the
+                    // glob could match below it.
+                    let could_match = matches!(kind, FixtureKind::Unreadable(_))
+                        && glob_could_match_below(pattern, relative);
+                    if !matcher.is_match(relative) && !could_match {
                         return;
                     }
                 }
@@ -137,54 +144,60 @@ pub fn discover(workspace: &WorkspaceConfig) -> Result<Vec<FixtureLocation>, Dis
                     kind,
                     package: index,
                 });
-            })?;
+            });
         }
     }
     Ok(found.into_values().collect())
 }
 
+/// Whether a glob could match a path below `dir` (its literal prefix agrees so far).
+fn glob_could_match_below(pattern: &str, dir: &Path) -> bool {
+    let base = Path::new(glob_base(pattern));
+    base.starts_with(dir) || dir.starts_with(base)
+}
+
 /// Walks one root: a directory holding `x07.json` is a fixture and is not
 /// descended into; hidden entries and `target/` are skipped; symlinks are not
-/// followed. Entries are visited in byte order of their names.
+/// followed. Entries are visited in byte order of their names. A directory that
+/// cannot be read is reported as [`FixtureKind::Unreadable`].
 ///
 /// A plain `read_dir` recursion rather than a walker crate: it needs one
 /// `read_dir` per directory and no `stat` per entry (the entry list already
 /// says whether `x07.json` is there), which keeps 10,000 fixtures well under
 /// the discovery budget.
-fn walk_root(
-    root: &Path,
-    mut on_fixture: impl FnMut(&Path, FixtureKind),
-) -> Result<(), DiscoverError> {
+fn walk_root(root: &Path, mut on_fixture: impl FnMut(&Path, FixtureKind)) {
     if root.is_file() {
         if root.to_string_lossy().ends_with(SMOKE_SUFFIX) {
             on_fixture(root, FixtureKind::SmokeSuite);
         }
-        return Ok(());
+        return;
     }
-    walk_dir(root, root, &mut on_fixture)
+    walk_dir(root, &mut on_fixture)
 }
 
-fn walk_dir(
-    root: &Path,
-    dir: &Path,
-    on_fixture: &mut impl FnMut(&Path, FixtureKind),
-) -> Result<(), DiscoverError> {
-    let walk_error = |error: std::io::Error| DiscoverError::Walk {
-        path: root.to_path_buf(),
-        message: format!("{}: {error}", dir.display()),
-    };
-    let mut entries: Vec<(std::ffi::OsString, std::fs::FileType)> = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(walk_error)? {
-        let entry = entry.map_err(walk_error)?;
-        let kind = entry.file_type().map_err(walk_error)?;
-        entries.push((entry.file_name(), kind));
+fn read_entries(dir: &Path) -> std::io::Result<Vec<(std::ffi::OsString, std::fs::FileType)>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        entries.push((entry.file_name(), entry.file_type()?));
     }
+    Ok(entries)
+}
+
+fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
+    let mut entries = match read_entries(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            on_fixture(dir, FixtureKind::Unreadable(Arc::new(error)));
+            return;
+        }
+    };
     let is_fixture = entries
         .iter()
         .any(|(name, kind)| name == PROJECT_FILE && !kind.is_dir());
     if is_fixture {
         on_fixture(dir, FixtureKind::Project);
-        return Ok(());
+        return;
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, kind) in entries {
@@ -195,13 +208,12 @@ fn walk_dir(
         let path = dir.join(&name);
         if kind.is_dir() {
             if text != "target" {
-                walk_dir(root, &path, on_fixture)?;
+                walk_dir(&path, on_fixture);
             }
         } else if kind.is_file() && text.ends_with(SMOKE_SUFFIX) {
             on_fixture(&path, FixtureKind::SmokeSuite);
         }
     }
-    Ok(())
 }
 
 /// Finds the one fixture a test name points at, without walking anything.
@@ -319,7 +331,7 @@ mod tests {
                 "fixtures/suites/s.smoke.json"
             ]
         );
-        assert_eq!(found[2].kind, FixtureKind::SmokeSuite);
+        assert!(found[2].kind.is_smoke_suite());
     }
 
     #[test]
@@ -332,6 +344,23 @@ mod tests {
         let found = discover(&workspace(root, &["*/t*"])).unwrap();
         let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["x/two", "y/three"]);
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_read_is_reported_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        // The same error path as a permission error: read_dir fails for this directory.
+        let gone = dir.path().join("removed-while-walking");
+        let mut found = Vec::new();
+        walk_dir(&gone, &mut |path: &Path, kind| {
+            found.push((path.to_path_buf(), kind))
+        });
+        assert_eq!(found.len(), 1);
+        assert!(
+            matches!(found[0].1, FixtureKind::Unreadable(_)),
+            "{found:?}"
+        );
+        assert_eq!(found[0].0, gone);
     }
 
     #[test]

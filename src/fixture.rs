@@ -1,12 +1,12 @@
 //! Reading a fixture's files: the expectations file `x07test.json`
-//! (validated against `schemas/fixture.schema.json`), the project manifest
+//! (validated against the `cargo-x07.fixture@0.1.0` schema), the project manifest
 //! `x07.json` (profiles → worlds and policies) and `*.smoke.json` smoke suites.
 //!
 //! The format is documented in `docs/fixture-format.md`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -25,8 +25,9 @@ pub const SMOKE_SCHEMA_VERSION: &str = "x07.smoke_suite@0.1.0";
 /// The JSON Schema for expectations files, as shipped in `schemas/`.
 pub const FIXTURE_SCHEMA_TEXT: &str = include_str!("../schemas/fixture.schema.json");
 
-/// Why a fixture file could not be read.
-#[derive(Debug, thiserror::Error)]
+/// Why a fixture file could not be read. Clone, so that every case of a broken fixture
+/// can carry it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FixtureError {
     /// The file could not be read from disk.
     #[error("cannot read {}: {source}", path.display())]
@@ -34,7 +35,7 @@ pub enum FixtureError {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
     /// The file is not valid JSON, or does not have the expected shape.
     #[error("malformed JSON in {}: {source}", path.display())]
@@ -42,18 +43,38 @@ pub enum FixtureError {
         /// The file.
         path: PathBuf,
         /// The parse error (with line and column).
-        source: serde_json::Error,
+        source: Arc<serde_json::Error>,
     },
-    /// The file is JSON but does not follow its schema.
-    #[error("{} does not follow {schema}:\n{}", path.display(), problems.join("\n"))]
+    /// The file is JSON but does not follow its format.
+    #[error("{} is not a valid {format} file ({} problem(s))", path.display(), problems.len())]
     Schema {
         /// The file.
         path: PathBuf,
-        /// Which schema it was checked against.
-        schema: &'static str,
-        /// One line per violation: `<json pointer>: <message>`.
-        problems: Vec<String>,
+        /// The format it was checked against (`cargo-x07.fixture@0.1.0`, …).
+        format: &'static str,
+        /// Each violation, with the JSON path where it is.
+        problems: Vec<SchemaProblem>,
     },
+}
+
+impl FixtureError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            FixtureError::Read { path, .. }
+            | FixtureError::Json { path, .. }
+            | FixtureError::Schema { path, .. } => path,
+        }
+    }
+}
+
+/// One schema violation: where in the document, and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaProblem {
+    /// JSON pointer into the document (`/cases/0/name`; `/` for the whole document).
+    pub pointer: String,
+    /// What is wrong, as the validator says it.
+    pub message: String,
 }
 
 fn fixture_validator() -> &'static jsonschema::Validator {
@@ -65,31 +86,41 @@ fn fixture_validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Lists every schema violation of `instance` as `<pointer>: <message>` lines.
-pub(crate) fn schema_problems(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+/// Lists every schema violation of `instance`.
+pub(crate) fn schema_problems(
+    validator: &jsonschema::Validator,
+    instance: &Value,
+) -> Vec<SchemaProblem> {
     validator
         .iter_errors(instance)
         .map(|error| {
             let pointer = error.instance_path().to_string();
-            let pointer = if pointer.is_empty() {
-                "/".to_string()
-            } else {
-                pointer
-            };
-            format!("  {pointer}: {error}")
+            SchemaProblem {
+                pointer: if pointer.is_empty() {
+                    "/".to_string()
+                } else {
+                    pointer
+                },
+                message: error.to_string(),
+            }
         })
         .collect()
 }
 
-fn read_json(path: &Path) -> Result<Value, FixtureError> {
+/// Reads and parses a JSON file.
+pub fn read_json(path: &Path) -> Result<Value, FixtureError> {
     let bytes = std::fs::read(path).map_err(|source| FixtureError::Read {
         path: path.to_path_buf(),
-        source,
+        source: Arc::new(source),
     })?;
-    serde_json::from_slice(&bytes).map_err(|source| FixtureError::Json {
+    serde_json::from_slice(&bytes).map_err(|source| json_error(path, source))
+}
+
+fn json_error(path: &Path, source: serde_json::Error) -> FixtureError {
+    FixtureError::Json {
         path: path.to_path_buf(),
-        source,
-    })
+        source: Arc::new(source),
+    }
 }
 
 /// One `x07test.json`, validated. `run` and `expect` blocks stay JSON objects
@@ -214,31 +245,75 @@ impl InputSpec {
 
 /// Reads and validates an expectations file.
 pub fn read_expectations(path: &Path) -> Result<ExpectationsFile, FixtureError> {
-    let value = read_json(path)?;
+    validate_expectations(path, read_json(path)?)
+}
+
+/// Validates a parsed expectations file (schema, then unique case names).
+pub fn validate_expectations(path: &Path, value: Value) -> Result<ExpectationsFile, FixtureError> {
+    let schema_error = |problems| FixtureError::Schema {
+        path: path.to_path_buf(),
+        format: FIXTURE_SCHEMA_VERSION,
+        problems,
+    };
     let problems = schema_problems(fixture_validator(), &value);
     if !problems.is_empty() {
-        return Err(FixtureError::Schema {
-            path: path.to_path_buf(),
-            schema: "schemas/fixture.schema.json",
-            problems,
-        });
+        return Err(schema_error(problems));
     }
     let file: ExpectationsFile =
-        serde_json::from_value(value).map_err(|source| FixtureError::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        serde_json::from_value(value).map_err(|source| json_error(path, source))?;
     let mut seen = std::collections::BTreeSet::new();
-    for case in file.cases.iter().flatten() {
+    for (index, case) in file.cases.iter().flatten().enumerate() {
         if !seen.insert(case.name.as_str()) {
-            return Err(FixtureError::Schema {
-                path: path.to_path_buf(),
-                schema: "schemas/fixture.schema.json",
-                problems: vec![format!("  /cases: case name {:?} is used twice", case.name)],
-            });
+            return Err(schema_error(vec![SchemaProblem {
+                pointer: format!("/cases/{index}/name"),
+                message: format!("case name {:?} is used twice", case.name),
+            }]));
         }
     }
     Ok(file)
+}
+
+/// The test names an expectations file gives, read as leniently as possible so that a
+/// file with a mistake keeps its cases' names (each case then fails with the mistake):
+/// the `profiles` list when it is a list of strings, and the `name` of every entry of
+/// `cases` that has one (first use wins). `None` for the names means one case `default`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseLayout {
+    /// `profiles`, when given as a list of strings.
+    pub profiles: Option<Vec<String>>,
+    /// Case names in file order; empty means the one case `default`.
+    pub case_names: Vec<String>,
+}
+
+impl CaseLayout {
+    /// Reads the layout of a parsed expectations file.
+    pub fn of(value: &Value) -> CaseLayout {
+        let strings = |value: &Value| -> Option<Vec<String>> {
+            value
+                .as_array()?
+                .iter()
+                .map(|item| item.as_str().map(str::to_string))
+                .collect()
+        };
+        let profiles = value.get("profiles").and_then(strings);
+        let mut case_names: Vec<String> = Vec::new();
+        for case in value
+            .get("cases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = case.get("name").and_then(Value::as_str) {
+                if !name.is_empty() && !case_names.iter().any(|seen| seen == name) {
+                    case_names.push(name.to_string());
+                }
+            }
+        }
+        CaseLayout {
+            profiles,
+            case_names,
+        }
+    }
 }
 
 /// The parts of an X07 project manifest (`x07.json`) that cargo-x07 needs.
@@ -266,10 +341,7 @@ pub struct ProfileDecl {
 /// Reads `x07.json`.
 pub fn read_project(path: &Path) -> Result<ProjectManifest, FixtureError> {
     let value = read_json(path)?;
-    serde_json::from_value(value).map_err(|source| FixtureError::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+    serde_json::from_value(value).map_err(|source| json_error(path, source))
 }
 
 /// One `x07.smoke_suite@0.1.0` file.
@@ -306,18 +378,19 @@ pub struct SmokeCase {
 /// Reads a smoke-suite file and checks its `schema_version`.
 pub fn read_smoke_suite(path: &Path) -> Result<SmokeSuite, FixtureError> {
     let value = read_json(path)?;
-    let suite: SmokeSuite = serde_json::from_value(value).map_err(|source| FixtureError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let suite: SmokeSuite =
+        serde_json::from_value(value).map_err(|source| json_error(path, source))?;
     if suite.schema_version != SMOKE_SCHEMA_VERSION {
         return Err(FixtureError::Schema {
             path: path.to_path_buf(),
-            schema: SMOKE_SCHEMA_VERSION,
-            problems: vec![format!(
-                "  /schema_version: expected {SMOKE_SCHEMA_VERSION:?}, got {:?}",
-                suite.schema_version
-            )],
+            format: SMOKE_SCHEMA_VERSION,
+            problems: vec![SchemaProblem {
+                pointer: "/schema_version".into(),
+                message: format!(
+                    "expected {SMOKE_SCHEMA_VERSION:?}, got {:?}",
+                    suite.schema_version
+                ),
+            }],
         });
     }
     Ok(suite)
@@ -383,10 +456,13 @@ mod tests {
                  "cases": [ { "name": "bad name!", "input": { "text": "a", "b64": "YQ==" } } ],
                  "expect": { "exitcode": 1 } }"#,
         );
-        let error = read_expectations(&path).unwrap_err().to_string();
-        assert!(error.contains("/cases/0/name"), "{error}");
-        assert!(error.contains("/cases/0/input"), "{error}");
-        assert!(error.contains("/expect"), "{error}");
+        let FixtureError::Schema { problems, .. } = read_expectations(&path).unwrap_err() else {
+            panic!("a schema error")
+        };
+        let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+        assert!(pointers.contains(&"/cases/0/name"), "{pointers:?}");
+        assert!(pointers.contains(&"/cases/0/input"), "{pointers:?}");
+        assert!(pointers.contains(&"/expect"), "{pointers:?}");
     }
 
     #[test]
@@ -398,8 +474,25 @@ mod tests {
             r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
                  "cases": [ { "name": "a" }, { "name": "a" } ] }"#,
         );
-        let error = read_expectations(&path).unwrap_err().to_string();
-        assert!(error.contains("used twice"), "{error}");
+        let FixtureError::Schema { problems, .. } = read_expectations(&path).unwrap_err() else {
+            panic!("a schema error")
+        };
+        assert_eq!(problems[0].pointer, "/cases/1/name");
+        assert!(problems[0].message.contains("used twice"));
+    }
+
+    #[test]
+    fn a_broken_file_keeps_the_case_names_it_has() {
+        let layout = CaseLayout::of(&serde_json::json!({
+            "profiles": ["os"],
+            "cases": [{ "name": "a" }, { "nome": "b" }, { "name": "a" }, { "name": "c", "expect": 5 }]
+        }));
+        assert_eq!(layout.profiles, Some(vec!["os".to_string()]));
+        assert_eq!(layout.case_names, ["a", "c"]);
+        assert_eq!(
+            CaseLayout::of(&serde_json::json!({ "profiles": "os" })),
+            CaseLayout::default()
+        );
     }
 
     #[test]

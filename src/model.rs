@@ -3,9 +3,6 @@
 //!
 //! Nothing here does I/O; every stage takes and returns these types.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 /// The identity of one test case: one fixture × one case × one profile.
 ///
 /// Its [`CaseId::test_name`] is the stable, user-visible test name
@@ -56,29 +53,4 @@ pub enum CaseStatus {
     Failed,
     /// The case is marked `ignore` and was not run.
     Ignored,
-}
-
-/// The outcome of running and checking one case: what every reporter
-/// (libtest output, JSON events, JUnit, GitHub annotations, summary) renders.
-#[derive(Debug, Clone)]
-pub struct CaseResult {
-    /// Which case this is.
-    pub id: CaseId,
-    /// Passed, failed or ignored.
-    pub status: CaseStatus,
-    /// Wall time of the runner process (zero for ignored cases).
-    pub duration: Duration,
-    /// One short line per failed check, e.g. `exit_code: expected 0, got 1`.
-    pub failed_checks: Vec<String>,
-    /// The full human-readable failure text (checks, diff or hex dump, trap,
-    /// stderr, reproduce command). Empty when the case passed.
-    pub message: String,
-    /// The exact command line that reproduces the case with the real `x07`,
-    /// with the fixture's own path in place of the temporary copy.
-    pub reproduce: String,
-    /// The file a person edits to change this case's expectations
-    /// (the expectations file, the smoke-suite file, or `x07.json`).
-    pub source_file: PathBuf,
-    /// Why the case is ignored, when it is.
-    pub ignore_reason: Option<String>,
 }

@@ -4,11 +4,17 @@
 //! every default, so the runner and the checker need no fixture knowledge.
 //!
 //! A fixture whose files cannot be read still yields its cases, each carrying
-//! the reason as [`PlannedCase::problem`], so one broken fixture fails only
-//! its own cases.
+//! the reasons as [`PlannedCase::problems`], so one broken fixture fails only
+//! its own cases. Every file a fixture names (policy, input, expected output,
+//! smoke program, module roots) must resolve, symlinks followed, inside the cargo
+//! workspace root (smoke-suite paths inside `smoke_root`), or its case fails
+//! naming the path; sandbox policies are checked against the policy format here,
+//! before anything runs.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -16,7 +22,10 @@ use serde_json::{Map, Value};
 
 use crate::config::{SandboxBackend, Settings, WorkspaceConfig};
 use crate::discover::{FixtureKind, FixtureLocation};
-use crate::fixture::{self, Input, EXPECTATIONS_FILE, PROJECT_FILE};
+use crate::failure::{ContainmentRoot, FileRole, FixtureProblem, NamedBy};
+use crate::fixture::{
+    self, ExpectationsFile, FixtureError, Input, EXPECTATIONS_FILE, PROJECT_FILE,
+};
 use crate::model::CaseId;
 
 /// The world of sandboxed profiles.
@@ -52,6 +61,16 @@ pub enum PolicyArg {
     InFixture(String),
     /// A path outside the fixture, passed absolute.
     Outside(PathBuf),
+}
+
+impl PolicyArg {
+    /// The policy file: joined to `fixture_dir` when it is inside the fixture.
+    pub fn path(&self, fixture_dir: &Path) -> PathBuf {
+        match self {
+            PolicyArg::InFixture(relative) => fixture_dir.join(relative),
+            PolicyArg::Outside(path) => path.clone(),
+        }
+    }
 }
 
 /// Merged run options of one case × profile.
@@ -137,8 +156,21 @@ pub enum SchemaVersionCheck {
 pub struct ExpectedOutput {
     /// The bytes.
     pub bytes: Vec<u8>,
-    /// `text`, `b64` or `file <path>`: what a message says they came from.
-    pub origin: String,
+    /// Where they were written.
+    pub origin: OutputOrigin,
+}
+
+/// Where expected output bytes were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputOrigin {
+    /// `{ "text": … }`.
+    Text,
+    /// `{ "b64": … }`.
+    Base64,
+    /// `{ "file": … }`: the path as written (relative to the fixture directory).
+    File(String),
+    /// A named field of another format (`expected_b64` of a smoke suite).
+    Named(String),
 }
 
 /// Every expectation of one case × profile, defaults resolved. `None`/`Off` = not checked.
@@ -195,284 +227,387 @@ pub struct PlannedCase {
     pub fixture_dir: PathBuf,
     /// The case's description, if any.
     pub description: Option<String>,
-    /// Why the case cannot run (broken fixture file, missing policy); it then fails with this text.
-    pub problem: Option<String>,
+    /// Why the case cannot run (broken fixture file, missing or escaping file, invalid
+    /// policy); when not empty the case fails with these before anything runs.
+    pub problems: Vec<FixtureProblem>,
     /// Sandbox backend for sandboxed worlds.
     pub sandbox_backend: SandboxBackend,
 }
 
 /// Plans every case of every fixture, in fixture order.
 pub fn plan_all(workspace: &WorkspaceConfig, fixtures: &[FixtureLocation]) -> Vec<PlannedCase> {
+    let planner = Planner::new(workspace);
     fixtures
         .iter()
-        .flat_map(|location| plan_fixture(workspace, location))
+        .flat_map(|location| planner.plan_fixture(location))
         .collect()
 }
 
 /// Plans the cases of one fixture.
 pub fn plan_fixture(workspace: &WorkspaceConfig, location: &FixtureLocation) -> Vec<PlannedCase> {
-    let settings = &workspace.packages[location.package].settings;
-    match location.kind {
-        FixtureKind::Project => plan_project(location, settings),
-        FixtureKind::SmokeSuite => plan_smoke(location, settings),
-    }
+    Planner::new(workspace).plan_fixture(location)
 }
 
-struct ProfileInfo {
-    name: String,
-    world: String,
-    /// `None` when x07.json has no profiles (no `--profile` flag).
-    flag: Option<String>,
-    policy: Option<String>,
-}
-
-fn project_profiles(
-    manifest: &fixture::ProjectManifest,
-    wanted: Option<&[String]>,
-    settings: &Settings,
-) -> (Vec<ProfileInfo>, Vec<String>) {
-    let mut problems = Vec::new();
-    let Some(declared) = &manifest.profiles else {
-        let world = manifest.world.clone().unwrap_or_else(|| "run-os".into());
-        return (
-            vec![ProfileInfo {
-                name: world.clone(),
-                world,
-                flag: None,
-                policy: None,
-            }],
-            problems,
-        );
-    };
-    let names: Vec<String> = match wanted {
-        Some(list) => list.to_vec(),
-        None => settings
-            .profiles
-            .iter()
-            .filter(|name| declared.contains_key(name.as_str()))
-            .cloned()
-            .collect(),
-    };
-    let profiles = names
-        .into_iter()
-        .map(|name| {
-            let decl = declared.get(&name);
-            if decl.is_none() {
-                problems.push(format!(
-                    "profile `{name}` is listed in {EXPECTATIONS_FILE} but not declared in {PROJECT_FILE}"
-                ));
-            }
-            let world = decl
-                .and_then(|decl| decl.world.clone())
-                .or_else(|| manifest.world.clone())
-                .unwrap_or_else(|| "run-os".into());
-            ProfileInfo {
-                world,
-                flag: Some(name.clone()),
-                policy: decl.and_then(|decl| decl.policy.clone()),
-                name,
+/// How many cases [`plan_all`] would plan for `fixtures`, read cheaply: only the case
+/// names and profiles (no schema check, no expectations resolved). Used for libtest's
+/// filtered-out count when `--exact` plans a single fixture.
+pub fn count_cases(workspace: &WorkspaceConfig, fixtures: &[FixtureLocation]) -> usize {
+    fixtures
+        .iter()
+        .map(|location| {
+            let settings = &workspace.packages[location.package].settings;
+            match &location.kind {
+                FixtureKind::Project => {
+                    let files = ProjectFiles::read(&location.path);
+                    let layout = files.layout(settings);
+                    layout.case_names.len().max(1) * layout.profiles.len()
+                }
+                FixtureKind::SmokeSuite => fixture::read_smoke_suite(&location.path)
+                    .map(|suite| suite.cases.len())
+                    .unwrap_or(1),
+                FixtureKind::Unreadable(_) => settings.profiles.len(),
             }
         })
-        .collect();
-    (profiles, problems)
+        .sum()
 }
 
-fn plan_project(location: &FixtureLocation, settings: &Settings) -> Vec<PlannedCase> {
-    let dir = &location.path;
-    let manifest_path = dir.join(PROJECT_FILE);
-    let expectations_path = dir.join(EXPECTATIONS_FILE);
-    let (manifest, manifest_problem) = match fixture::read_project(&manifest_path) {
-        Ok(manifest) => (manifest, None),
-        Err(error) => (fixture::ProjectManifest::default(), Some(error.to_string())),
-    };
-    let (file, file_problem) = if expectations_path.is_file() {
-        match fixture::read_expectations(&expectations_path) {
-            Ok(file) => (Some(file), None),
-            Err(error) => (None, Some(error.to_string())),
-        }
-    } else {
-        (None, None)
-    };
-    let source_file = if expectations_path.is_file() {
-        expectations_path.clone()
-    } else {
-        manifest_path.clone()
-    };
+/// Plans fixtures of one workspace; holds what is shared between fixtures (the canonical
+/// workspace root, the policies already checked).
+pub struct Planner<'a> {
+    workspace: &'a WorkspaceConfig,
+    /// The workspace root with symlinks resolved: every file a fixture names must be in it.
+    root: PathBuf,
+    /// Policy file (canonical) → its errors, so a shared policy is checked once.
+    policies: RefCell<HashMap<PathBuf, Vec<(String, String)>>>,
+}
 
-    let (profiles, profile_problems) = if manifest_problem.is_some() {
-        let profiles = settings
-            .profiles
-            .iter()
-            .map(|name| ProfileInfo {
-                name: name.clone(),
-                world: if name == "sandbox" {
-                    SANDBOX_WORLD.into()
-                } else {
-                    "run-os".into()
-                },
-                flag: Some(name.clone()),
-                policy: None,
-            })
-            .collect();
-        (profiles, Vec::new())
-    } else {
-        project_profiles(
-            &manifest,
-            file.as_ref().and_then(|file| file.profiles.as_deref()),
-            settings,
-        )
-    };
-    let fixture_problem = manifest_problem.or(file_problem);
-
-    let default_case = fixture::CaseSpec {
-        name: "default".into(),
-        description: None,
-        input: None,
-        timeout_ms: None,
-        ignore: None,
-        run: Map::new(),
-        expect: Map::new(),
-        by_profile: BTreeMap::new(),
-    };
-    let cases: Vec<fixture::CaseSpec> = match file.as_ref().and_then(|file| file.cases.clone()) {
-        Some(cases) if !cases.is_empty() => cases,
-        _ => vec![default_case],
-    };
-    let empty = Map::new();
-    let (fixture_run, fixture_expect) = match &file {
-        Some(file) => (&file.run, &file.expect),
-        None => (&empty, &empty),
-    };
-
-    let mut planned = Vec::new();
-    for case in &cases {
-        for profile in &profiles {
-            let overrides = case.by_profile.get(&profile.name);
-            let run_map = merge_run(&[
-                fixture_run,
-                &case.run,
-                overrides.map(|o| &o.run).unwrap_or(&empty),
-            ]);
-            let expect_map = merge_objects(&[
-                fixture_expect,
-                &case.expect,
-                overrides.map(|o| &o.expect).unwrap_or(&empty),
-            ]);
-            let mut problems: Vec<String> = fixture_problem.iter().cloned().collect();
-            problems.extend(profile_problems.iter().cloned());
-
-            let run = match resolve_run(&run_map, dir, &settings.env) {
-                Ok(run) => run,
-                Err(problem) => {
-                    problems.push(format!("{}: {problem}", source_file.display()));
-                    RunOptions::default()
-                }
-            };
-            if run.policy.is_none() && profile.world == SANDBOX_WORLD {
-                if let Some(policy) = &profile.policy {
-                    if !dir.join(policy).is_file() {
-                        problems.push(format!(
-                            "missing policy file {} (named by profiles.{}.policy in {})",
-                            dir.join(policy).display(),
-                            profile.name,
-                            manifest_path.display()
-                        ));
-                    }
-                }
-            }
-            if let Some(policy) = &run.policy {
-                let path = match policy {
-                    PolicyArg::InFixture(relative) => dir.join(relative),
-                    PolicyArg::Outside(path) => path.clone(),
-                };
-                if !path.is_file() {
-                    problems.push(format!(
-                        "missing policy file {} (named by run.policy in {})",
-                        path.display(),
-                        source_file.display()
-                    ));
-                }
-            }
-            let input = match case.input.as_ref().map(|input| input.to_input()) {
-                None => None,
-                Some(Ok(input)) => Some(input),
-                Some(Err(problem)) => {
-                    problems.push(format!(
-                        "{}: case {}: {problem}",
-                        source_file.display(),
-                        case.name
-                    ));
-                    None
-                }
-            };
-            if let Some(Input::File(file)) = &input {
-                if !dir.join(file).is_file() {
-                    problems.push(format!(
-                        "missing input file {} (named by case {} in {})",
-                        dir.join(file).display(),
-                        case.name,
-                        source_file.display()
-                    ));
-                }
-            }
-            let expect =
-                match resolve_expected(&expect_map, &profile.world, "project-compile-run", dir) {
-                    Ok(expect) => expect,
-                    Err(problem) => {
-                        problems.push(format!("{}: {problem}", source_file.display()));
-                        resolve_expected(&Map::new(), &profile.world, "project-compile-run", dir)
-                            .expect("defaults resolve")
-                    }
-                };
-            let ignore = overrides
-                .and_then(|o| o.ignore.clone())
-                .or_else(|| case.ignore.clone())
-                .or_else(|| file.as_ref().and_then(|file| file.ignore.clone()));
-            let timeout_ms = case
-                .timeout_ms
-                .or_else(|| file.as_ref().and_then(|file| file.timeout_ms))
-                .unwrap_or(settings.timeout_ms);
-            planned.push(PlannedCase {
-                id: CaseId {
-                    fixture: location.name.clone(),
-                    case: case.name.clone(),
-                    profile: profile.name.clone(),
-                },
-                target: Target::Project {
-                    dir: dir.clone(),
-                    profile: profile.flag.clone(),
-                },
-                world: profile.world.clone(),
-                input,
-                run,
-                expect,
-                timeout: Duration::from_millis(timeout_ms),
-                ignore,
-                source_file: source_file.clone(),
-                fixture_dir: dir.clone(),
-                description: case
-                    .description
-                    .clone()
-                    .or_else(|| file.as_ref().and_then(|file| file.description.clone())),
-                problem: if problems.is_empty() {
-                    None
-                } else {
-                    Some(problems.join("\n"))
-                },
-                sandbox_backend: settings.sandbox_backend,
-            });
+impl<'a> Planner<'a> {
+    /// A planner for `workspace`.
+    pub fn new(workspace: &'a WorkspaceConfig) -> Planner<'a> {
+        Planner {
+            root: canonical(&workspace.root),
+            workspace,
+            policies: RefCell::new(HashMap::new()),
         }
     }
-    planned
-}
 
-fn plan_smoke(location: &FixtureLocation, settings: &Settings) -> Vec<PlannedCase> {
-    let file = &location.path;
-    let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let suite = match fixture::read_smoke_suite(file) {
-        Ok(suite) => suite,
-        Err(error) => {
-            return vec![PlannedCase {
+    /// Plans the cases of one fixture.
+    pub fn plan_fixture(&self, location: &FixtureLocation) -> Vec<PlannedCase> {
+        let settings = &self.workspace.packages[location.package].settings;
+        match &location.kind {
+            FixtureKind::Project => self.plan_project(location, settings),
+            FixtureKind::SmokeSuite => self.plan_smoke(location, settings),
+            FixtureKind::Unreadable(error) => unreadable_cases(location, settings, error),
+        }
+    }
+
+    fn workspace_root(&self) -> ContainmentRoot {
+        ContainmentRoot::Workspace(self.root.clone())
+    }
+
+    /// Checks a file the fixture names: it exists (as a file, or a directory for module
+    /// roots) and resolves inside `root`.
+    fn named_path(
+        &self,
+        path: &Path,
+        role: FileRole,
+        root: &ContainmentRoot,
+        named_by: NamedBy,
+    ) -> Result<PathBuf, Box<FixtureProblem>> {
+        let missing = || {
+            Box::new(FixtureProblem::MissingFile {
+                path: path.to_path_buf(),
+                role,
+                named_by: named_by.clone(),
+            })
+        };
+        let resolved = std::fs::canonicalize(path).map_err(|_| missing())?;
+        let inside = match root {
+            ContainmentRoot::Workspace(root) | ContainmentRoot::SmokeRoot(root) => {
+                resolved.starts_with(root)
+            }
+        };
+        if !inside {
+            return Err(Box::new(FixtureProblem::OutsideRoot {
+                path: path.to_path_buf(),
+                resolved,
+                role,
+                root: root.clone(),
+                named_by,
+            }));
+        }
+        let right_kind = if role == FileRole::ModuleRoot {
+            resolved.is_dir()
+        } else {
+            resolved.is_file()
+        };
+        if right_kind {
+            Ok(resolved)
+        } else {
+            Err(missing())
+        }
+    }
+
+    /// A fixture's own file (`x07.json`, `x07test.json`, a smoke suite) that is a symlink
+    /// must resolve inside the workspace too; plain files are inside by discovery.
+    fn own_file(&self, path: &Path) -> Option<FixtureProblem> {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_symlink());
+        if !is_link {
+            return None;
+        }
+        let named_by = NamedBy {
+            key: "(the fixture's own file)".into(),
+            file: path.to_path_buf(),
+        };
+        self.named_path(
+            path,
+            FileRole::FixtureFile,
+            &self.workspace_root(),
+            named_by,
+        )
+        .err()
+        .map(|problem| *problem)
+        .filter(|problem| matches!(problem, FixtureProblem::OutsideRoot { .. }))
+    }
+
+    /// Checks a sandbox policy file: inside the workspace, and free of errors under the
+    /// policy format and the runner's rules (checked once per file).
+    fn policy(&self, path: &Path, named_by: NamedBy) -> Option<FixtureProblem> {
+        let resolved =
+            match self.named_path(path, FileRole::Policy, &self.workspace_root(), named_by) {
+                Ok(resolved) => resolved,
+                Err(problem) => return Some(*problem),
+            };
+        let mut cache = self.policies.borrow_mut();
+        let errors = cache.entry(resolved.clone()).or_insert_with(|| {
+            crate::policy::check_file(&resolved)
+                .into_iter()
+                .filter(|finding| finding.severity == crate::policy::Severity::Error)
+                .map(|finding| (finding.field, finding.message))
+                .collect()
+        });
+        (!errors.is_empty()).then(|| FixtureProblem::InvalidPolicy {
+            path: path.to_path_buf(),
+            errors: errors.clone(),
+        })
+    }
+
+    fn plan_project(&self, location: &FixtureLocation, settings: &Settings) -> Vec<PlannedCase> {
+        let dir = &location.path;
+        let files = ProjectFiles::read(dir);
+        let layout = files.layout(settings);
+        let mut fixture_problems: Vec<FixtureProblem> = Vec::new();
+        for own in [&files.manifest_path, &files.expectations_path] {
+            fixture_problems.extend(self.own_file(own));
+        }
+        if let Err(error) = &files.manifest {
+            fixture_problems.push(FixtureProblem::File(error.clone()));
+        }
+        let file: Option<ExpectationsFile> = match &files.expectations {
+            None => None,
+            Some(Err(error)) => {
+                fixture_problems.push(FixtureProblem::File(error.clone()));
+                None
+            }
+            Some(Ok(value)) => {
+                match fixture::validate_expectations(&files.expectations_path, value.clone()) {
+                    Ok(file) => Some(file),
+                    Err(error) => {
+                        fixture_problems.push(FixtureProblem::File(error));
+                        None
+                    }
+                }
+            }
+        };
+        if files.manifest.is_ok() {
+            for profile in &layout.profiles {
+                if !profile.declared {
+                    fixture_problems.push(FixtureProblem::UndeclaredProfile {
+                        profile: profile.name.clone(),
+                        expectations: files.expectations_path.clone(),
+                        manifest: files.manifest_path.clone(),
+                    });
+                }
+            }
+        }
+        let source_file = files.source_file().to_path_buf();
+        let empty = Map::new();
+        let (fixture_run, fixture_expect) = match &file {
+            Some(file) => (&file.run, &file.expect),
+            None => (&empty, &empty),
+        };
+        let case_specs: Vec<fixture::CaseSpec> = if layout.case_names.is_empty() {
+            vec![default_case("default")]
+        } else {
+            layout
+                .case_names
+                .iter()
+                .map(|name| {
+                    file.as_ref()
+                        .and_then(|file| file.cases.as_ref())
+                        .and_then(|cases| cases.iter().find(|case| &case.name == name))
+                        .cloned()
+                        .unwrap_or_else(|| default_case(name))
+                })
+                .collect()
+        };
+
+        let mut planned = Vec::new();
+        for (case_index, case) in case_specs.iter().enumerate() {
+            for profile in &layout.profiles {
+                let overrides = case.by_profile.get(&profile.name);
+                let at = |key: &str| match &file {
+                    Some(file) if file.cases.is_some() => format!("cases[{case_index}].{key}"),
+                    _ => key.to_string(),
+                };
+                let run_map = merge_run(&[
+                    fixture_run,
+                    &case.run,
+                    overrides.map(|o| &o.run).unwrap_or(&empty),
+                ]);
+                let expect_map = merge_expect(&[
+                    fixture_expect,
+                    &case.expect,
+                    overrides.map(|o| &o.expect).unwrap_or(&empty),
+                ]);
+                let mut problems = fixture_problems.clone();
+                let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
+                    file: source_file.clone(),
+                    at,
+                    message,
+                };
+                let run = match resolve_run(&run_map, dir, &settings.env) {
+                    Ok(run) => run,
+                    Err(message) => {
+                        problems.push(invalid(at("run"), message));
+                        RunOptions::default()
+                    }
+                };
+                if profile.world == SANDBOX_WORLD && problems.is_empty() {
+                    let policy = match &run.policy {
+                        Some(policy) => Some((
+                            policy.path(dir),
+                            NamedBy {
+                                key: "run.policy".into(),
+                                file: source_file.clone(),
+                            },
+                        )),
+                        None => profile.policy.as_ref().map(|policy| {
+                            (
+                                dir.join(policy),
+                                NamedBy {
+                                    key: format!("profiles.{}.policy", profile.name),
+                                    file: files.manifest_path.clone(),
+                                },
+                            )
+                        }),
+                    };
+                    if let Some((path, named_by)) = policy {
+                        problems.extend(self.policy(&path, named_by));
+                    }
+                } else if let Some(policy) = &run.policy {
+                    let named_by = NamedBy {
+                        key: "run.policy".into(),
+                        file: source_file.clone(),
+                    };
+                    if let Err(problem) = self.named_path(
+                        &policy.path(dir),
+                        FileRole::Policy,
+                        &self.workspace_root(),
+                        named_by,
+                    ) {
+                        problems.push(*problem);
+                    }
+                }
+                let input = match case.input.as_ref().map(|input| input.to_input()) {
+                    None => None,
+                    Some(Ok(input)) => Some(input),
+                    Some(Err(message)) => {
+                        problems.push(invalid(at("input"), message));
+                        None
+                    }
+                };
+                if let Some(Input::File(file)) = &input {
+                    let named_by = NamedBy {
+                        key: at("input.file"),
+                        file: source_file.clone(),
+                    };
+                    if let Err(problem) = self.named_path(
+                        &dir.join(file),
+                        FileRole::Input,
+                        &self.workspace_root(),
+                        named_by,
+                    ) {
+                        problems.push(*problem);
+                    }
+                }
+                let reader = ExpectedFiles {
+                    planner: self,
+                    dir,
+                    named_by: NamedBy {
+                        key: "expect.output.file".into(),
+                        file: source_file.clone(),
+                    },
+                };
+                let expect = match resolve_expected_with(
+                    &expect_map,
+                    &profile.world,
+                    "project-compile-run",
+                    &reader,
+                ) {
+                    Ok(expect) => expect,
+                    Err(ExpectError::Value(message)) => {
+                        problems.push(invalid("expect".into(), message));
+                        defaults(&profile.world)
+                    }
+                    Err(ExpectError::File(problem)) => {
+                        problems.push(*problem);
+                        defaults(&profile.world)
+                    }
+                };
+                let ignore = overrides
+                    .and_then(|o| o.ignore.clone())
+                    .or_else(|| case.ignore.clone())
+                    .or_else(|| file.as_ref().and_then(|file| file.ignore.clone()));
+                let timeout_ms = case
+                    .timeout_ms
+                    .or_else(|| file.as_ref().and_then(|file| file.timeout_ms))
+                    .unwrap_or(settings.timeout_ms);
+                planned.push(PlannedCase {
+                    id: CaseId {
+                        fixture: location.name.clone(),
+                        case: case.name.clone(),
+                        profile: profile.name.clone(),
+                    },
+                    target: Target::Project {
+                        dir: dir.clone(),
+                        profile: profile.flag.clone(),
+                    },
+                    world: profile.world.clone(),
+                    input,
+                    run,
+                    expect,
+                    timeout: Duration::from_millis(timeout_ms),
+                    ignore,
+                    source_file: source_file.clone(),
+                    fixture_dir: dir.clone(),
+                    description: case
+                        .description
+                        .clone()
+                        .or_else(|| file.as_ref().and_then(|file| file.description.clone())),
+                    problems: dedup(problems),
+                    sandbox_backend: settings.sandbox_backend,
+                });
+            }
+        }
+        planned
+    }
+
+    fn plan_smoke(&self, location: &FixtureLocation, settings: &Settings) -> Vec<PlannedCase> {
+        let file = &location.path;
+        let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let broken = |problem: FixtureProblem| {
+            vec![PlannedCase {
                 id: CaseId {
                     fixture: location.name.clone(),
                     case: "default".into(),
@@ -491,95 +626,326 @@ fn plan_smoke(location: &FixtureLocation, settings: &Settings) -> Vec<PlannedCas
                 timeout: Duration::from_millis(settings.timeout_ms),
                 ignore: None,
                 source_file: file.clone(),
-                fixture_dir: dir,
+                fixture_dir: dir.clone(),
                 description: None,
-                problem: Some(error.to_string()),
+                problems: vec![problem],
                 sandbox_backend: settings.sandbox_backend,
-            }];
+            }]
+        };
+        if let Some(problem) = self.own_file(file) {
+            return broken(problem);
         }
-    };
-    let program = settings.smoke_root.join(&suite.program_x07json);
-    let policy = suite
-        .policy_json
-        .as_ref()
-        .map(|policy| settings.smoke_root.join(policy));
-    suite
-        .cases
+        let suite = match fixture::read_smoke_suite(file) {
+            Ok(suite) => suite,
+            Err(error) => return broken(FixtureProblem::File(error)),
+        };
+        let smoke_root = ContainmentRoot::SmokeRoot(canonical(&settings.smoke_root));
+        let named = |key: &str| NamedBy {
+            key: key.into(),
+            file: file.clone(),
+        };
+        let program = settings.smoke_root.join(&suite.program_x07json);
+        let policy = suite
+            .policy_json
+            .as_ref()
+            .map(|policy| settings.smoke_root.join(policy));
+        let mut suite_problems = Vec::new();
+        if let Err(problem) = self.named_path(
+            &program,
+            FileRole::SmokeProgram,
+            &smoke_root,
+            named("program_x07json"),
+        ) {
+            suite_problems.push(*problem);
+        }
+        if let Some(policy) = &policy {
+            match self.named_path(policy, FileRole::Policy, &smoke_root, named("policy_json")) {
+                Err(problem) => suite_problems.push(*problem),
+                Ok(_) => suite_problems.extend(self.policy(policy, named("policy_json"))),
+            }
+        }
+        for root in &settings.smoke_module_roots {
+            let named_by = NamedBy {
+                key: "smoke_module_roots".into(),
+                file: self.workspace.root.join("Cargo.toml"),
+            };
+            if let Err(problem) = self.named_path(root, FileRole::ModuleRoot, &smoke_root, named_by)
+            {
+                suite_problems.push(*problem);
+            }
+        }
+        suite
+            .cases
+            .iter()
+            .enumerate()
+            .map(|(index, case)| {
+                let mut problems = suite_problems.clone();
+                let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
+                    file: file.clone(),
+                    at,
+                    message,
+                };
+                let engine = base64::engine::general_purpose::STANDARD;
+                let input = match engine.decode(&case.input_b64) {
+                    Ok(bytes) => Some(Input::Bytes(bytes)),
+                    Err(error) => {
+                        problems.push(invalid(
+                            format!("cases[{index}].input_b64"),
+                            format!("not base64: {error}"),
+                        ));
+                        None
+                    }
+                };
+                let expected = match engine.decode(&case.expected_b64) {
+                    Ok(bytes) => Some(bytes),
+                    Err(error) => {
+                        problems.push(invalid(
+                            format!("cases[{index}].expected_b64"),
+                            format!("not base64: {error}"),
+                        ));
+                        None
+                    }
+                };
+                let ignore = suite.world.starts_with("solve-").then(|| {
+                    format!(
+                        "world {} runs on the deterministic solve runner, which cargo-x07 does not drive",
+                        suite.world
+                    )
+                });
+                PlannedCase {
+                    id: CaseId {
+                        fixture: location.name.clone(),
+                        case: case.name.clone(),
+                        profile: suite.world.clone(),
+                    },
+                    target: Target::Smoke {
+                        program: program.clone(),
+                        policy: policy.clone(),
+                        module_roots: settings.smoke_module_roots.clone(),
+                        case_index: index,
+                    },
+                    world: suite.world.clone(),
+                    input,
+                    run: RunOptions {
+                        env: settings.env.clone(),
+                        ..RunOptions::default()
+                    },
+                    expect: smoke_expected(&suite.world, expected),
+                    timeout: Duration::from_millis(settings.timeout_ms),
+                    ignore,
+                    source_file: file.clone(),
+                    fixture_dir: dir.clone(),
+                    description: suite.suite_id.clone(),
+                    problems,
+                    sandbox_backend: settings.sandbox_backend,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `path` with symlinks resolved, or as given when it cannot be resolved.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn dedup(problems: Vec<FixtureProblem>) -> Vec<FixtureProblem> {
+    let mut seen: Vec<String> = Vec::new();
+    problems
+        .into_iter()
+        .filter(|problem| {
+            let key = format!("{problem:?}");
+            let fresh = !seen.contains(&key);
+            seen.push(key);
+            fresh
+        })
+        .collect()
+}
+
+fn default_case(name: &str) -> fixture::CaseSpec {
+    fixture::CaseSpec {
+        name: name.into(),
+        description: None,
+        input: None,
+        timeout_ms: None,
+        ignore: None,
+        run: Map::new(),
+        expect: Map::new(),
+        by_profile: BTreeMap::new(),
+    }
+}
+
+fn defaults(world: &str) -> Expected {
+    resolve_expected(&Map::new(), world, "project-compile-run", Path::new("."))
+        .expect("defaults resolve")
+}
+
+/// The cases of a directory under a fixture root that could not be read: one `default`
+/// case per configured profile, each failing with the error.
+fn unreadable_cases(
+    location: &FixtureLocation,
+    settings: &Settings,
+    error: &Arc<std::io::Error>,
+) -> Vec<PlannedCase> {
+    settings
+        .profiles
         .iter()
-        .enumerate()
-        .map(|(index, case)| {
-            let mut problems = Vec::new();
-            if !program.is_file() {
-                problems.push(format!(
-                    "missing program {} (program_x07json in {}, relative to smoke_root {})",
-                    program.display(),
-                    file.display(),
-                    settings.smoke_root.display()
-                ));
-            }
-            if let Some(policy) = &policy {
-                if !policy.is_file() {
-                    problems.push(format!(
-                        "missing policy file {} (policy_json in {})",
-                        policy.display(),
-                        file.display()
-                    ));
-                }
-            }
-            let engine = base64::engine::general_purpose::STANDARD;
-            let input = match engine.decode(&case.input_b64) {
-                Ok(bytes) => Some(Input::Bytes(bytes)),
-                Err(error) => {
-                    problems.push(format!("case {}: input_b64 is not base64: {error}", case.name));
-                    None
-                }
+        .map(|profile| {
+            let world = if profile == "sandbox" {
+                SANDBOX_WORLD
+            } else {
+                "run-os"
             };
-            let expected = match engine.decode(&case.expected_b64) {
-                Ok(bytes) => Some(bytes),
-                Err(error) => {
-                    problems.push(format!(
-                        "case {}: expected_b64 is not base64: {error}",
-                        case.name
-                    ));
-                    None
-                }
-            };
-            let ignore = suite.world.starts_with("solve-").then(|| {
-                format!(
-                    "world {} runs on the deterministic solve runner, which cargo-x07 does not drive",
-                    suite.world
-                )
-            });
             PlannedCase {
                 id: CaseId {
                     fixture: location.name.clone(),
-                    case: case.name.clone(),
-                    profile: suite.world.clone(),
+                    case: "default".into(),
+                    profile: profile.clone(),
                 },
-                target: Target::Smoke {
-                    program: program.clone(),
-                    policy: policy.clone(),
-                    module_roots: settings.smoke_module_roots.clone(),
-                    case_index: index,
+                target: Target::Project {
+                    dir: location.path.clone(),
+                    profile: Some(profile.clone()),
                 },
-                world: suite.world.clone(),
-                input,
-                run: RunOptions {
-                    env: settings.env.clone(),
-                    ..RunOptions::default()
-                },
-                expect: smoke_expected(&suite.world, expected),
+                world: world.into(),
+                input: None,
+                run: RunOptions::default(),
+                expect: defaults(world),
                 timeout: Duration::from_millis(settings.timeout_ms),
-                ignore,
-                source_file: file.clone(),
-                fixture_dir: dir.clone(),
-                description: suite.suite_id.clone(),
-                problem: if problems.is_empty() {
-                    None
-                } else {
-                    Some(problems.join("\n"))
-                },
+                ignore: None,
+                source_file: location.path.clone(),
+                fixture_dir: location.path.clone(),
+                description: None,
+                problems: vec![FixtureProblem::UnreadableDirectory {
+                    path: location.path.clone(),
+                    error: Arc::clone(error),
+                }],
                 sandbox_backend: settings.sandbox_backend,
+            }
+        })
+        .collect()
+}
+
+/// A fixture directory's two files, read once: the manifest parsed, the expectations
+/// file parsed as JSON (validated later).
+struct ProjectFiles {
+    manifest_path: PathBuf,
+    expectations_path: PathBuf,
+    manifest: Result<fixture::ProjectManifest, FixtureError>,
+    /// `None` when the fixture has no expectations file.
+    expectations: Option<Result<Value, FixtureError>>,
+}
+
+/// The profiles and case names of a project fixture.
+struct ProjectLayout {
+    profiles: Vec<ProfileInfo>,
+    /// Empty: the one case `default`.
+    case_names: Vec<String>,
+}
+
+impl ProjectFiles {
+    fn read(dir: &Path) -> ProjectFiles {
+        let manifest_path = dir.join(PROJECT_FILE);
+        let expectations_path = dir.join(EXPECTATIONS_FILE);
+        let expectations = expectations_path
+            .is_file()
+            .then(|| fixture::read_json(&expectations_path));
+        ProjectFiles {
+            manifest: fixture::read_project(&manifest_path),
+            manifest_path,
+            expectations,
+            expectations_path,
+        }
+    }
+
+    /// The file a person edits to change this fixture's cases.
+    fn source_file(&self) -> &Path {
+        if self.expectations.is_some() {
+            &self.expectations_path
+        } else {
+            &self.manifest_path
+        }
+    }
+
+    /// Profiles and case names: from the files where they can be read (a file with
+    /// mistakes keeps its names), else the defaults.
+    fn layout(&self, settings: &Settings) -> ProjectLayout {
+        let layout = match &self.expectations {
+            Some(Ok(value)) => fixture::CaseLayout::of(value),
+            _ => fixture::CaseLayout::default(),
+        };
+        let profiles = match &self.manifest {
+            Ok(manifest) => project_profiles(manifest, layout.profiles.as_deref(), settings),
+            Err(_) => settings
+                .profiles
+                .iter()
+                .map(|name| ProfileInfo {
+                    name: name.clone(),
+                    world: if name == "sandbox" {
+                        SANDBOX_WORLD.into()
+                    } else {
+                        "run-os".into()
+                    },
+                    flag: Some(name.clone()),
+                    policy: None,
+                    declared: true,
+                })
+                .collect(),
+        };
+        ProjectLayout {
+            profiles,
+            case_names: layout.case_names,
+        }
+    }
+}
+
+struct ProfileInfo {
+    name: String,
+    world: String,
+    /// `None` when x07.json has no profiles (no `--profile` flag).
+    flag: Option<String>,
+    policy: Option<String>,
+    /// Whether `x07.json` declares it (a listed but undeclared profile is a problem).
+    declared: bool,
+}
+
+fn project_profiles(
+    manifest: &fixture::ProjectManifest,
+    wanted: Option<&[String]>,
+    settings: &Settings,
+) -> Vec<ProfileInfo> {
+    let Some(declared) = &manifest.profiles else {
+        let world = manifest.world.clone().unwrap_or_else(|| "run-os".into());
+        return vec![ProfileInfo {
+            name: world.clone(),
+            world,
+            flag: None,
+            policy: None,
+            declared: true,
+        }];
+    };
+    let names: Vec<String> = match wanted {
+        Some(list) => list.to_vec(),
+        None => settings
+            .profiles
+            .iter()
+            .filter(|name| declared.contains_key(name.as_str()))
+            .cloned()
+            .collect(),
+    };
+    names
+        .into_iter()
+        .map(|name| {
+            let decl = declared.get(&name);
+            let world = decl
+                .and_then(|decl| decl.world.clone())
+                .or_else(|| manifest.world.clone())
+                .unwrap_or_else(|| "run-os".into());
+            ProfileInfo {
+                world,
+                flag: Some(name.clone()),
+                policy: decl.and_then(|decl| decl.policy.clone()),
+                declared: decl.is_some(),
+                name,
             }
         })
         .collect()
@@ -597,13 +963,69 @@ fn smoke_expected(world: &str, output: Option<Vec<u8>>) -> Expected {
         exit_status: None,
         output: output.map(|bytes| ExpectedOutput {
             bytes,
-            origin: "expected_b64".into(),
+            origin: OutputOrigin::Named("expected_b64".into()),
         }),
         trap: NullableTextCheck::Off,
         compile_error: NullableTextCheck::Off,
         stderr: None,
         solve_stderr: None,
     }
+}
+
+/// The keys that describe how a program ended; see [`merge_expect`].
+pub const OUTCOME_KEYS: [&str; 7] = [
+    "exit_code",
+    "compile_ok",
+    "solve_ok",
+    "exit_status",
+    "output",
+    "trap",
+    "compile_error",
+];
+
+/// How an expectation level says the program ends: with output, a trap or a compile error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Output,
+    Trap,
+    CompileError,
+}
+
+fn ending(level: &Map<String, Value>) -> Option<Ending> {
+    let set = |key: &str| level.get(key).is_some_and(|value| !value.is_null());
+    if set("trap") {
+        Some(Ending::Trap)
+    } else if set("compile_error") {
+        Some(Ending::CompileError)
+    } else if set("output") {
+        Some(Ending::Output)
+    } else {
+        None
+    }
+}
+
+/// Merges `expect` levels (fixture < case < profile) key by key, later winning, with one
+/// rule on top: a level that names a different ending than the levels below it (a `trap`
+/// or `compile_error` over an inherited `output`, or an `output` over an inherited
+/// `trap`) does not inherit the [`OUTCOME_KEYS`] it does not set itself. A denial
+/// override (`by_profile.sandbox.expect.trap`) thus needs no `"output": null`.
+pub fn merge_expect(layers: &[&Map<String, Value>]) -> Map<String, Value> {
+    let mut merged = Map::new();
+    for layer in layers {
+        if let (Some(new), Some(old)) = (ending(layer), ending(&merged)) {
+            if new != old {
+                for key in OUTCOME_KEYS {
+                    if !layer.contains_key(key) {
+                        merged.remove(key);
+                    }
+                }
+            }
+        }
+        for (key, value) in layer.iter() {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    merged
 }
 
 /// Merges JSON objects key by key; later wins, explicit `null` included.
@@ -748,13 +1170,89 @@ fn tri<'a>(map: &'a Map<String, Value>, key: &str) -> Option<Option<&'a Value>> 
         .map(|value| (!value.is_null()).then_some(value))
 }
 
-/// Resolves merged expectations against the built-in defaults (see docs/fixture-format.md).
+/// Why merged expectations could not be resolved.
+#[derive(Debug, Clone)]
+pub enum ExpectError {
+    /// A value is unusable (a regex that does not compile, bad base64, …).
+    Value(String),
+    /// The expected-output file is missing or outside the workspace.
+    File(Box<FixtureProblem>),
+}
+
+/// Reads `expect.output.file` sidecar files.
+pub trait OutputFiles {
+    /// The bytes of `file` (as written in the expectations file).
+    fn read(&self, file: &str) -> Result<Vec<u8>, ExpectError>;
+}
+
+/// Sidecar files of a fixture, each checked to stay inside the workspace.
+struct ExpectedFiles<'p, 'a> {
+    planner: &'p Planner<'a>,
+    dir: &'p Path,
+    named_by: NamedBy,
+}
+
+impl OutputFiles for ExpectedFiles<'_, '_> {
+    fn read(&self, file: &str) -> Result<Vec<u8>, ExpectError> {
+        let path = self.dir.join(file);
+        let resolved = self
+            .planner
+            .named_path(
+                &path,
+                FileRole::ExpectedOutput,
+                &self.planner.workspace_root(),
+                self.named_by.clone(),
+            )
+            .map_err(ExpectError::File)?;
+        std::fs::read(&resolved).map_err(|_| {
+            ExpectError::File(Box::new(FixtureProblem::MissingFile {
+                path,
+                role: FileRole::ExpectedOutput,
+                named_by: self.named_by.clone(),
+            }))
+        })
+    }
+}
+
+/// Sidecar files read from a directory as they are (no containment; for tools and tests).
+pub struct PlainFiles<'p>(pub &'p Path);
+
+impl OutputFiles for PlainFiles<'_> {
+    fn read(&self, file: &str) -> Result<Vec<u8>, ExpectError> {
+        let path = self.0.join(file);
+        std::fs::read(&path).map_err(|error| {
+            ExpectError::Value(format!(
+                "cannot read expected output file {} (expect.output.file): {error}",
+                path.display()
+            ))
+        })
+    }
+}
+
+/// Resolves merged expectations against the built-in defaults (see docs/fixture-format.md),
+/// reading sidecar files from `fixture_dir` as they are.
 pub fn resolve_expected(
     map: &Map<String, Value>,
     world: &str,
     default_mode: &str,
     fixture_dir: &Path,
 ) -> Result<Expected, String> {
+    resolve_expected_with(map, world, default_mode, &PlainFiles(fixture_dir)).map_err(|error| {
+        match error {
+            ExpectError::Value(message) => message,
+            ExpectError::File(problem) => format!("{problem:?}"),
+        }
+    })
+}
+
+/// Resolves merged expectations against the built-in defaults, reading sidecar files
+/// through `files`.
+pub fn resolve_expected_with(
+    map: &Map<String, Value>,
+    world: &str,
+    default_mode: &str,
+    files: &dyn OutputFiles,
+) -> Result<Expected, ExpectError> {
     let trap_given = matches!(tri(map, "trap"), Some(Some(_)));
     let compile_error_given = matches!(tri(map, "compile_error"), Some(Some(_)));
 
@@ -791,19 +1289,21 @@ pub fn resolve_expected(
     let exit_status = tri(map, "exit_status").flatten().and_then(Value::as_i64);
     let output = match tri(map, "output").flatten() {
         None => None,
-        Some(value) => Some(expected_bytes(value, fixture_dir)?),
+        Some(value) => Some(expected_bytes(value, files)?),
     };
-    let nullable = |key: &str, must_be_null: bool| -> Result<NullableTextCheck, String> {
+    let nullable = |key: &str, must_be_null: bool| -> Result<NullableTextCheck, ExpectError> {
         Ok(match tri(map, key) {
             None if must_be_null => NullableTextCheck::MustBeNull,
             None | Some(None) => NullableTextCheck::Off,
-            Some(Some(value)) => NullableTextCheck::Matches(text_match(value, key)?),
+            Some(Some(value)) => {
+                NullableTextCheck::Matches(text_match(value, key).map_err(ExpectError::Value)?)
+            }
         })
     };
-    let optional_text = |key: &str| -> Result<Option<TextMatch>, String> {
+    let optional_text = |key: &str| -> Result<Option<TextMatch>, ExpectError> {
         tri(map, key)
             .flatten()
-            .map(|value| text_match(value, key))
+            .map(|value| text_match(value, key).map_err(ExpectError::Value))
             .transpose()
     };
     Ok(Expected {
@@ -822,11 +1322,11 @@ pub fn resolve_expected(
     })
 }
 
-fn expected_bytes(value: &Value, fixture_dir: &Path) -> Result<ExpectedOutput, String> {
+fn expected_bytes(value: &Value, files: &dyn OutputFiles) -> Result<ExpectedOutput, ExpectError> {
     if let Some(text) = value.get("text").and_then(Value::as_str) {
         return Ok(ExpectedOutput {
             bytes: text.as_bytes().to_vec(),
-            origin: "text".into(),
+            origin: OutputOrigin::Text,
         });
     }
     if let Some(b64) = value.get("b64").and_then(Value::as_str) {
@@ -834,25 +1334,21 @@ fn expected_bytes(value: &Value, fixture_dir: &Path) -> Result<ExpectedOutput, S
             .decode(b64)
             .map(|bytes| ExpectedOutput {
                 bytes,
-                origin: "b64".into(),
-            })
-            .map_err(|error| format!("expect.output.b64 is not valid base64: {error}"));
-    }
-    if let Some(file) = value.get("file").and_then(Value::as_str) {
-        let path = fixture_dir.join(file);
-        return std::fs::read(&path)
-            .map(|bytes| ExpectedOutput {
-                bytes,
-                origin: format!("file {file}"),
+                origin: OutputOrigin::Base64,
             })
             .map_err(|error| {
-                format!(
-                    "cannot read expected output file {} (expect.output.file): {error}",
-                    path.display()
-                )
+                ExpectError::Value(format!("expect.output.b64 is not valid base64: {error}"))
             });
     }
-    Err("expect.output must have one of text, b64, file".into())
+    if let Some(file) = value.get("file").and_then(Value::as_str) {
+        return files.read(file).map(|bytes| ExpectedOutput {
+            bytes,
+            origin: OutputOrigin::File(file.to_string()),
+        });
+    }
+    Err(ExpectError::Value(
+        "expect.output must have one of text, b64, file".into(),
+    ))
 }
 
 #[cfg(test)]

@@ -217,8 +217,10 @@ fn github_run_with_one_broken_fixture_annotates_it_once_and_summarises_it() {
         "{}",
         errors[0]
     );
+    // The embedded runner ran: the reproduce line is the cargo x07 command that reruns it.
     assert!(
-        errors[0].contains("%0Areproduce: x07 run --project "),
+        errors[0]
+            .ends_with("%0Areproduce: cargo x07 run fixtures/greet --case default --profile os"),
         "{}",
         errors[0]
     );
@@ -248,14 +250,15 @@ fn github_run_with_one_broken_fixture_annotates_it_once_and_summarises_it() {
     assert_eq!(failure_rows.len(), 1, "{summary}");
     assert!(failure_rows[0].starts_with("| <code>fixtures/greet::default::os</code> | output"));
     assert!(
-        failure_rows[0].contains("<code>x07 run --project "),
+        failure_rows[0]
+            .contains("<code>cargo x07 run fixtures/greet --case default --profile os</code>"),
         "{}",
         failure_rows[0]
     );
     assert!(summary.contains("| os | 6 | 1 | 1 |"), "{summary}");
     assert!(summary.contains("| sandbox | 6 | 0 | 1 |"), "{summary}");
 
-    // The failing case's JUnit body holds the diff and the reproduce command.
+    // The failing case's JUnit body holds the diff and both reproduce lines.
     let xml = std::fs::read_to_string(workspace.path("junit.xml")).unwrap();
     let document = roxmltree::Document::parse(&xml).unwrap();
     let failure = document
@@ -265,7 +268,16 @@ fn github_run_with_one_broken_fixture_annotates_it_once_and_summarises_it() {
     let body = failure.text().unwrap();
     assert!(body.contains("-hello, CI"), "{body}");
     assert!(body.contains("+hello, ci"), "{body}");
-    assert!(body.contains("x07 run --project "), "{body}");
+    assert!(
+        body.contains(
+            "reproduce with:\n  cargo x07 run fixtures/greet --case default --profile os\n"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("or with the real x07 toolchain:\n  x07 run --project "),
+        "{body}"
+    );
     assert!(
         body.contains("fixtures/greet/x07.json --profile os --repair=off"),
         "{body}"
@@ -325,10 +337,14 @@ fn json_events_stream_one_line_per_case_and_a_summary() {
         .as_str()
         .unwrap()
         .starts_with("output"));
-    assert!(failed[0]["reproduce"]
+    assert_eq!(
+        failed[0]["reproduce"],
+        "cargo x07 run fixtures/greet --case default --profile os"
+    );
+    assert!(failed[0]["reproduce_x07"]
         .as_str()
         .unwrap()
-        .starts_with("x07 run --project "));
+        .starts_with("x07 run --project fixtures/greet/x07.json --profile os "));
     let summary = events.last().unwrap();
     assert_eq!(summary["type"], "summary");
     assert_eq!(
@@ -357,13 +373,20 @@ fn exit_codes_follow_the_documented_convention() {
     let workspace = Workspace::new();
     let code = |args: &[&str]| workspace.run(args).status.code();
     assert_eq!(code(&["test", "--slowest", "0"]), Some(0));
-    let empty = workspace.run(&["test", "--", "no-such-case"]);
+    // Nothing selected without a test-name filter (a profile nobody has, an empty
+    // shard): 4, unless --allow-empty.
+    let empty = workspace.run(&["test", "--profile", "no-such-profile"]);
     assert_eq!(empty.status.code(), Some(4), "{}", describe(&empty));
     assert!(text(&empty.stderr).contains("--allow-empty"));
     assert_eq!(
-        code(&["test", "--allow-empty", "--", "no-such-case"]),
+        code(&["test", "--allow-empty", "--profile", "no-such-profile"]),
         Some(0)
     );
+    // A test-name filter that matches nothing exits 0, as libtest (and the harness
+    // target, which `cargo test <filter>` runs with every filter) does; it says so.
+    let filtered = workspace.run(&["test", "--", "no-such-case"]);
+    assert_eq!(filtered.status.code(), Some(0), "{}", describe(&filtered));
+    assert!(text(&filtered.stderr).contains("no test case matches the test-name filters"));
     assert_eq!(code(&["test", "--partition", "hash:3/2"]), Some(2));
     assert_eq!(code(&["test", "--partition", "modulo:1/2"]), Some(2));
     assert_eq!(code(&["test", "--message-format", "xml"]), Some(2));

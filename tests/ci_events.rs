@@ -7,8 +7,9 @@ mod common_ci;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use cargo_x07::engine::{self, EngineOptions, RunPlan, SelectedCase};
 use cargo_x07::report::events::EVENTS_SCHEMA_VERSION;
-use cargo_x07::report::{MessageFormat, ReportOptions, Reporters};
+use cargo_x07::report::{MessageFormat, ReportOptions, Streams};
 use common_ci::{ignored, output_mismatch, passed, root};
 use serde_json::Value;
 
@@ -27,7 +28,7 @@ impl Write for Captured {
 
 #[test]
 fn every_line_is_a_documented_event() {
-    let results = vec![
+    let results = [
         passed("fixtures/a", "default", "os", 10),
         output_mismatch("fixtures/b", "default", "sandbox", "1\n", "2\n"),
         ignored("fixtures/c", "default", "os", "not today"),
@@ -38,15 +39,50 @@ fn every_line_is_a_documented_event() {
     options.message_format = MessageFormat::Json;
     options.github = true;
     options.partition = Some("hash:1/1".parse().unwrap());
-    let reporters =
-        Reporters::with_output(options, Box::new(stdout.clone()), Box::new(stderr.clone()));
-    reporters.run_started(results.len()).unwrap();
-    for result in &results {
-        reporters.case_finished(result).unwrap();
-    }
-    let end = reporters.finish(&results);
-    assert!(end.report_errors.is_empty());
-    assert_eq!(end.exit_code(), 1);
+    let mut sinks = cargo_x07::report::sinks(
+        &options,
+        Streams {
+            stdout: Box::new(stdout.clone()),
+            stderr: Box::new(stderr.clone()),
+        },
+    )
+    .unwrap();
+    // The engine runs the same cases again, replaying each one's recorded runner output.
+    let recorded: Vec<(String, Option<cargo_x07::run::RunOutput>)> = results
+        .iter()
+        .map(|outcome| (outcome.id().test_name(), outcome.output.clone()))
+        .collect();
+    let backend =
+        cargo_x07::testing::Recorded::new(cargo_x07::backend::RunnerKind::X07, move |case| {
+            let name = case.id.test_name();
+            Ok(recorded
+                .iter()
+                .find(|(recorded, _)| *recorded == name)
+                .and_then(|(_, output)| output.clone())
+                .expect("a recorded output"))
+        });
+    let plan = RunPlan {
+        cases: results
+            .iter()
+            .map(|outcome| SelectedCase {
+                case: outcome.case.clone(),
+                ignored: outcome.ignore_reason.clone(),
+            })
+            .collect(),
+        partition: options.partition,
+        ..RunPlan::default()
+    };
+    let result = engine::run(
+        &plan,
+        &backend,
+        &EngineOptions {
+            threads: 1,
+            allow_empty: false,
+        },
+        &mut sinks,
+    );
+    assert!(sinks.errors().is_empty());
+    assert_eq!(result.summary.exit_code(), 1);
 
     let text = String::from_utf8(stdout.0.lock().unwrap().clone()).unwrap();
     let events: Vec<Value> = text
@@ -84,7 +120,11 @@ fn every_line_is_a_documented_event() {
     assert_eq!(events[2]["status"], "failed");
     assert_eq!(
         events[2]["failed_checks"][0],
-        "output: expected 2 bytes, got 2 bytes"
+        "output: expected 2 bytes (from text), got 2 bytes; first difference at offset 0 (line 1, column 1)"
+    );
+    assert_eq!(
+        events[2]["message"],
+        cargo_x07::message::failure_message(&results[1])
     );
     let message = events[2]["message"].as_str().unwrap();
     assert!(

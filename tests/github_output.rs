@@ -5,11 +5,12 @@ mod common_ci;
 
 use std::time::Duration;
 
-use cargo_x07::report::exit::RunOutcome;
+use cargo_x07::engine::exit::RunOutcome;
+use cargo_x07::engine::{RunSummary, RunTotals};
 use cargo_x07::report::github::{
     annotations, append_step_summary, escape_data, escape_property, step_summary,
 };
-use cargo_x07::report::{ReportOptions, RunSummary, RunTotals};
+use cargo_x07::report::ReportOptions;
 use common_ci::{ignored, output_mismatch, passed, root, scratch};
 
 /// Undoes the runner's escaping (what GitHub shows).
@@ -44,7 +45,7 @@ fn escaping_round_trips_and_leaves_no_separator_in_properties() {
 fn one_error_line_per_failing_case_with_folded_output() {
     let results = vec![
         passed("fixtures/ok", "default", "os", 10),
-        output_mismatch("fixtures/z,comma", "c:1", "sandbox", "x", "y"),
+        output_mismatch("fixtures/z:1,comma", "c", "sandbox", "x", "y"),
         output_mismatch("fixtures/a", "default", "os", "x\n", "y\n"),
         ignored("fixtures/skip", "default", "os", "later"),
     ];
@@ -54,12 +55,17 @@ fn one_error_line_per_failing_case_with_folded_output() {
         .filter(|line| line.starts_with("::error"))
         .collect();
     assert_eq!(errors.len(), 2, "{text}");
+    let reproduce = results[2].reproduce.as_ref().unwrap().primary();
     assert_eq!(
         errors[0],
-        "::error file=fixtures/a/x07test.json,title=fixtures/a%3A%3Adefault%3A%3Aos::output: expected 2 bytes, got 2 bytes%0Areproduce: x07 run --project fixtures/a/x07.json --profile os --repair=off --input-b64 aGk="
+        format!(
+            "::error file=fixtures/a/x07test.json,title=fixtures/a%3A%3Adefault%3A%3Aos::\
+             output: expected 2 bytes (from text), got 2 bytes; first difference at offset 0 (line 1, column 1)\
+             %0Areproduce: {reproduce}"
+        )
     );
     assert!(errors[1].starts_with(
-        "::error file=fixtures/z%2Ccomma/x07test.json,title=fixtures/z%2Ccomma%3A%3Ac%3A1%3A%3Asandbox::"
+        "::error file=fixtures/z%3A1%2Ccomma/x07test.json,title=fixtures/z%3A1%2Ccomma%3A%3Ac%3A%3Asandbox::"
     ));
     assert_eq!(text.matches("::group::").count(), 2);
     assert_eq!(text.matches("::endgroup::").count(), 2);
@@ -67,6 +73,10 @@ fn one_error_line_per_failing_case_with_folded_output() {
     assert!(
         first_group.contains("-x\n") && first_group.contains("+y\n"),
         "{first_group}"
+    );
+    assert!(
+        first_group.contains(&cargo_x07::message::failure_message(&results[2])),
+        "the folded text is the message every output shows\n{first_group}"
     );
 }
 
@@ -79,6 +89,10 @@ fn step_summary_file_gets_a_failure_table_naming_the_broken_case() {
     ];
     let summary = RunSummary {
         totals: RunTotals::count(&results),
+        selected: 3,
+        filtered_out: 0,
+        not_run: 0,
+        stopped: false,
         outcome: RunOutcome::Failed,
         wall_time: Duration::from_millis(400),
     };
@@ -125,12 +139,16 @@ fn step_summary_file_gets_a_failure_table_naming_the_broken_case() {
         failures[0][0],
         "<code>fixtures/broken::default::sandbox</code>"
     );
-    assert_eq!(failures[0][1], "output: expected 4 bytes, got 3 bytes");
-    assert_eq!(failures[0][2], "<code>fixtures/broken/x07test.json</code>");
     assert_eq!(
-        failures[0][3],
-        "<code>x07 run --project fixtures/broken/x07.json --profile sandbox --repair=off --input-b64 aGk=</code>"
+        failures[0][1],
+        "output: expected 4 bytes (from text), got 3 bytes; first difference at offset 0 (line 1, column 1)"
     );
+    assert_eq!(failures[0][2], "<code>fixtures/broken/x07test.json</code>");
+    let reproduce = results[2].reproduce.as_ref().unwrap().primary();
+    assert_eq!(failures[0][3], format!("<code>{reproduce}</code>"));
+    assert!(reproduce.ends_with(
+        "fixtures/broken/x07.json --profile sandbox --repair=off --policy policy.json --sandbox-backend os --i-accept-weaker-isolation --input-b64 aGk="
+    ) || reproduce.contains("--profile sandbox"), "{reproduce}");
     let slowest = table_rows("#### Slowest cases");
     assert_eq!(slowest[0][0], "<code>fixtures/ok::default::os</code>");
     assert_eq!(slowest.len(), 2);

@@ -81,17 +81,25 @@ fn junit_file_parses_back_with_the_failure_diff_and_reproduce_command() {
     assert_eq!(failure.attribute("type"), Some("x07 case failed"));
     assert_eq!(
         failure.attribute("message"),
-        Some("output: expected 12 bytes, got 12 bytes")
+        Some(
+            "output: expected 12 bytes (from text), got 12 bytes; \
+             first difference at offset 7 (line 2, column 2)"
+        )
     );
     let body = failure.text().expect("the failure has a body");
+    assert_eq!(
+        body,
+        cargo_x07::message::failure_message(&results[1]),
+        "the body is the message every output shows"
+    );
     assert!(body.contains("-world"), "{body}");
     assert!(body.contains("+wurld"), "{body}");
+    let reproduce = results[1].reproduce.as_ref().unwrap().primary();
     assert!(
-        body.contains(
-            "x07 run --project fixtures/b/x07.json --profile os --repair=off --input-b64 aGk="
-        ),
-        "{body}"
+        reproduce.ends_with("fixtures/b/x07.json --profile os --repair=off --input-b64 aGk="),
+        "{reproduce}"
     );
+    assert!(body.contains(reproduce), "{body}");
 
     let skipped = os_cases[2]
         .children()
@@ -103,14 +111,13 @@ fn junit_file_parses_back_with_the_failure_diff_and_reproduce_command() {
 
 #[test]
 fn control_characters_and_markup_in_messages_stay_well_formed() {
-    let mut nasty = output_mismatch(
+    let nasty = output_mismatch(
         "fixtures/x",
         "default",
         "os",
         "a",
-        "\u{1b}[31mred\u{0}</failure>&",
+        "red</failure>& ]]> <![CDATA[ \"quoted\"",
     );
-    nasty.message.push_str("]]> <![CDATA[ \u{7}");
     let folder = scratch();
     let path = folder.path().join("junit.xml");
     write_junit(&path, &[nasty], Duration::ZERO, &ReportOptions::new(root())).unwrap();

@@ -1,34 +1,43 @@
-//! The exit codes of `cargo x07 test` (documented in `docs/ci.md`), following nextest's
-//! convention so that CI scripts can tell "tests failed" from "the run was misconfigured".
+//! The exit codes of `cargo x07 test` and of a harness test target — decided here, once,
+//! for both (documented in `docs/ci.md`). They follow nextest's convention, so that CI
+//! scripts can tell "tests failed" from "the run was misconfigured".
+//!
+//! | code | when |
+//! |---|---|
+//! | 0 | every selected case passed or was ignored; also when a test-name filter (FILTER, `--skip`, `--exact`, `--ignored`) selects nothing, as libtest does (so `cargo test <filter>` across a workspace is not failed by this target) |
+//! | 1 | a case failed |
+//! | 2 | usage or configuration error (nothing ran), or every case passed but an output (JUnit file, step summary) could not be written |
+//! | 4 | no case was selected without a test-name filter (no fixtures at all, an empty `--partition` shard, a `--profile` nobody has), unless `--allow-empty` |
 
-use super::RunTotals;
+use super::RunSummary;
 
 /// Every selected case passed (or was ignored).
 pub const ALL_PASSED: i32 = 0;
 /// At least one case failed.
 pub const CASES_FAILED: i32 = 1;
-/// Bad command line, bad configuration, or a fixture set that could not be discovered.
+/// Bad command line, bad configuration, or an output that could not be written.
 pub const USAGE_ERROR: i32 = 2;
-/// No case was selected (after filters and `--partition`) and `--allow-empty` was not given.
+/// No case was selected and `--allow-empty` was not given.
 pub const NO_CASES_SELECTED: i32 = 4;
 
-/// How a run that got as far as selecting cases ended, and which code it exits with.
+/// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
     /// Every selected case passed or was ignored.
     Passed,
     /// At least one case failed.
     Failed,
-    /// No case was selected and empty runs are not allowed.
+    /// No case was selected (without a test-name filter) and empty runs are not allowed.
     NoCasesSelected,
 }
 
 impl RunOutcome {
-    /// The outcome of a run with these totals; `allow_empty` turns an empty run into a pass.
-    pub fn from_totals(totals: &RunTotals, allow_empty: bool) -> RunOutcome {
-        if totals.failed > 0 {
+    /// The outcome of a run: `failed` cases of `selected`; `name_filtered` when a
+    /// test-name filter was given; `allow_empty` turns an empty run into a pass.
+    pub fn decide(failed: usize, selected: usize, name_filtered: bool, allow_empty: bool) -> Self {
+        if failed > 0 {
             RunOutcome::Failed
-        } else if totals.total() == 0 && !allow_empty {
+        } else if selected == 0 && !name_filtered && !allow_empty {
             RunOutcome::NoCasesSelected
         } else {
             RunOutcome::Passed
@@ -45,41 +54,30 @@ impl RunOutcome {
     }
 }
 
+/// The process exit code of a finished run: its outcome's code, except that a run whose
+/// cases all passed exits 2 when an output could not be written.
+pub fn process_exit_code(summary: &RunSummary, output_errors: usize) -> i32 {
+    match summary.outcome {
+        RunOutcome::Passed if output_errors > 0 => USAGE_ERROR,
+        outcome => outcome.exit_code(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn totals(passed: usize, failed: usize, ignored: usize) -> RunTotals {
-        RunTotals {
-            passed,
-            failed,
-            ignored,
-        }
-    }
-
     #[test]
-    fn maps_totals_to_the_documented_codes() {
-        assert_eq!(
-            RunOutcome::from_totals(&totals(3, 0, 1), false).exit_code(),
-            0
-        );
-        assert_eq!(
-            RunOutcome::from_totals(&totals(3, 1, 0), false).exit_code(),
-            1
-        );
-        assert_eq!(
-            RunOutcome::from_totals(&totals(0, 0, 0), false).exit_code(),
-            4
-        );
-        assert_eq!(
-            RunOutcome::from_totals(&totals(0, 0, 0), true).exit_code(),
-            0
-        );
-        // Ignored cases were selected: the run is not empty.
-        assert_eq!(
-            RunOutcome::from_totals(&totals(0, 0, 2), false).exit_code(),
-            0
-        );
+    fn maps_runs_to_the_documented_codes() {
+        let code = |failed, selected, filtered, allow| {
+            RunOutcome::decide(failed, selected, filtered, allow).exit_code()
+        };
+        assert_eq!(code(0, 3, false, false), 0);
+        assert_eq!(code(1, 3, false, false), 1);
+        assert_eq!(code(0, 0, false, false), 4);
+        assert_eq!(code(0, 0, false, true), 0);
+        // A test-name filter that selects nothing: like libtest.
+        assert_eq!(code(0, 0, true, false), 0);
         assert_eq!(USAGE_ERROR, 2);
     }
 }

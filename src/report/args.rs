@@ -53,16 +53,19 @@ impl CiArgs {
         options.message_format = self.message_format;
         options.junit_path = self.junit.clone();
         options.slowest = self.slowest;
-        options.allow_empty = self.allow_empty;
         options.partition = self.partition;
-        let progress_flag = if self.no_progress {
+        options.detect_environment(self.github, self.progress_flag())
+    }
+
+    /// `--progress` / `--no-progress` (the last one given), or `None` for automatic.
+    pub fn progress_flag(&self) -> Option<bool> {
+        if self.no_progress {
             Some(false)
         } else if self.progress {
             Some(true)
         } else {
             None
-        };
-        options.detect_environment(self.github, progress_flag)
+        }
     }
 }
 
@@ -103,7 +106,7 @@ mod tests {
         assert!(!cli.ci.selects_profile("sandbox") && !cli.ci.selects_profile("run-os-sandboxed"));
         assert_eq!(cli.ci.message_format, MessageFormat::Json);
         let options = cli.ci.report_options(Path::new("/ws"));
-        assert!(options.github && options.allow_empty && !options.progress);
+        assert!(options.github && cli.ci.allow_empty && !options.progress);
         assert_eq!(options.slowest, 0);
         assert_eq!(options.junit_path.as_deref(), Some(Path::new("out/j.xml")));
 

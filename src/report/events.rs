@@ -5,12 +5,16 @@
 //! `schema_version` ([`EVENTS_SCHEMA_VERSION`]); the fields are documented in `docs/ci.md`.
 //! Fields are only ever added within a schema version, never renamed or removed.
 
+use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::RunSummary;
-use crate::model::{CaseResult, CaseStatus};
+use super::progress::ProgressHandle;
+use super::ReportOptions;
+use crate::engine::{CaseOutcome, Event, EventSink, RunSummary, SinkError};
+use crate::message;
+use crate::model::CaseStatus;
 use crate::partition::Partition;
 
 /// The `schema_version` of every event.
@@ -60,13 +64,17 @@ pub struct CaseEvent<'a> {
     /// Runner wall time in whole milliseconds (0 for ignored cases).
     pub duration_ms: u64,
     /// One line per failed check (empty unless failed).
-    pub failed_checks: &'a [String],
-    /// Command line that reproduces the case with the real `x07`.
-    pub reproduce: &'a str,
+    pub failed_checks: Vec<String>,
+    /// The command line that reproduces the case with the runner that ran it (for the
+    /// embedded runner a `cargo x07 run …` line); empty when the case failed before any
+    /// run (a problem in its fixture files) or was ignored.
+    pub reproduce: String,
+    /// The `x07 run …` line for the real toolchain; empty like `reproduce`.
+    pub reproduce_x07: String,
     /// The file to edit to change this case's expectations, relative to the workspace root.
     pub source_file: String,
     /// The full failure text (null unless failed).
-    pub message: Option<&'a str>,
+    pub message: Option<String>,
     /// Why the case is ignored (null unless ignored).
     pub ignore_reason: Option<&'a str>,
 }
@@ -98,7 +106,7 @@ pub struct SummaryEvent {
     pub total: usize,
     /// Wall time of the whole run in whole milliseconds.
     pub duration_ms: u64,
-    /// The process exit code (0, 1 or 4; see `docs/ci.md`).
+    /// The exit code of the run's cases (0, 1 or 4; see `docs/ci.md`).
     pub exit_code: i32,
     /// The slowest cases, slowest first (as many as `--slowest`).
     pub slowest: Vec<SlowCase>,
@@ -124,27 +132,34 @@ pub fn started_event(case_count: usize, partition: Option<&Partition>) -> String
     })
 }
 
-/// The `case` event line for `result`; `workspace_root` makes `source_file` relative.
-pub fn case_event(result: &CaseResult, workspace_root: &Path) -> String {
+/// The `case` event line for `outcome`; `workspace_root` makes `source_file` relative.
+pub fn case_event(outcome: &CaseOutcome, workspace_root: &Path) -> String {
+    let id = outcome.id();
+    let reproduce = outcome.reproduce.as_ref();
     to_line(&CaseEvent {
         schema_version: EVENTS_SCHEMA_VERSION,
         kind: "case",
-        name: result.id.test_name(),
-        fixture: &result.id.fixture,
-        case: &result.id.case,
-        profile: &result.id.profile,
-        status: status_name(result.status),
-        duration_ms: millis(result.duration),
-        failed_checks: &result.failed_checks,
-        reproduce: &result.reproduce,
-        source_file: super::display_path(&result.source_file, workspace_root),
-        message: (result.status == CaseStatus::Failed).then_some(result.message.as_str()),
-        ignore_reason: result.ignore_reason.as_deref(),
+        name: id.test_name(),
+        fixture: &id.fixture,
+        case: &id.case,
+        profile: &id.profile,
+        status: status_name(outcome.status),
+        duration_ms: millis(outcome.duration),
+        failed_checks: message::failed_checks(outcome),
+        reproduce: reproduce
+            .map(|reproduce| reproduce.primary().to_string())
+            .unwrap_or_default(),
+        reproduce_x07: reproduce
+            .map(|reproduce| reproduce.x07.clone())
+            .unwrap_or_default(),
+        source_file: super::display_path(&outcome.case.source_file, workspace_root),
+        message: (outcome.status == CaseStatus::Failed).then(|| message::failure_message(outcome)),
+        ignore_reason: outcome.ignore_reason.as_deref(),
     })
 }
 
 /// The `summary` event line.
-pub fn summary_event(summary: &RunSummary, slowest: &[&CaseResult]) -> String {
+pub fn summary_event(summary: &RunSummary, slowest: &[&CaseOutcome]) -> String {
     to_line(&SummaryEvent {
         schema_version: EVENTS_SCHEMA_VERSION,
         kind: "summary",
@@ -156,55 +171,113 @@ pub fn summary_event(summary: &RunSummary, slowest: &[&CaseResult]) -> String {
         exit_code: summary.exit_code(),
         slowest: slowest
             .iter()
-            .map(|result| SlowCase {
-                name: result.id.test_name(),
-                duration_ms: millis(result.duration),
+            .map(|outcome| SlowCase {
+                name: outcome.id().test_name(),
+                duration_ms: millis(outcome.duration),
             })
             .collect(),
     })
 }
 
+/// Writes the JSON events of a run, one per line.
+pub struct JsonEvents {
+    out: Box<dyn Write + Send>,
+    workspace_root: std::path::PathBuf,
+    slowest: usize,
+    github: bool,
+    bar: ProgressHandle,
+}
+
+impl JsonEvents {
+    /// A sink writing to `out`.
+    pub fn new(out: Box<dyn Write + Send>, options: &ReportOptions, bar: ProgressHandle) -> Self {
+        JsonEvents {
+            out,
+            workspace_root: options.workspace_root.clone(),
+            slowest: options.slowest,
+            github: options.github,
+            bar,
+        }
+    }
+
+    fn line(&mut self, line: String) -> Result<(), SinkError> {
+        let mut line = if self.github {
+            super::github::neutralise_json_line(&line)
+        } else {
+            line
+        };
+        line.push('\n');
+        let out = &mut self.out;
+        self.bar
+            .suspend(|| super::write_all(out.as_mut(), &line, "the JSON events"))
+    }
+}
+
+impl EventSink for JsonEvents {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
+        match event {
+            Event::RunStarted(start) => {
+                let line = started_event(start.case_count, start.partition.as_ref());
+                self.line(line)
+            }
+            Event::CaseStarted(_) => Ok(()),
+            Event::CaseFinished(outcome) => {
+                let line = case_event(outcome, &self.workspace_root);
+                self.line(line)
+            }
+            Event::RunFinished { summary, outcomes } => {
+                let slowest = super::slowest::slowest_cases(outcomes, self.slowest);
+                let line = summary_event(summary, &slowest);
+                self.line(line)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::exit::RunOutcome;
-    use crate::report::test_support::{result, result_in};
-    use crate::report::RunTotals;
+    use crate::backend::RunnerKind;
+    use crate::engine::{exit::RunOutcome, RunTotals};
+    use crate::testing::{outcomes, write_fixture, Recorded};
     use serde_json::Value;
     use std::time::Duration;
 
     #[test]
     fn case_event_has_every_documented_field() {
-        let failed = result_in(
-            "fixtures/io/read",
-            "hidden",
-            "sandbox",
-            CaseStatus::Failed,
-            1234,
+        let dir = tempfile::tempdir().unwrap();
+        write_fixture(
+            dir.path(),
+            "read",
+            &[(
+                "x07test.json",
+                br#"{ "schema_version": "cargo-x07.fixture@0.1.0", "cases": [ { "name": "hidden", "expect": { "output": { "text": "hello" } } } ] }"#,
+            )],
         );
-        let event: Value = serde_json::from_str(&case_event(&failed, Path::new("/ws"))).unwrap();
+        let report = include_str!("../../tests/data/reports/ok-os-project-profile-input.json");
+        let backend = Recorded::printing(RunnerKind::X07, report, 0, 1234);
+        let outcome = &outcomes(dir.path(), "read", &["os"], &backend)[0];
+        let event: Value = serde_json::from_str(&case_event(outcome, dir.path())).unwrap();
         assert_eq!(event["schema_version"], EVENTS_SCHEMA_VERSION);
         assert_eq!(event["type"], "case");
-        assert_eq!(event["name"], "fixtures/io/read::hidden::sandbox");
-        assert_eq!(event["fixture"], "fixtures/io/read");
+        assert_eq!(event["name"], "fixtures/read::hidden::os");
+        assert_eq!(event["fixture"], "fixtures/read");
         assert_eq!(event["case"], "hidden");
-        assert_eq!(event["profile"], "sandbox");
+        assert_eq!(event["profile"], "os");
         assert_eq!(event["status"], "failed");
         assert_eq!(event["duration_ms"], 1234);
-        assert_eq!(event["failed_checks"][0], "output: bytes differ");
+        assert!(event["failed_checks"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("output: expected 5 bytes (from text)"));
         assert!(event["reproduce"]
             .as_str()
             .unwrap()
-            .starts_with("x07 run --project fixtures/io/read/x07.json"));
-        assert_eq!(event["source_file"], "fixtures/io/read/x07test.json");
-        assert!(event["message"].as_str().unwrap().contains("+hellp"));
+            .starts_with("x07 run --project "));
+        assert_eq!(event["reproduce"], event["reproduce_x07"]);
+        assert_eq!(event["source_file"], "fixtures/read/x07test.json");
+        assert!(event["message"].as_str().unwrap().contains("  -hello\n"));
         assert_eq!(event["ignore_reason"], Value::Null);
-
-        let ignored = result("fixtures/skip", CaseStatus::Ignored, 0);
-        let event: Value = serde_json::from_str(&case_event(&ignored, Path::new("/ws"))).unwrap();
-        assert_eq!(event["status"], "ignored");
-        assert_eq!(event["ignore_reason"], "flaky on CI");
-        assert_eq!(event["message"], Value::Null);
     }
 
     #[test]
@@ -215,22 +288,24 @@ mod tests {
         assert_eq!(started["case_count"], 7);
         assert_eq!(started["partition"], "hash:1/2");
 
-        let slow = result("fixtures/slow", CaseStatus::Passed, 900);
         let summary = RunSummary {
             totals: RunTotals {
                 passed: 5,
                 failed: 0,
                 ignored: 2,
             },
+            selected: 7,
+            filtered_out: 0,
+            not_run: 0,
+            stopped: false,
             outcome: RunOutcome::Passed,
             wall_time: Duration::from_millis(1500),
         };
-        let event: Value = serde_json::from_str(&summary_event(&summary, &[&slow])).unwrap();
+        let event: Value = serde_json::from_str(&summary_event(&summary, &[])).unwrap();
         assert_eq!(event["type"], "summary");
         assert_eq!(event["total"], 7);
         assert_eq!(event["exit_code"], 0);
         assert_eq!(event["duration_ms"], 1500);
-        assert_eq!(event["slowest"][0]["name"], "fixtures/slow::default::os");
-        assert_eq!(event["slowest"][0]["duration_ms"], 900);
+        assert_eq!(event["slowest"], serde_json::json!([]));
     }
 }

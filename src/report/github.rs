@@ -1,10 +1,11 @@
-//! GitHub Actions output: `::error` annotations and the `$GITHUB_STEP_SUMMARY` Markdown.
+//! GitHub Actions output: `::error` annotations, the failures folded in the log, and the
+//! `$GITHUB_STEP_SUMMARY` Markdown.
 //!
 //! On for `--github` or when `GITHUB_ACTIONS=true`. For every failing case, sorted by test
 //! name, the run prints
 //!
 //! ```text
-//! ::error file=<expectations file>,title=<test name>::<failed checks and reproduce command>
+//! ::error file=<expectations file>,title=<test name>::<failed checks and reproduce line>
 //! ::group::<test name>
 //! ::stop-commands::<token>
 //! <the full failure message>
@@ -12,26 +13,107 @@
 //! ::endgroup::
 //! ```
 //!
-//! The failure text is printed between `stop-commands` markers so that a line like `::error`
-//! in a program's own output cannot become a workflow command. Values are escaped as the
-//! runner expects: in the message `%`, `\r`, `\n` become `%25`, `%0D`, `%0A`; in property
-//! values (`file`, `title`) `:` and `,` also become `%3A`, `%2C`.
+//! **No text from a program, a report or a fixture file can become a workflow command.**
+//! GitHub reads a line as a command when it starts (after blanks) with `::`, and as a
+//! legacy command when it holds `##[` anywhere. In GitHub mode every line cargo-x07
+//! prints that carries such text goes through [`neutralise_line`], which breaks both
+//! with an invisible zero-width space (U+200B): the log reads the same, the runner
+//! sees no command. That covers the libtest lines and `failures:` section
+//! ([`NeutralisingWriter`]), the folded messages (also between `stop-commands`
+//! markers with an unpredictable token), the annotations' text (escaped as the runner
+//! expects: `%`, CR, LF as `%25`, `%0D`, `%0A`; in property values also `:` and `,`),
+//! and the JSON events (where `#` in `##[` is written as the JSON escape `\u0023`).
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use super::slowest::{format_seconds, slowest_cases};
-use super::{display_path, totals_by_profile, ReportError, ReportOptions, RunSummary};
-use crate::model::{CaseResult, CaseStatus};
+use super::{display_path, totals_by_profile, ReportOptions};
+use crate::engine::{CaseOutcome, Event, EventSink, RunSummary, SinkError};
+use crate::message;
+use crate::model::CaseStatus;
 
 /// At most this many rows are written to the step summary's failure table.
 pub const MAX_SUMMARY_FAILURES: usize = 100;
 
+/// The invisible character that breaks `::` and `##[`.
+const BREAK: char = '\u{200b}';
+
 /// Whether the run is inside GitHub Actions (`GITHUB_ACTIONS=true`).
 pub fn running_in_github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true")
+}
+
+/// One line of text made harmless for GitHub's command parser: a leading `::` (after
+/// blanks) and every `##[` get a zero-width space between their characters.
+pub fn neutralise_line(line: &str) -> String {
+    let mut text = line.replace("##[", &format!("#{BREAK}#["));
+    let blanks = text.len() - text.trim_start().len();
+    if text[blanks..].starts_with("::") {
+        text.insert(blanks + 1, BREAK);
+    }
+    text
+}
+
+/// Text of any number of lines made harmless, line by line.
+pub fn neutralise(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match line.strip_suffix('\n') {
+            Some(line) => format!("{}\n", neutralise_line(line)),
+            None => neutralise_line(line),
+        })
+        .collect()
+}
+
+/// A JSON line made harmless: `##[` inside strings becomes `\u0023#[` (the same text once
+/// parsed). A JSON line never starts with `::`.
+pub fn neutralise_json_line(line: &str) -> String {
+    line.replace("##[", "\\u0023#[")
+}
+
+/// A writer that passes on whole lines only, each neutralised ([`neutralise_line`]);
+/// a partial line is held until its newline (or until the writer is dropped).
+pub struct NeutralisingWriter<W: Write> {
+    inner: W,
+    partial: Vec<u8>,
+}
+
+impl<W: Write> NeutralisingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        NeutralisingWriter {
+            inner,
+            partial: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for NeutralisingWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(bytes);
+        if let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') {
+            let lines: Vec<u8> = self.partial.drain(..=end).collect();
+            let text = neutralise(&String::from_utf8_lossy(&lines));
+            self.inner.write_all(text.as_bytes())?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for NeutralisingWriter<W> {
+    fn drop(&mut self) {
+        if !self.partial.is_empty() {
+            let text = neutralise_line(&String::from_utf8_lossy(&self.partial));
+            let _ = self.inner.write_all(text.as_bytes());
+            let _ = self.inner.flush();
+        }
+    }
 }
 
 /// Escapes the message part of a workflow command.
@@ -44,17 +126,6 @@ pub fn escape_data(text: &str) -> String {
 /// Escapes a property value (`file=`, `title=`) of a workflow command.
 pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// The text of a failing case's annotation: its failed checks, one per line, then the
-/// reproduce command.
-pub fn annotation_message(result: &CaseResult) -> String {
-    let mut message = super::failed_checks_text(result, "\n");
-    if !result.reproduce.is_empty() {
-        message.push_str("\nreproduce: ");
-        message.push_str(&result.reproduce);
-    }
-    message
 }
 
 /// The `file=` of an annotation. GitHub resolves it against the checkout
@@ -71,53 +142,63 @@ pub fn annotation_file(path: &Path, workspace_root: &Path, checkout: Option<&Pat
 }
 
 /// The `::error` line (with its newline) for one failing case.
-pub fn error_annotation(result: &CaseResult, workspace_root: &Path) -> String {
+pub fn error_annotation(outcome: &CaseOutcome, workspace_root: &Path) -> String {
     // Canonical like the cargo workspace root (macOS: /var is /private/var).
     let checkout = std::env::var_os("GITHUB_WORKSPACE")
-        .map(std::path::PathBuf::from)
+        .map(PathBuf::from)
         .map(|checkout| std::fs::canonicalize(&checkout).unwrap_or(checkout));
+    let file = annotation_file(
+        &outcome.case.source_file,
+        workspace_root,
+        checkout.as_deref(),
+    );
     format!(
         "::error file={},title={}::{}\n",
-        escape_property(&annotation_file(
-            &result.source_file,
-            workspace_root,
-            checkout.as_deref()
-        )),
-        escape_property(&result.id.test_name()),
-        escape_data(&annotation_message(result))
+        neutralise_line(&escape_property(&file)),
+        neutralise_line(&escape_property(&outcome.id().test_name())),
+        neutralise_line(&escape_data(&message::annotation_text(outcome)))
     )
 }
 
-/// A token for `::stop-commands::` that the programs under test cannot predict.
+/// A token for `::stop-commands::` that the programs under test cannot predict: 64 bits
+/// from the standard library's per-process random hash keys, mixed with the time.
 fn stop_commands_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos());
-    let seed = format!("{}:{nanos}", std::process::id());
-    format!(
-        "cargo-x07-{:016x}",
-        crate::partition::stable_name_hash(&seed)
-    )
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    format!("cargo-x07-{:016x}", hasher.finish())
 }
 
-/// The annotations and folded failure output for every failing case in `results`, sorted
-/// by test name; empty when nothing failed.
-pub fn annotations(results: &[CaseResult], workspace_root: &Path) -> String {
-    let mut failed: Vec<&CaseResult> = results
+/// The annotations and folded failure output for every failing case in `outcomes`,
+/// sorted by test name; empty when nothing failed.
+pub fn annotations(outcomes: &[CaseOutcome], workspace_root: &Path) -> String {
+    let mut failed: Vec<&CaseOutcome> = outcomes
         .iter()
-        .filter(|result| result.status == CaseStatus::Failed)
+        .filter(|outcome| outcome.status == CaseStatus::Failed)
         .collect();
-    failed.sort_by(|a, b| a.id.cmp(&b.id));
+    failed.sort_by(|a, b| a.id().cmp(b.id()));
     let mut text = String::new();
     if failed.is_empty() {
         return text;
     }
     let token = stop_commands_token();
-    for result in failed {
-        text.push_str(&error_annotation(result, workspace_root));
-        let _ = writeln!(text, "::group::{}", escape_data(&result.id.test_name()));
+    for outcome in failed {
+        text.push_str(&error_annotation(outcome, workspace_root));
+        let _ = writeln!(
+            text,
+            "::group::{}",
+            neutralise_line(&escape_data(&outcome.id().test_name()))
+        );
         let _ = writeln!(text, "::stop-commands::{token}");
-        text.push_str(&super::junit::failure_body(result));
+        let body = message::failure_message(outcome);
+        text.push_str(&neutralise(&body));
+        if !body.ends_with('\n') {
+            text.push('\n');
+        }
         let _ = writeln!(text, "::{token}::");
         text.push_str("::endgroup::\n");
     }
@@ -160,9 +241,9 @@ fn shorten(text: &str, max_chars: usize) -> String {
 }
 
 /// The Markdown step summary of a run: a headline, totals per profile, a table of failures
-/// with their reproduce commands, and the slowest cases.
+/// with their reproduce lines, and the slowest cases.
 pub fn step_summary(
-    results: &[CaseResult],
+    outcomes: &[CaseOutcome],
     summary: &RunSummary,
     options: &ReportOptions,
 ) -> String {
@@ -191,7 +272,7 @@ pub fn step_summary(
 
     markdown.push_str("| profile | passed | failed | ignored | runner time |\n");
     markdown.push_str("|---|---:|---:|---:|---:|\n");
-    for (profile, (profile_totals, time)) in totals_by_profile(results) {
+    for (profile, (profile_totals, time)) in totals_by_profile(outcomes) {
         let _ = writeln!(
             markdown,
             "| {} | {} | {} | {} | {} |",
@@ -204,28 +285,32 @@ pub fn step_summary(
     }
     markdown.push('\n');
 
-    let mut failed: Vec<&CaseResult> = results
+    let mut failed: Vec<&CaseOutcome> = outcomes
         .iter()
-        .filter(|result| result.status == CaseStatus::Failed)
+        .filter(|outcome| outcome.status == CaseStatus::Failed)
         .collect();
-    failed.sort_by(|a, b| a.id.cmp(&b.id));
+    failed.sort_by(|a, b| a.id().cmp(b.id()));
     if !failed.is_empty() {
         markdown.push_str("#### Failures\n\n");
         markdown.push_str("| case | failed checks | file | reproduce |\n");
         markdown.push_str("|---|---|---|---|\n");
-        for result in failed.iter().take(MAX_SUMMARY_FAILURES) {
-            let checks = if result.failed_checks.is_empty() {
-                super::junit::failure_message(result)
-            } else {
-                result.failed_checks.join("\n")
-            };
+        for outcome in failed.iter().take(MAX_SUMMARY_FAILURES) {
+            let checks = message::failed_checks_line(outcome, "\n");
+            let reproduce = outcome
+                .reproduce
+                .as_ref()
+                .map(|reproduce| code_cell(reproduce.primary()))
+                .unwrap_or_default();
             let _ = writeln!(
                 markdown,
                 "| {} | {} | {} | {} |",
-                code_cell(&result.id.test_name()),
+                code_cell(&outcome.id().test_name()),
                 table_cell(&shorten(&checks, 500)),
-                code_cell(&display_path(&result.source_file, &options.workspace_root)),
-                code_cell(&result.reproduce)
+                code_cell(&display_path(
+                    &outcome.case.source_file,
+                    &options.workspace_root
+                )),
+                reproduce
             );
         }
         if failed.len() > MAX_SUMMARY_FAILURES {
@@ -238,15 +323,15 @@ pub fn step_summary(
         markdown.push('\n');
     }
 
-    let slowest = slowest_cases(results, options.slowest);
+    let slowest = slowest_cases(outcomes, options.slowest);
     if !slowest.is_empty() {
         markdown.push_str("#### Slowest cases\n\n| case | time |\n|---|---:|\n");
-        for result in slowest {
+        for outcome in slowest {
             let _ = writeln!(
                 markdown,
                 "| {} | {} |",
-                code_cell(&result.id.test_name()),
-                format_seconds(result.duration)
+                code_cell(&outcome.id().test_name()),
+                format_seconds(outcome.duration)
             );
         }
         markdown.push('\n');
@@ -254,11 +339,13 @@ pub fn step_summary(
     markdown
 }
 
-/// Appends `markdown` to the step summary file at `path` (creating it if needed).
-pub fn append_step_summary(path: &Path, markdown: &str) -> Result<(), ReportError> {
-    let error = |source| ReportError::StepSummary {
-        path: path.to_path_buf(),
-        source,
+/// Appends `markdown` to the step summary file at `path`.
+pub fn append_step_summary(path: &Path, markdown: &str) -> Result<(), SinkError> {
+    let error = |source: std::io::Error| {
+        SinkError::Failed(format!(
+            "cannot append to the step summary `{}`: {source}",
+            path.display()
+        ))
     };
     let mut file = OpenOptions::new()
         .create(true)
@@ -268,13 +355,43 @@ pub fn append_step_summary(path: &Path, markdown: &str) -> Result<(), ReportErro
     file.write_all(markdown.as_bytes()).map_err(error)
 }
 
+/// Prints the annotations at the end of a run and appends the step summary.
+pub struct GithubSink {
+    options: ReportOptions,
+    out: Box<dyn Write + Send>,
+}
+
+impl GithubSink {
+    /// A sink printing annotations to `out`.
+    pub fn new(options: &ReportOptions, out: Box<dyn Write + Send>) -> GithubSink {
+        GithubSink {
+            options: options.clone(),
+            out,
+        }
+    }
+}
+
+impl EventSink for GithubSink {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
+        let Event::RunFinished { summary, outcomes } = event else {
+            return Ok(());
+        };
+        let text = annotations(outcomes, &self.options.workspace_root);
+        let printed = if text.is_empty() {
+            Ok(())
+        } else {
+            super::write_all(self.out.as_mut(), &text, "the GitHub annotations")
+        };
+        if let Some(path) = &self.options.step_summary_path {
+            append_step_summary(path, &step_summary(outcomes, summary, &self.options))?;
+        }
+        printed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::exit::RunOutcome;
-    use crate::report::test_support::{result, result_in};
-    use crate::report::RunTotals;
-    use std::time::Duration;
 
     #[test]
     fn annotation_files_are_relative_to_the_checkout() {
@@ -311,65 +428,44 @@ mod tests {
     }
 
     #[test]
-    fn error_annotation_names_the_file_and_case() {
-        let failed = result("fixtures/io/read", CaseStatus::Failed, 3);
+    fn neutralised_lines_are_no_commands() {
+        for line in [
+            "::error::x",
+            "   ::warning file=a::x",
+            "\t::add-mask::x",
+            "text ##[error]x",
+            "##[group]x ##[endgroup]",
+        ] {
+            let safe = neutralise_line(line);
+            assert!(!safe.trim_start().starts_with("::"), "{safe:?}");
+            assert!(!safe.contains("##["), "{safe:?}");
+            assert_eq!(safe.replace(BREAK, ""), line);
+        }
+        assert_eq!(neutralise_line("a :: b"), "a :: b");
         assert_eq!(
-            error_annotation(&failed, Path::new("/ws")),
-            "::error file=fixtures/io/read/x07test.json,title=fixtures/io/read%3A%3Adefault%3A%3Aos::output: bytes differ%0Areproduce: x07 run --project fixtures/io/read/x07.json --profile os --repair=off\n"
+            neutralise("::a\nb\n::c"),
+            format!(":{BREAK}:a\nb\n:{BREAK}:c")
         );
+        let json = neutralise_json_line(r#"{"message":"x ##[error]y"}"#);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["message"], "x ##[error]y");
+        assert!(!json.contains("##["));
     }
 
     #[test]
-    fn failure_output_is_folded_and_cannot_inject_commands() {
-        let mut failed = result("fixtures/evil", CaseStatus::Failed, 3);
-        failed.message = "stderr:\n::error::injected\n".to_string();
-        let passed = result("fixtures/fine", CaseStatus::Passed, 3);
-        let text = annotations(&[passed, failed], Path::new("/ws"));
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("::error file=fixtures/evil/x07test.json,"));
-        assert_eq!(lines[1], "::group::fixtures/evil::default::os");
-        let token = lines[2].strip_prefix("::stop-commands::").unwrap();
-        assert!(token.starts_with("cargo-x07-"));
-        assert_eq!(lines[3], "stderr:");
-        assert_eq!(lines[4], "::error::injected");
-        assert!(lines.contains(&format!("::{token}::").as_str()));
-        assert_eq!(*lines.last().unwrap(), "::endgroup::");
+    fn the_neutralising_writer_holds_partial_lines() {
+        let mut writer = NeutralisingWriter::new(Vec::new());
+        writer.write_all(b"test x ... ").unwrap();
+        assert!(writer.inner.is_empty());
+        writer.write_all(b"ok\n::error::y\n#").unwrap();
         assert_eq!(
-            annotations(&[result("ok", CaseStatus::Passed, 1)], Path::new("/ws")),
-            ""
+            String::from_utf8(writer.inner.clone()).unwrap(),
+            format!("test x ... ok\n:{BREAK}:error::y\n")
         );
-    }
-
-    #[test]
-    fn step_summary_has_totals_failures_and_slowest() {
-        let mut broken = result_in("fixtures/x|y", "default", "sandbox", CaseStatus::Failed, 40);
-        broken.failed_checks = vec![
-            "trap: expected `a`, got <b>".to_string(),
-            "exit_code: expected 0, got 1".to_string(),
-        ];
-        let results = vec![
-            result_in("fixtures/a", "default", "os", CaseStatus::Passed, 700),
-            result_in("fixtures/a", "default", "sandbox", CaseStatus::Ignored, 0),
-            broken,
-        ];
-        let summary = RunSummary {
-            totals: RunTotals::count(&results),
-            outcome: RunOutcome::Failed,
-            wall_time: Duration::from_millis(800),
-        };
-        let mut options = ReportOptions::new("/ws");
-        options.partition = Some("hash:2/2".parse().unwrap());
-        options.slowest = 1;
-        let markdown = step_summary(&results, &summary, &options);
-        assert!(markdown.starts_with("### cargo x07 test: ❌ 1 failed — shard `hash:2/2`\n\n1 passed, 1 failed, 1 ignored in 0.800s\n"), "{markdown}");
-        assert!(
-            markdown.contains("| os | 1 | 0 | 0 | 0.700s |\n| sandbox | 0 | 1 | 1 | 0.040s |\n"),
-            "{markdown}"
-        );
-        assert!(markdown.contains(
-            "| <code>fixtures/x&#124;y::default::sandbox</code> | trap: expected &#96;a&#96;, got &lt;b&gt;<br>exit_code: expected 0, got 1 | <code>fixtures/x&#124;y/x07test.json</code> | <code>x07 run --project fixtures/x&#124;y/x07.json --profile sandbox --repair=off</code> |\n"
-        ), "{markdown}");
-        assert!(markdown.contains("#### Slowest cases\n\n| case | time |\n|---|---:|\n| <code>fixtures/a::default::os</code> | 0.700s |\n"), "{markdown}");
+        writer.write_all(b"#[z]\n").unwrap();
+        assert!(String::from_utf8(writer.inner.clone())
+            .unwrap()
+            .ends_with(&format!("#{BREAK}#[z]\n")));
     }
 
     #[test]

@@ -13,7 +13,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::MessageFormat;
-use crate::model::{CaseResult, CaseStatus};
+use crate::engine::{CaseOutcome, Event, EventSink, SinkError};
+use crate::model::CaseStatus;
 
 /// Whether the progress bar should be drawn when neither `--progress` nor `--no-progress`
 /// is given (see the module documentation).
@@ -33,6 +34,22 @@ pub fn running_in_ci() -> bool {
 /// A progress bar, or nothing when progress is off.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    github: bool,
+}
+
+/// A handle on the progress bar (if any), for sinks that write to a terminal and must
+/// hide the bar while they do.
+#[derive(Clone, Default)]
+pub struct ProgressHandle(Option<ProgressBar>);
+
+impl ProgressHandle {
+    /// Hides the bar while `write` runs, so that lines written meanwhile are not garbled.
+    pub fn suspend<R>(&self, write: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
 }
 
 impl Progress {
@@ -44,7 +61,10 @@ impl Progress {
     /// A bar drawn on `target` when `enabled` (tests draw on a hidden target).
     pub fn with_target(enabled: bool, target: ProgressDrawTarget) -> Progress {
         if !enabled {
-            return Progress { bar: None };
+            return Progress {
+                bar: None,
+                github: false,
+            };
         }
         let bar = ProgressBar::with_draw_target(Some(0), target);
         let style = ProgressStyle::with_template(
@@ -53,7 +73,15 @@ impl Progress {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         bar.set_style(style);
-        Progress { bar: Some(bar) }
+        Progress {
+            bar: Some(bar),
+            github: false,
+        }
+    }
+
+    /// A handle on the bar for other sinks.
+    pub fn handle(&self) -> ProgressHandle {
+        ProgressHandle(self.bar.clone())
     }
 
     /// Whether a bar is being drawn.
@@ -71,12 +99,17 @@ impl Progress {
 
     /// Advances by one finished case; a failure is counted in the bar's message and its
     /// name is printed above the bar.
-    pub fn case_finished(&self, result: &CaseResult) {
+    pub fn case_finished(&self, outcome: &CaseOutcome) {
         let Some(bar) = &self.bar else { return };
-        if result.status == CaseStatus::Failed {
+        if outcome.status == CaseStatus::Failed {
             let failed = failed_count(&bar.message()) + 1;
             bar.set_message(format!("({failed} failed)"));
-            bar.println(format!("FAILED {}", result.id.test_name()));
+            let line = format!("FAILED {}", outcome.id().test_name());
+            bar.println(if self.github {
+                super::github::neutralise_line(&line)
+            } else {
+                line
+            });
         }
         bar.inc(1);
     }
@@ -102,6 +135,35 @@ impl Progress {
     }
 }
 
+/// The progress bar as a sink of the run's events.
+pub struct ProgressSink(Progress);
+
+impl ProgressSink {
+    /// A bar on standard error when `enabled`; `github` neutralises the names it prints.
+    pub fn new(enabled: bool, github: bool) -> ProgressSink {
+        let mut progress = Progress::new(enabled);
+        progress.github = github;
+        ProgressSink(progress)
+    }
+
+    /// A handle on the bar for other sinks.
+    pub fn handle(&self) -> ProgressHandle {
+        self.0.handle()
+    }
+}
+
+impl EventSink for ProgressSink {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
+        match event {
+            Event::RunStarted(start) => self.0.set_length(start.case_count as u64),
+            Event::CaseFinished(outcome) => self.0.case_finished(outcome),
+            Event::RunFinished { .. } => self.0.finish(),
+            Event::CaseStarted(_) => {}
+        }
+        Ok(())
+    }
+}
+
 /// Reads `N` back from a `(N failed)` message.
 fn failed_count(message: &str) -> u64 {
     message
@@ -115,16 +177,23 @@ fn failed_count(message: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::result;
+    use crate::backend::RunnerKind;
+    use crate::testing::{outcomes, write_fixture, Recorded};
 
     #[test]
     fn counts_cases_and_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        write_fixture(dir.path(), "a", &[]);
+        let report = include_str!("../../tests/data/reports/ok-sandbox-project.json");
+        let backend = Recorded::printing(RunnerKind::X07, report, 0, 1);
+        // os: wrong world in the report (fails); sandbox: passes.
+        let results = outcomes(dir.path(), "a", &["os", "sandbox"], &backend);
         let progress = Progress::with_target(true, ProgressDrawTarget::hidden());
         assert!(progress.is_enabled());
         progress.set_length(3);
-        progress.case_finished(&result("a", CaseStatus::Passed, 1));
-        progress.case_finished(&result("b", CaseStatus::Failed, 1));
-        progress.case_finished(&result("c", CaseStatus::Failed, 1));
+        for outcome in results.iter().chain(&results[..1]) {
+            progress.case_finished(outcome);
+        }
         assert_eq!(progress.position(), 3);
         assert_eq!(progress.bar.as_ref().unwrap().message(), "(2 failed)");
         progress.finish();
@@ -134,8 +203,8 @@ mod tests {
     fn disabled_progress_does_nothing() {
         let progress = Progress::new(false);
         assert!(!progress.is_enabled());
-        progress.case_finished(&result("a", CaseStatus::Failed, 1));
         assert_eq!(progress.position(), 0);
         assert_eq!(progress.suspend(|| 7), 7);
+        assert_eq!(progress.handle().suspend(|| 8), 8);
     }
 }

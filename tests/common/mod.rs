@@ -59,14 +59,17 @@ impl Workspace {
         dir
     }
 
-    /// A fake-runner fixture: x07.json with `os` and `sandbox` profiles, a policy,
-    /// and a `fake.sh` body (gets the profile as `$1`).
+    /// A fake-runner fixture: x07.json with `os` and `sandbox` profiles, a valid sandbox
+    /// policy, and a `fake.sh` body (gets the profile as `$1`).
     pub fn fake_fixture(&self, fixture: &str, fake_sh: &str, extra: &[(&str, &str)]) -> PathBuf {
         let dir = self.fixture(
             fixture,
             &[
                 ("x07.json", &project_manifest()),
-                ("policy.json", "{}\n"),
+                (
+                    "policy.json",
+                    include_str!("../data/workspaces/hello/policy.json"),
+                ),
                 ("main.x07.json", "{}\n"),
                 ("fake.sh", fake_sh),
             ],

@@ -1,0 +1,335 @@
+//! A test run from start to end — the one place that loads the workspace, plans and
+//! selects the cases, picks the backend, builds the reporters and runs the engine, then
+//! blesses when asked and decides the exit code. `cargo x07 test`, `cargo x07 bless` and
+//! the harness test target (`x07_harness::main`) all call [`run_tests`], so they select,
+//! print and exit alike.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::backend::{self, Backend as _, BackendChoice};
+use crate::bless;
+use crate::config::{self, SandboxBackend, Selection as Packages, WorkspaceConfig};
+use crate::discover;
+use crate::engine::{self, exit, EngineOptions};
+use crate::plan::{self, PlannedCase};
+use crate::report::{self, args::CiArgs, MessageFormat, SharedStream, Streams};
+use crate::run;
+use crate::select::Selection;
+
+/// Everything a test run is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct TestRequest {
+    /// Which workspace and packages.
+    pub packages: Packages,
+    /// `--x07 PATH`.
+    pub x07: Option<PathBuf>,
+    /// `--backend`.
+    pub backend: BackendChoice,
+    /// `--sandbox-backend`, overriding the configuration.
+    pub sandbox_backend: Option<SandboxBackend>,
+    /// `--timeout-ms`, overriding the configuration.
+    pub timeout_ms: Option<u64>,
+    /// `-j N`.
+    pub jobs: Option<usize>,
+    /// libtest's flags.
+    pub libtest: libtest_mimic::Arguments,
+    /// The CI flags.
+    pub ci: CiArgs,
+    /// Rewrite the expectations of failing cases afterwards.
+    pub bless: bool,
+}
+
+/// Why a run could not start (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// `--test-threads 0`.
+    #[error("argument for --test-threads must not be 0")]
+    ZeroThreads,
+    /// The configuration could not be loaded.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The fixture roots could not be walked.
+    #[error(transparent)]
+    Discover(#[from] discover::DiscoverError),
+    /// No runner.
+    #[error(transparent)]
+    Runner(#[from] backend::ResolveError),
+    /// Bless refused.
+    #[error(transparent)]
+    Bless(#[from] bless::BlessError),
+    /// An output could not be opened (`--logfile`).
+    #[error("cannot open the output: {0}")]
+    Output(std::io::Error),
+}
+
+/// Applies command-line overrides to every package's settings.
+pub fn override_settings(
+    workspace: &mut WorkspaceConfig,
+    sandbox_backend: Option<SandboxBackend>,
+    timeout_ms: Option<u64>,
+) {
+    for package in &mut workspace.packages {
+        if let Some(backend) = sandbox_backend {
+            package.settings.sandbox_backend = backend;
+        }
+        if let Some(timeout) = timeout_ms {
+            package.settings.timeout_ms = timeout;
+        }
+    }
+}
+
+/// The number of cases run at once: `--test-threads`, else `-j`, else
+/// `RUST_TEST_THREADS`, else the configured `jobs`, else the available cores.
+pub fn thread_count(
+    test_threads: Option<usize>,
+    jobs: Option<usize>,
+    configured: Option<usize>,
+) -> usize {
+    test_threads
+        .or(jobs)
+        .or_else(|| {
+            std::env::var("RUST_TEST_THREADS")
+                .ok()
+                .and_then(|value| value.trim().parse().ok())
+        })
+        .or(configured)
+        .or_else(|| std::thread::available_parallelism().ok().map(Into::into))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The planned cases of a run and how many cases the workspace has in all. With
+/// `--exact NAME` only the fixture that name points at is planned (nextest runs one test
+/// per process); the others are only counted, for libtest's filtered-out count.
+pub fn load_cases(
+    workspace: &WorkspaceConfig,
+    exact_name: Option<&str>,
+) -> Result<(Vec<PlannedCase>, usize), SetupError> {
+    match exact_name.and_then(|name| discover::locate(workspace, name)) {
+        Some(location) => {
+            let cases = plan::plan_fixture(workspace, &location);
+            let all = discover::discover(workspace)?;
+            let total = plan::count_cases(workspace, &all).max(cases.len());
+            Ok((cases, total))
+        }
+        None => {
+            let fixtures = discover::discover(workspace)?;
+            let cases = plan::plan_all(workspace, &fixtures);
+            let total = cases.len();
+            Ok((cases, total))
+        }
+    }
+}
+
+/// Flags a `cargo x07 run` reproduce line repeats so that it runs like this run.
+fn reproduce_flags(request: &TestRequest, workspace: &WorkspaceConfig) -> Vec<String> {
+    let mut flags = Vec::new();
+    let inside = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .is_some_and(|cwd| {
+            let root = workspace
+                .root
+                .canonicalize()
+                .unwrap_or(workspace.root.clone());
+            cwd.starts_with(root)
+        });
+    if !inside {
+        flags.push("--manifest-path".into());
+        flags.push(
+            run::path_from_cwd(&workspace.root.join("Cargo.toml"))
+                .display()
+                .to_string(),
+        );
+    }
+    if let Some(backend) = request.sandbox_backend {
+        flags.push("--sandbox-backend".into());
+        flags.push(
+            match backend {
+                SandboxBackend::Os => "os",
+                SandboxBackend::Vm => "vm",
+            }
+            .into(),
+        );
+    }
+    if let Some(timeout) = request.timeout_ms {
+        flags.push("--timeout-ms".into());
+        flags.push(timeout.to_string());
+    }
+    flags
+}
+
+/// Writes text to a stream, ignoring a closed pipe (the reader has seen enough).
+fn say(out: &mut dyn Write, text: &str) {
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Runs a test run and returns its exit code (see [`engine::exit`]); output goes to
+/// `streams`.
+pub fn run_tests(request: TestRequest, streams: Streams) -> i32 {
+    let mut stdout = SharedStream::new(streams.stdout);
+    let mut stderr = SharedStream::new(streams.stderr);
+    match run_tests_inner(&request, &mut stdout, &mut stderr) {
+        Ok(code) => code,
+        Err(error) => {
+            say(&mut stderr, &format!("error: {error}\n"));
+            exit::USAGE_ERROR
+        }
+    }
+}
+
+fn run_tests_inner(
+    request: &TestRequest,
+    stdout: &mut SharedStream,
+    stderr: &mut SharedStream,
+) -> Result<i32, SetupError> {
+    if request.bless {
+        bless::refuse_in_ci()?;
+    }
+    if request.libtest.test_threads == Some(0) {
+        return Err(SetupError::ZeroThreads);
+    }
+    let mut workspace = config::load(&request.packages)?;
+    override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
+    let selection = Selection {
+        profiles: request.ci.profiles.clone(),
+        partition: request.ci.partition,
+        libtest: request.libtest.clone(),
+    };
+    let (cases, total) = load_cases(&workspace, selection.exact_name())?;
+    let planned_ids: Vec<PlannedCase> = if request.bless {
+        cases.clone()
+    } else {
+        Vec::new()
+    };
+    let plan = selection.plan(cases, total);
+
+    if request.libtest.list {
+        let mut text = String::new();
+        for selected in &plan.cases {
+            if request.libtest.ignored && selected.case.ignore.is_none() {
+                continue;
+            }
+            text.push_str(&format!("{}: test\n", selected.case.id.test_name()));
+        }
+        say(stdout, &text);
+        return Ok(exit::ALL_PASSED);
+    }
+
+    let threads = thread_count(
+        request.libtest.test_threads,
+        request.jobs,
+        workspace.configured_jobs(),
+    );
+    let configured = workspace.configured_x07();
+    let mut backend = backend::resolve(
+        request.x07.as_deref(),
+        request.backend,
+        configured.as_deref(),
+    )?;
+    backend
+        .info
+        .cargo_x07_flags
+        .extend(reproduce_flags(request, &workspace));
+    run::kill_running_on_interrupt();
+
+    let mut options = request.ci.report_options(&workspace.root);
+    let json = request.ci.message_format == MessageFormat::Json
+        || matches!(
+            request.libtest.format,
+            Some(libtest_mimic::FormatSetting::Json)
+        );
+    if json {
+        options.message_format = MessageFormat::Json;
+    }
+    options.human = report::libtest::HumanOptions {
+        terse: request.libtest.quiet
+            || matches!(
+                request.libtest.format,
+                Some(libtest_mimic::FormatSetting::Terse)
+            ),
+        color: request.libtest.color,
+        logfile: request.libtest.logfile.as_ref().map(PathBuf::from),
+        show_output: request.libtest.show_output,
+        nocapture: request.libtest.nocapture,
+    };
+    let options = options.detect_environment(request.ci.github, request.ci.progress_flag());
+    let description = format!("{}\n", backend.info().description);
+    if options.message_format == MessageFormat::Json {
+        say(stderr, &description);
+    } else {
+        say(stdout, &description);
+    }
+    let mut sinks = report::sinks(
+        &options,
+        Streams {
+            stdout: Box::new(stdout.clone()),
+            stderr: Box::new(stderr.clone()),
+        },
+    )
+    .map_err(SetupError::Output)?;
+    let result = engine::run(
+        &plan,
+        &backend,
+        &EngineOptions {
+            threads,
+            allow_empty: request.ci.allow_empty,
+        },
+        &mut sinks,
+    );
+    for error in sinks.errors() {
+        say(stderr, &format!("error: {error}\n"));
+    }
+    let summary = &result.summary;
+    let mut code = exit::process_exit_code(summary, sinks.errors().len());
+    if summary.outcome == exit::RunOutcome::NoCasesSelected {
+        say(
+            stderr,
+            "error: no test case selected (no fixture found, or none left after --profile and --partition); pass --allow-empty to exit 0\n",
+        );
+    } else if summary.selected == 0 && plan.name_filtered {
+        say(
+            stderr,
+            &format!(
+                "note: no test case matches the test-name filters ({} filtered out)\n",
+                summary.filtered_out
+            ),
+        );
+    }
+    if request.bless && !summary.stopped {
+        code = bless_failures(&result.outcomes, &planned_ids, code, stdout)?;
+    }
+    Ok(code)
+}
+
+fn bless_failures(
+    outcomes: &[engine::CaseOutcome],
+    planned: &[PlannedCase],
+    run_exit: i32,
+    stdout: &mut SharedStream,
+) -> Result<i32, SetupError> {
+    let summary = bless::bless(outcomes, planned)?;
+    let mut text = String::new();
+    for file in &summary.files {
+        text.push_str(&format!(
+            "blessed: wrote {}\n",
+            run::path_from_cwd(file).display()
+        ));
+    }
+    for (name, reason) in &summary.skipped {
+        text.push_str(&format!("bless: left {name} alone: {reason}\n"));
+    }
+    text.push_str(&format!(
+        "bless: {} case(s) rewritten in {} file(s), {} failing case(s) not blessable\n",
+        summary.blessed.len(),
+        summary.files.len(),
+        summary.skipped.len()
+    ));
+    say(stdout, &text);
+    Ok(if summary.skipped.is_empty() {
+        exit::ALL_PASSED
+    } else {
+        run_exit.max(exit::CASES_FAILED)
+    })
+}

@@ -1,0 +1,181 @@
+//! Rough edges of real file trees: an unreadable directory under `fixtures/`, symlinks
+//! inside a fixture (a link to `..` included), files that cannot be copied. Each is one
+//! failing case (or none at all), never a stopped run, and every message names the path
+//! relative to the current directory.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn good_fixture(ws: &Workspace, name: &str) {
+    ws.fake_fixture(
+        name,
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            (
+                "report-sandbox.json",
+                &report("run-os-sandboxed", b"", None),
+            ),
+        ],
+    );
+}
+
+/// Runs `command` and kills it when it takes longer than `limit` (a hang is a failure).
+fn output_within(mut command: Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!("still running after {limit:?}:\n{}", text(&output));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `command` unable to read a `chmod 000` directory. As root the permission bits do not
+/// apply, so the command runs under `setpriv` without the two capabilities that bypass
+/// them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH); `None` when that is not possible here.
+fn without_dac_override(command: &Command) -> Option<Command> {
+    if !running_as_root() {
+        let mut same = Command::new(command.get_program());
+        same.args(command.get_args());
+        copy_settings(command, &mut same);
+        return Some(same);
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())?;
+    let mut wrapped = Command::new(setpriv);
+    wrapped
+        .arg("--inh-caps=-dac_override,-dac_read_search")
+        .arg("--bounding-set=-dac_override,-dac_read_search")
+        .arg(command.get_program())
+        .args(command.get_args());
+    copy_settings(command, &mut wrapped);
+    Some(wrapped)
+}
+
+fn running_as_root() -> bool {
+    let id = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&id.stdout).trim() == "0"
+}
+
+fn copy_settings(from: &Command, to: &mut Command) {
+    if let Some(dir) = from.get_current_dir() {
+        to.current_dir(dir);
+    }
+    for (key, value) in from.get_envs() {
+        match value {
+            Some(value) => to.env(key, value),
+            None => to.env_remove(key),
+        };
+    }
+}
+
+#[test]
+fn an_unreadable_fixture_directory_is_one_failing_case() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    good_fixture(&ws, "fixtures/good");
+    let locked = ws.root().join("fixtures/locked");
+    std::fs::create_dir_all(locked.join("inner")).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let fake = fake_x07();
+    let plain = ws.command(&["test", "--x07", fake.to_str().unwrap()]);
+    let Some(command) = without_dac_override(&plain) else {
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        eprintln!("skipped: running as root and setpriv is not installed, so no directory is unreadable here");
+        return;
+    };
+    let output = output_within(command, Duration::from_secs(60));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/locked::default::os"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("cannot read directory fixtures/locked: Permission denied"),
+        "{all}"
+    );
+}
+
+#[test]
+fn symlinks_inside_a_fixture_are_copied_as_symlinks() {
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    let dir = ws.fake_fixture(
+        "fixtures/links",
+        // The runner sees the links as links, pointing where they pointed.
+        &format!(
+            "[ -L up ] && [ \"$(readlink up)\" = .. ] || {{ echo 'up is not a link to ..' >&2; exit 9; }}\n\
+             [ -L data.link ] && [ \"$(readlink data.link)\" = data.txt ] || {{ echo 'data.link is not a link' >&2; exit 9; }}\n{}",
+            cat_report_sh(0)
+        ),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            ("data.txt", "DATA"),
+        ],
+    );
+    std::os::unix::fs::symlink("..", dir.join("up")).unwrap();
+    std::os::unix::fs::symlink("data.txt", dir.join("data.link")).unwrap();
+    let fake = fake_x07();
+    let output = output_within(
+        ws.command(&["test", "--x07", fake.to_str().unwrap()]),
+        Duration::from_secs(60),
+    );
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(!all.contains("File name too long"), "{all}");
+}
+
+#[test]
+fn a_file_that_cannot_be_copied_fails_its_case_naming_the_file() {
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    good_fixture(&ws, "fixtures/good");
+    let dir = ws.fake_fixture(
+        "fixtures/fifo",
+        &cat_report_sh(0),
+        &[("report-os.json", &report("run-os", b"", None))],
+    );
+    let made = Command::new("mkfifo")
+        .arg(dir.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fake = fake_x07();
+    let output = output_within(
+        ws.command(&["test", "--x07", fake.to_str().unwrap()]),
+        Duration::from_secs(60),
+    );
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/fifo::default::os"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("cannot copy fixtures/fifo/pipe: not a regular file, directory or symlink"),
+        "{all}"
+    );
+}
