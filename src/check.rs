@@ -19,21 +19,69 @@ pub const REPORT_SCHEMA_TEXT: &str = include_str!("../schemas/x07-os-runner.repo
 /// The report schema versions cargo-x07 accepts by default.
 pub const SUPPORTED_REPORT_FAMILY: &str = "x07-os-runner.report@0.5.x";
 
-fn report_validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
+/// The report schema's three shapes, by `mode`, and the `$defs` entry of each.
+const REPORT_SHAPES: [(&str, &str); 3] = [
+    ("run-os", "run_os_report"),
+    ("compile-run", "compile_run_report"),
+    ("project-compile-run", "project_compile_run_report"),
+];
+
+/// Validators for the whole report schema (index 0, `oneOf` the shapes) and for each
+/// shape alone (indices 1..=3, as in [`REPORT_SHAPES`]): a report is checked against the
+/// shape its `mode` names, so a violation is reported where it is (`/solve: …`) rather
+/// than as "not valid under any of the schemas listed in oneOf" with the whole report.
+fn report_validators() -> &'static [jsonschema::Validator; 4] {
+    static VALIDATORS: OnceLock<[jsonschema::Validator; 4]> = OnceLock::new();
+    VALIDATORS.get_or_init(|| {
         let schema: Value =
             serde_json::from_str(REPORT_SCHEMA_TEXT).expect("bundled report schema is JSON");
-        jsonschema::validator_for(&schema).expect("bundled report schema compiles")
+        let compile = |schema: &Value| {
+            jsonschema::validator_for(schema).expect("bundled report schema compiles")
+        };
+        let shape = |definition: &str| {
+            let mut one = schema.clone();
+            if let Some(object) = one.as_object_mut() {
+                object.remove("oneOf");
+                object.insert(
+                    "$ref".into(),
+                    Value::String(format!("#/$defs/{definition}")),
+                );
+            }
+            compile(&one)
+        };
+        [
+            compile(&schema),
+            shape(REPORT_SHAPES[0].1),
+            shape(REPORT_SHAPES[1].1),
+            shape(REPORT_SHAPES[2].1),
+        ]
     })
 }
 
+/// At most this many characters of a schema violation are kept (a violation of a
+/// whole object quotes the object).
+const SCHEMA_PROBLEM_WIDTH: usize = 300;
+
 /// Lists the report's schema violations as `<json pointer>: <message>` (empty when it
-/// validates).
+/// validates), against the shape its `mode` names when it names one.
 pub fn report_schema_problems(report: &Value) -> Vec<String> {
-    schema_problems(report_validator(), report)
+    let validators = report_validators();
+    let mode = report.get("mode").and_then(Value::as_str);
+    let validator = REPORT_SHAPES
+        .iter()
+        .position(|(shape_mode, _)| Some(*shape_mode) == mode)
+        .map_or(&validators[0], |index| &validators[index + 1]);
+    schema_problems(validator, report)
         .into_iter()
-        .map(|problem| format!("{}: {}", problem.pointer, problem.message))
+        .map(|problem| {
+            let line = format!("{}: {}", problem.pointer, problem.message);
+            if line.chars().count() > SCHEMA_PROBLEM_WIDTH {
+                let cut: String = line.chars().take(SCHEMA_PROBLEM_WIDTH).collect();
+                format!("{cut}…")
+            } else {
+                line
+            }
+        })
         .collect()
 }
 

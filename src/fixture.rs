@@ -86,25 +86,54 @@ fn fixture_validator() -> &'static jsonschema::Validator {
     })
 }
 
-/// Lists every schema violation of `instance`.
+/// Lists every schema violation of `instance`. A value that matches none of a `oneOf` /
+/// `anyOf` is reported through the alternative it came closest to (the one whose type it
+/// has, with the fewest violations), so the message points at the field that is wrong
+/// instead of quoting the whole value.
 pub(crate) fn schema_problems(
     validator: &jsonschema::Validator,
     instance: &Value,
 ) -> Vec<SchemaProblem> {
     validator
         .iter_errors(instance)
-        .map(|error| {
+        .flat_map(|error| closest_problems(&error))
+        .collect()
+}
+
+fn closest_problems(error: &jsonschema::ValidationError<'_>) -> Vec<SchemaProblem> {
+    use jsonschema::error::ValidationErrorKind;
+    let context = match error.kind() {
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            Some(context)
+        }
+        _ => None,
+    };
+    let closest = context.and_then(|branches| {
+        branches
+            .iter()
+            .filter(|branch| {
+                !branch.is_empty()
+                    && !branch.iter().any(|inner| {
+                        matches!(inner.kind(), ValidationErrorKind::Type { .. })
+                            && inner.instance_path() == error.instance_path()
+                    })
+            })
+            .min_by_key(|branch| branch.len())
+    });
+    match closest {
+        Some(branch) => branch.iter().flat_map(closest_problems).collect(),
+        None => {
             let pointer = error.instance_path().to_string();
-            SchemaProblem {
+            vec![SchemaProblem {
                 pointer: if pointer.is_empty() {
                     "/".to_string()
                 } else {
                     pointer
                 },
                 message: error.to_string(),
-            }
-        })
-        .collect()
+            }]
+        }
+    }
 }
 
 /// Reads and parses a JSON file.

@@ -303,6 +303,9 @@ pub fn fixture_problem(problem: &FixtureProblem) -> String {
                 "errors",
             )
         }
+        FixtureProblem::InvalidValue { file, at, message } if at.is_empty() => {
+            format!("{}: {message}", rel(file))
+        }
         FixtureProblem::InvalidValue { file, at, message } => {
             format!("{}: {at}: {message}", rel(file))
         }
@@ -533,8 +536,9 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
         }
     }
     let has_report = verdict.is_some_and(|v| v.actual.is_some());
+    let has_json = verdict.is_some_and(|v| v.report.is_some());
     if let Some(output) = output {
-        if !has_report {
+        if !has_json {
             let code = match (output.exit_code, output.signal) {
                 (Some(code), _) => code.to_string(),
                 (None, Some(signal)) => format!("none (signal {signal})"),
@@ -549,7 +553,7 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
         if !output.stderr.is_empty() {
             let stderr = copy_as_fixture(&display_text(&output.stderr), case, output);
             let _ = write!(out, "runner stderr:\n{}", indent(&stderr));
-        } else if !has_report {
+        } else if !has_json {
             let _ = writeln!(out, "runner stderr: (empty)");
         }
     }

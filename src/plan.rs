@@ -479,7 +479,8 @@ impl<'a> Planner<'a> {
                 let run = match resolve_run(&run_map, dir, &settings.env) {
                     Ok(run) => run,
                     Err(message) => {
-                        problems.push(invalid(at("run"), message));
+                        // The message names the key (`run.env.X …`).
+                        problems.push(invalid(String::new(), message));
                         RunOptions::default()
                     }
                 };
@@ -557,7 +558,8 @@ impl<'a> Planner<'a> {
                 ) {
                     Ok(expect) => expect,
                     Err(ExpectError::Value(message)) => {
-                        problems.push(invalid("expect".into(), message));
+                        // The message names the key (`expect.trap.regex …`).
+                        problems.push(invalid(String::new(), message));
                         defaults(&profile.world)
                     }
                     Err(ExpectError::File(problem)) => {
