@@ -102,10 +102,7 @@ fn ci_workflow_runs_lints_tests_and_the_sharded_fixture_matrix() {
     let strategy = get(fixtures, "strategy");
     assert_eq!(get(strategy, "fail-fast"), &Value::Bool(false));
     let matrix = get(strategy, "matrix");
-    assert_eq!(
-        strings(get(matrix, "os")),
-        ["ubuntu-latest", "macos-latest"]
-    );
+    assert_eq!(strings(get(matrix, "os")), ["ubuntu-latest"]);
     assert_eq!(strings(get(matrix, "profile")), ["os", "sandbox"]);
     assert_eq!(strings(get(matrix, "shard")), ["1", "2"]);
     // Every profile gets its --profile flags (plus the smoke-suite world), and the
@@ -195,7 +192,7 @@ fn reusable_workflow_takes_inputs_and_runs_the_same_matrix() {
     }
     let default_os: Vec<String> =
         serde_json::from_str(get(get(inputs, "os"), "default").as_str().unwrap()).unwrap();
-    assert_eq!(default_os, ["ubuntu-latest", "macos-latest"]);
+    assert_eq!(default_os, ["ubuntu-latest"]);
     let default_profiles: Vec<String> =
         serde_json::from_str(get(get(inputs, "profiles"), "default").as_str().unwrap()).unwrap();
     assert_eq!(default_profiles, ["os", "sandbox"]);
@@ -352,4 +349,29 @@ fn workflows_pass_actionlint_when_it_is_installed() {
         .expect("actionlint starts");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("undefined_axis"));
+}
+
+/// The platforms the project has built and tested: Linux. Other runner images are
+/// documented, opt-in matrix entries, never a default leg.
+#[test]
+fn workflows_claim_only_linux_by_default() {
+    let ci = load(&workflow_path("ci.yml"));
+    let jobs = get(&ci, "jobs");
+    for job in ["test", "fixtures"] {
+        let os = strings(get(get(get(get(jobs, job), "strategy"), "matrix"), "os"));
+        assert_eq!(os, ["ubuntu-latest"], "ci.yml {job} legs");
+    }
+    let reusable = load(&workflow_path("x07-fixtures.yml"));
+    let inputs = get(get(get(&reusable, "on"), "workflow_call"), "inputs");
+    let default_os: Vec<String> =
+        serde_json::from_str(get(get(inputs, "os"), "default").as_str().unwrap()).unwrap();
+    assert_eq!(default_os, ["ubuntu-latest"]);
+    let docs = std::fs::read_to_string(repo_root().join("docs/ci.md")).unwrap();
+    let snippet = docs.split("```yaml\n").nth(1).unwrap();
+    let snippet = snippet.split("```").next().unwrap();
+    assert!(!snippet.contains("macos"), "{snippet}");
+    assert!(
+        docs.contains("## Platforms"),
+        "docs/ci.md says which platforms are tested"
+    );
 }
