@@ -406,6 +406,24 @@ struct ProjectBless {
     left_alone: BTreeMap<String, String>,
 }
 
+fn case_index_of(doc: &Value, case: &str) -> Option<usize> {
+    doc.get("cases")
+        .and_then(Value::as_array)
+        .and_then(|cases| cases.iter().position(|c| c["name"] == case))
+}
+
+/// A sidecar file an edit wants rewritten.
+struct SidecarClaim {
+    /// The file as written in the expectations, joined to the fixture directory.
+    path: PathBuf,
+    /// The new bytes.
+    bytes: Vec<u8>,
+    /// The case × profile pairs the edit covers.
+    covers: Vec<(String, String)>,
+    /// The file name as written.
+    name: String,
+}
+
 fn bless_project(
     source: &Path,
     dir: &Path,
@@ -418,21 +436,15 @@ fn bless_project(
     } else {
         json!({ "schema_version": FIXTURE_SCHEMA_VERSION })
     };
+    let original = doc.clone();
     let fixture_dir = std::fs::canonicalize(dir).unwrap_or(dir.to_path_buf());
     let mut left_alone: BTreeMap<String, String> = BTreeMap::new();
-    // Sidecar file (canonical) -> (as written, new bytes, case names).
-    let mut sidecars: BTreeMap<PathBuf, (PathBuf, Vec<u8>, Vec<String>)> = BTreeMap::new();
-    let mut split_cases: BTreeSet<String> = BTreeSet::new();
+
+    // Decide what each edit wants, before anything is written.
+    let mut planned: Vec<(&Edit, Vec<(&'static str, Want)>)> = Vec::new();
+    let mut claims: BTreeMap<PathBuf, Vec<SidecarClaim>> = BTreeMap::new();
     for edit in edits {
-        // The case must exist in `cases` when it is addressed by name.
-        let has_cases = doc.get("cases").is_some_and(Value::is_array);
-        if !has_cases && (edit.profile.is_some() || edit.case != "default") {
-            doc["cases"] = json!([{ "name": edit.case }]);
-        }
-        let case_index = doc
-            .get("cases")
-            .and_then(Value::as_array)
-            .and_then(|cases| cases.iter().position(|c| c["name"] == edit.case.as_str()));
+        let case_index = case_index_of(&doc, &edit.case);
         let before: Vec<Map<String, Value>> = edit
             .profiles
             .iter()
@@ -447,7 +459,7 @@ fn bless_project(
                 .flatten()
         };
         let blessed = &edit.blessed;
-        let mut wants: Vec<(&str, Want)> = Vec::new();
+        let mut wants: Vec<(&'static str, Want)> = Vec::new();
         let default_exit = blessed.default_exit_code();
         wants.push((
             "exit_code",
@@ -475,19 +487,16 @@ fn bless_project(
                         );
                         continue;
                     }
-                    let entry = sidecars
-                        .entry(resolved)
-                        .or_insert_with(|| (path, bytes.clone(), Vec::new()));
-                    if &entry.1 != bytes {
-                        left_alone.insert(
-                            edit.case.clone(),
-                            format!(
-                                "its expected output file {sidecar} is shared with cases that now print other bytes"
-                            ),
-                        );
-                        continue;
-                    }
-                    entry.2.push(edit.case.clone());
+                    claims.entry(resolved).or_default().push(SidecarClaim {
+                        path,
+                        bytes: bytes.clone(),
+                        covers: edit
+                            .profiles
+                            .iter()
+                            .map(|profile| (edit.case.clone(), profile.clone()))
+                            .collect(),
+                        name: sidecar.clone(),
+                    });
                     Want::Keep
                 }
                 _ => Want::Set(output_value(bytes)),
@@ -507,18 +516,68 @@ fn bless_project(
                 },
             ));
         }
-        apply(&mut doc, case_index, edit, &wants);
+        planned.push((edit, wants));
+    }
+
+    // A sidecar file is rewritten only when every case × profile that expects it is being
+    // blessed to the same bytes; otherwise its cases are left alone.
+    for (resolved, claims) in &claims {
+        let covered: BTreeSet<&(String, String)> =
+            claims.iter().flat_map(|claim| &claim.covers).collect();
+        let same_bytes = claims.windows(2).all(|pair| pair[0].bytes == pair[1].bytes);
+        let other_user = all_profiles.iter().find_map(|(case, profiles)| {
+            let case_index = case_index_of(&original, case);
+            profiles.iter().find_map(|profile| {
+                let expected = effective(&original, case_index, profile);
+                let uses = expected
+                    .get("output")
+                    .and_then(|output| output.get("file"))
+                    .and_then(Value::as_str)
+                    .map(|file| std::fs::canonicalize(dir.join(file)).unwrap_or(dir.join(file)))
+                    .is_some_and(|path| &path == resolved);
+                let pair = (case.clone(), profile.clone());
+                (uses && !covered.contains(&pair)).then(|| format!("{case}::{profile}"))
+            })
+        });
+        let reason = if !same_bytes {
+            Some("cases that now print different bytes".to_string())
+        } else {
+            other_user.map(|user| format!("the case {user}, which is not being blessed"))
+        };
+        if let Some(reason) = reason {
+            for claim in claims {
+                left_alone.insert(
+                    claim.covers[0].0.clone(),
+                    format!(
+                        "its expected output file {} is shared with {reason}",
+                        claim.name
+                    ),
+                );
+            }
+        }
+    }
+
+    // Write.
+    let mut split_cases: BTreeSet<String> = BTreeSet::new();
+    for (edit, wants) in &planned {
+        if left_alone.contains_key(&edit.case) {
+            continue;
+        }
+        // The case must exist in `cases` when it is addressed by name.
+        let has_cases = doc.get("cases").is_some_and(Value::is_array);
+        if !has_cases && (edit.profile.is_some() || edit.case != "default") {
+            doc["cases"] = json!([{ "name": edit.case }]);
+        }
+        let case_index = case_index_of(&doc, &edit.case);
+        apply(&mut doc, case_index, edit, wants);
         if edit.profile.is_some() {
             split_cases.insert(edit.case.clone());
         }
     }
     // Case-level keys no profile sees any more.
     for case in &split_cases {
-        let case_index = doc
-            .get("cases")
-            .and_then(Value::as_array)
-            .and_then(|cases| cases.iter().position(|c| c["name"] == case.as_str()));
-        let (Some(index), Some(profiles)) = (case_index, all_profiles.get(case)) else {
+        let (Some(index), Some(profiles)) = (case_index_of(&doc, case), all_profiles.get(case))
+        else {
             continue;
         };
         for key in OUTCOME_KEYS {
@@ -552,16 +611,21 @@ fn bless_project(
         }
     }
     let mut written = Vec::new();
-    for (path, bytes, cases) in sidecars.values() {
-        if cases.iter().any(|case| left_alone.contains_key(case)) {
+    for claims in claims.values() {
+        let Some(first) = claims.first() else {
+            continue;
+        };
+        if left_alone.contains_key(&first.covers[0].0) {
             continue;
         }
-        write_atomically(path, bytes)?;
-        written.push(path.clone());
+        write_atomically(&first.path, &first.bytes)?;
+        written.push(first.path.clone());
     }
-    if edits
-        .iter()
-        .any(|edit| !left_alone.contains_key(&edit.case))
+    if doc != original
+        || (source != file
+            && planned
+                .iter()
+                .any(|(e, _)| !left_alone.contains_key(&e.case)))
     {
         write_atomically(&file, &pretty(&doc))?;
         written.push(file);

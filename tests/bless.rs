@@ -157,3 +157,35 @@ fn a_case_level_value_every_profile_overrides_is_removed() {
     let output = ws.test_with_fake(&[]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }
+
+#[test]
+fn a_sidecar_another_passing_case_expects_is_left_alone() {
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    // Both cases expect expected.txt; the runner prints what `run.env.OUT` names.
+    let dir = ws.fake_fixture(
+        "fixtures/shared",
+        "cat \"report-$OUT.json\"\n",
+        &[
+            ("report-new.json", &report("run-os", b"NEW", None)),
+            ("report-old.json", &report("run-os", b"OLD", None)),
+            ("expected.txt", "OLD"),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+                     "expect": { "output": { "file": "expected.txt" } },
+                     "cases": [ { "name": "a", "run": { "env": { "OUT": "new" } } },
+                                { "name": "b", "run": { "env": { "OUT": "old" } } } ] }"#,
+            ),
+        ],
+    );
+    let before = std::fs::read(dir.join("x07test.json")).unwrap();
+    let output = bless(&ws);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("bless: left fixtures/shared::a::os alone: its expected output file expected.txt is shared with the case b::os, which is not being blessed"),
+        "{all}"
+    );
+    assert_eq!(std::fs::read(dir.join("expected.txt")).unwrap(), b"OLD");
+    assert_eq!(std::fs::read(dir.join("x07test.json")).unwrap(), before);
+}

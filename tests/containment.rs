@@ -134,3 +134,27 @@ fn a_smoke_program_outside_the_smoke_root_fails_its_case() {
     assert!(all.contains("outside the smoke root"), "{all}");
     assert!(all.contains("elsewhere/main.x07.json"), "{all}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_expectations_file_outside_the_workspace_is_not_read() {
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    let dir = ws.fake_fixture(
+        "fixtures/linked",
+        &cat_report_sh(0),
+        &[("report-os.json", &report("run-os", b"", None))],
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let secret = elsewhere.path().join("x07test.json");
+    std::fs::write(
+        &secret,
+        r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "description": "SECRET-TOKEN", "expect": { "exitcode": "SECRET-VALUE" } }"#,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join("x07test.json")).unwrap();
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(all.contains("outside the workspace"), "{all}");
+    assert!(!all.contains("SECRET-VALUE"), "{all}");
+}
