@@ -571,11 +571,6 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
     out
 }
 
-/// The `failures:`-section text of a case that did not pass.
-pub fn case_message(outcome: &CaseOutcome) -> String {
-    failure_message(outcome)
-}
-
 /// `Some(text)` when `bytes` are printable text: UTF-8 without control characters other
 /// than newline, tab and carriage return.
 pub fn printable_text(bytes: &[u8]) -> Option<&str> {

@@ -184,3 +184,22 @@ fn a_closed_stdout_ends_the_run_quietly() {
         output.status
     );
 }
+
+#[test]
+fn logfile_takes_the_test_lines() {
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let log = ws.root().join("test.log");
+    let output = ws.test_with_fake(&["--logfile", log.to_str().unwrap()]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("runner: "), "{stdout}");
+    assert!(!stdout.contains("running 2 tests"), "{stdout}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("\nrunning 2 tests\n"), "{logged}");
+    assert!(logged.contains("test result: ok. 2 passed;"), "{logged}");
+    assert!(
+        !logged.contains('\u{1b}'),
+        "no colour in a log file: {logged:?}"
+    );
+}

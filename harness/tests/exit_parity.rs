@@ -64,9 +64,17 @@ fn main() {
     std::env::remove_var("X07");
     std::env::remove_var("RUST_TEST_THREADS");
     let mut failures = Vec::new();
+    // The libtest lines of these runs go to a log file (some of them fail on purpose).
+    let log = std::env::temp_dir().join(format!("x07-harness-parity-{}.log", std::process::id()));
+    let log_arg = log.display().to_string();
     let mut check = |what: &str, manifest: &Path, args: &[&str], expected: i32| {
-        let cli = cli_code(manifest, args);
-        let harness = harness_code(manifest, args);
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["--logfile", log_arg.as_str()])
+            .collect();
+        let cli = cli_code(manifest, &args);
+        let harness = harness_code(manifest, &args);
         if cli != harness || cli != expected {
             failures.push(format!(
                 "{what}: cargo x07 test exited {cli}, the harness {harness}; both should exit {expected}"
@@ -95,6 +103,7 @@ fn main() {
     std::fs::create_dir_all(empty.0.join("fixtures")).unwrap();
     check("no case at all", &empty.0.join("Cargo.toml"), &[], 4);
 
+    let _ = std::fs::remove_file(&log);
     if failures.is_empty() {
         println!("exit codes agree");
     } else {

@@ -149,16 +149,17 @@ pub fn sinks(options: &ReportOptions, streams: Streams) -> std::io::Result<Sinks
     let progress = progress::ProgressSink::new(options.progress, options.github);
     let bar = progress.handle();
     sinks.push(Box::new(progress));
+    // `--logfile`: the libtest lines (and the slowest cases after them) go to the file.
+    let lines = match &options.human.logfile {
+        Some(path) => SharedStream::new(Box::new(std::fs::File::create(path)?)),
+        None => stdout.clone(),
+    };
     match options.message_format {
         MessageFormat::Human => {
-            let out: Box<dyn Write + Send> = match &options.human.logfile {
-                Some(path) => Box::new(std::fs::File::create(path)?),
-                None => Box::new(stdout.clone()),
-            };
             sinks.push(Box::new(libtest::LibtestPrinter::new(
                 &options.human,
                 options.github,
-                out,
+                Box::new(lines.clone()),
                 bar.clone(),
             )));
         }
@@ -184,7 +185,7 @@ pub fn sinks(options: &ReportOptions, streams: Streams) -> std::io::Result<Sinks
         sinks.push(Box::new(slowest::SlowestSink::new(
             options.slowest,
             options.github,
-            Box::new(stdout),
+            Box::new(lines),
         )));
     }
     Ok(sinks)
