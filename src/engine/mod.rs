@@ -1,4 +1,4 @@
-//! The one run loop: [`run`] executes a [`RunPlan`] on a pool of worker threads with a
+//! The one run loop: [`run()`] executes a [`RunPlan`] on a pool of worker threads with a
 //! [`Backend`] and reports typed [`Event`]s to an [`EventSink`] on the calling thread.
 //! `cargo x07 test`, `cargo x07 run`, bless and the harness test target all go through
 //! it; every reporter (libtest lines, JSON events, JUnit, GitHub, progress) is a sink, so
@@ -222,7 +222,7 @@ impl SinkError {
     }
 }
 
-/// A reporter: sees every event of a run, on the thread that called [`run`].
+/// A reporter: sees every event of a run, on the thread that called [`run()`].
 pub trait EventSink {
     /// Handles one event.
     fn handle(&mut self, event: &Event<'_>) -> Result<(), SinkError>;
@@ -292,7 +292,7 @@ impl EventSink for Sinks {
     }
 }
 
-/// The result of [`run`].
+/// The result of [`run()`].
 #[derive(Debug)]
 pub struct RunResult {
     /// Totals, outcome, timing.

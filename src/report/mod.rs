@@ -1,4 +1,4 @@
-//! The report stage: every output of a run is an [`EventSink`] over the engine's events,
+//! The report stage: every output of a run is an [`EventSink`](crate::engine::EventSink) over the engine's events,
 //! so they are views of one stream and say the same thing ([`crate::message`] words it):
 //! * [`libtest`]: the libtest-format lines (`running N tests`, `test … ok`, `failures:`,
 //!   `test result:`), pretty or terse, coloured per `--color`, to stdout or `--logfile`;
