@@ -822,6 +822,7 @@ fn run_command(
                     address_space_bytes: Some(policy.limits.mem_bytes),
                     open_files: Some(policy.limits.fds.max(8)),
                     core_dumps: policy.limits.core_dumps.unwrap_or(false),
+                    file_size_bytes: policy.fs.max_write_bytes.filter(|_| policy.fs.enabled),
                 },
                 Duration::from_millis(policy.limits.wall_ms),
                 Duration::ZERO,
@@ -839,6 +840,7 @@ fn run_command(
                     ),
                     open_files: None,
                     core_dumps: false,
+                    file_size_bytes: None,
                 },
                 // The real runner allows one second more than the CPU limit. A solver that
                 // is still runnable then (starved on a busy machine) gets up to 3 × the CPU

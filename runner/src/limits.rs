@@ -37,6 +37,11 @@ pub struct ProcessLimits {
     pub open_files: Option<u64>,
     /// Whether core dumps stay allowed (`RLIMIT_CORE` is set to 0 otherwise).
     pub core_dumps: bool,
+    /// `RLIMIT_FSIZE`: the largest file the solver and its children may write (a
+    /// sandbox's `fs.max_write_bytes`, so child processes get the same cap as
+    /// `os.fs.write_file`). The solver's stdout and stderr must be pipes.
+    #[serde(default)]
+    pub file_size_bytes: Option<u64>,
 }
 
 /// Seconds between the CPU soft limit (SIGXCPU, handled) and the hard limit (SIGKILL).
@@ -68,6 +73,9 @@ impl ProcessLimits {
         }
         if !self.core_dumps {
             set(Resource::RLIMIT_CORE, 0);
+        }
+        if let Some(bytes) = self.file_size_bytes {
+            set(Resource::RLIMIT_FSIZE, bytes);
         }
     }
 

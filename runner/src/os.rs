@@ -108,9 +108,11 @@ impl OsHost {
         self.sandbox.is_some()
     }
 
-    /// The opened roots of a sandboxed host (Landlock is built from them).
-    pub fn roots(&self) -> Option<&Roots> {
-        self.sandbox.as_ref().map(|sandbox| &sandbox.roots)
+    /// The policy and opened roots of a sandboxed host (Landlock is built from them).
+    pub fn policy_and_roots(&self) -> Option<(&Policy, &Roots)> {
+        self.sandbox
+            .as_ref()
+            .map(|sandbox| (&sandbox.policy, &sandbox.roots))
     }
 
     fn policy(&self) -> Option<&Policy> {
@@ -505,10 +507,7 @@ impl Host for OsHost {
 
     fn process_kill_v1(&mut self, handle: i32, sig: i32) -> HostResult<i32> {
         let entry = self.processes.entry(handle)?;
-        if entry.is_done() {
-            return Ok(0);
-        }
-        Ok(match entry.pid {
+        Ok(match entry.signallable_pid() {
             Some(pid) => signal_group(pid, sig) as i32,
             None => 0,
         })
@@ -797,6 +796,9 @@ struct Streams {
     stdout_read: usize,
     stderr_read: usize,
     overflow: bool,
+    /// The child has been reaped: its pid may belong to another process now, so it is
+    /// never signalled again.
+    reaped: bool,
     outcome: Option<Outcome>,
 }
 
@@ -839,6 +841,15 @@ impl ProcEntry {
 
     fn is_done(&self) -> bool {
         self.outcome().is_some()
+    }
+
+    /// Whether the child can still be signalled (started, not reaped yet).
+    fn signallable_pid(&self) -> Option<u32> {
+        let streams = self.lock();
+        if streams.reaped || streams.outcome.is_some() {
+            return None;
+        }
+        self.pid
     }
 
     fn wait_done(&self) -> Outcome {
@@ -946,8 +957,8 @@ impl ProcessTable {
 
     fn drop_handle(&mut self, handle: i32) -> HostResult<()> {
         let entry = self.entry(handle)?;
-        if !entry.is_done() && entry.kill_on_drop {
-            if let Some(pid) = entry.pid {
+        if entry.kill_on_drop {
+            if let Some(pid) = entry.signallable_pid() {
                 signal_group(pid, 9);
             }
         }
@@ -961,16 +972,13 @@ impl ProcessTable {
 }
 
 impl Drop for ProcessTable {
-    /// Children still running when the run ends are killed (with their process groups)
-    /// unless the policy turned `kill_on_drop` off, so nothing outlives the solver.
+    /// Children still running when the run ends are killed with their process groups,
+    /// whatever `kill_on_drop` says (x07 kills every child when the run ends; the solver
+    /// then kills the rest of its process tree too).
     fn drop(&mut self) {
         for slot in &self.slots {
-            if let Some(entry) = &slot.entry {
-                if entry.kill_on_drop && !entry.is_done() {
-                    if let Some(pid) = entry.pid {
-                        signal_group(pid, 9);
-                    }
-                }
+            if let Some(pid) = slot.entry.as_ref().and_then(ProcEntry::signallable_pid) {
+                signal_group(pid, 9);
             }
         }
     }
@@ -1219,8 +1227,10 @@ fn supervise(
         thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(10));
     };
+    shared.0.lock().unwrap_or_else(|e| e.into_inner()).reaped = true;
     tree::managed().retain(|&managed| managed != pid);
-    // Whatever the child left behind in its group goes too, so the pipes close.
+    // Whatever the child left behind in its group goes too, so the pipes close (the
+    // group id stays reserved while any member lives, so this reaches only them).
     signal_group(pid, 9);
     for reader in readers {
         let _ = reader.join();

@@ -100,6 +100,10 @@ pub struct SolverSpec {
 /// texts are escaped).
 pub const NOTE_PREFIX: &str = "\0x07-lite note ";
 
+/// The stderr line by which a solver tells its starter that the program started
+/// processes (killed already; a starter that is a child subreaper checks for leftovers).
+pub const CHILDREN_MARK: &str = "\0x07-lite children";
+
 /// The stats line the solver prints on success (key order as the real runtime).
 pub fn stats_line(stats: &SolveStats) -> String {
     let mem = &stats.mem;
@@ -157,9 +161,15 @@ fn trap_exit(text: &str) -> i32 {
 }
 
 fn note(text: &str) {
-    let text = crate::sandbox::text::one_line(text);
+    mark(&format!(
+        "{NOTE_PREFIX}{}",
+        crate::sandbox::text::one_line(text)
+    ));
+}
+
+fn mark(line: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{NOTE_PREFIX}{text}");
+    let _ = writeln!(stderr, "{line}");
     let _ = stderr.flush();
 }
 
@@ -294,42 +304,42 @@ pub fn child_main(spec_json: &str) -> i32 {
             {
                 return trap_exit("calloc failed");
             }
-            let host = OsHost::sandboxed(policy.clone());
-            // Defence in depth: confine this process and all it starts (no thread runs yet).
-            let cwd = std::env::current_dir().unwrap_or_default();
-            if let Some(roots) = host.roots() {
-                let grants = landlock::Grants {
-                    read_roots: &roots.read,
-                    write_roots: &roots.write,
-                    cwd: &cwd,
-                };
-                if let landlock::Confinement::Unavailable(reason) =
-                    landlock::confine(&policy, &grants)
-                {
-                    note(&landlock::unavailable_message(&reason));
-                }
-            }
-            host
+            OsHost::sandboxed(policy)
         }
         None => OsHost::run_os(),
     }
     .with_heap_limit(spec.max_memory_bytes);
     // Everything the program starts stays below the solver, even when its parent dies.
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    spec.limits.apply_late();
+    // The signal thread and the keeper start before Landlock: they stay able to read
+    // `/proc` (to measure and kill the process tree), which the program and its
+    // children cannot.
     install_signal_thread();
-    // From now on the parent's death is a SIGTERM, so the tree goes too.
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
-    if parent_gone() {
-        tree::die();
-    }
-    tree::start_watchdog(tree::TreeLimits {
+    tree::start_keeper(tree::TreeLimits {
         cpu_ms: spec.limits.cpu_seconds.map(|s| s.max(1) * 1000),
         procs,
         wall_deadline: spec
             .wall_backstop_ms
             .map(|ms| started + Duration::from_millis(ms)),
     });
+    // Defence in depth: confine this thread, and all it starts, to the policy.
+    if let Some((policy, roots)) = host.policy_and_roots() {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let grants = landlock::Grants {
+            read_roots: &roots.read,
+            write_roots: &roots.write,
+            cwd: &cwd,
+        };
+        if let landlock::Confinement::Unavailable(reason) = landlock::confine(policy, &grants) {
+            note(&landlock::unavailable_message(&reason));
+        }
+    }
+    spec.limits.apply_late();
+    // From now on the parent's death is a SIGTERM, so the tree goes too.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+    if parent_gone() {
+        tree::die();
+    }
 
     let limits = SolveLimits {
         fuel: spec.fuel,
@@ -343,7 +353,9 @@ pub fn child_main(spec_json: &str) -> i32 {
     // Whatever way the solve ended, nothing the program started outlives it.
     drop(host);
     if tree::any_child_started() {
-        tree::kill_descendants(std::process::id() as i32, Duration::from_secs(2));
+        tree::kill_all();
+        // The starter double-checks (it may be a child subreaper, as the CLI is).
+        mark(CHILDREN_MARK);
     }
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -586,12 +598,13 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
         Some(status) => status_code(status),
         None => (1, None),
     };
-    if timed_out || signal.is_some() {
+    let (stderr, notes, children_started) = split_notes(&stderr);
+    if timed_out || signal.is_some() || children_started {
         // A solver killed from outside could not kill its own tree: what it started
-        // was re-parented to this process (a child subreaper) and goes now.
+        // was re-parented to this process (a child subreaper) and goes now. After a
+        // normal end the solver has done it itself; this only double-checks.
         crate::sandbox::tree::kill_descendants(std::process::id() as i32, Duration::from_secs(2));
     }
-    let (stderr, notes) = split_notes(&stderr);
     Ok(RawRun {
         exit_status: if timed_out { 137 } else { exit_status },
         signal,
@@ -603,21 +616,26 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
     })
 }
 
-/// Separates the solver's notes ([`NOTE_PREFIX`] lines) from the stderr the report shows.
-fn split_notes(stderr: &[u8]) -> (Vec<u8>, Vec<String>) {
-    let prefix = NOTE_PREFIX.as_bytes();
-    if !stderr.windows(prefix.len()).any(|w| w == prefix) {
-        return (stderr.to_vec(), Vec::new());
+/// Separates the solver's notes ([`NOTE_PREFIX`] lines) and its [`CHILDREN_MARK`] from
+/// the stderr the report shows.
+fn split_notes(stderr: &[u8]) -> (Vec<u8>, Vec<String>, bool) {
+    if !stderr.contains(&0) {
+        return (stderr.to_vec(), Vec::new(), false);
     }
+    let prefix = NOTE_PREFIX.as_bytes();
     let mut kept = Vec::with_capacity(stderr.len());
     let mut notes = Vec::new();
+    let mut children = false;
     for line in stderr.split_inclusive(|&b| b == b'\n') {
-        match line.strip_prefix(prefix) {
-            Some(rest) => notes.push(String::from_utf8_lossy(rest).trim_end().to_string()),
-            None => kept.extend_from_slice(line),
+        if let Some(rest) = line.strip_prefix(prefix) {
+            notes.push(String::from_utf8_lossy(rest).trim_end().to_string());
+        } else if line.strip_suffix(b"\n").unwrap_or(line) == CHILDREN_MARK.as_bytes() {
+            children = true;
+        } else {
+            kept.extend_from_slice(line);
         }
     }
-    (kept, notes)
+    (kept, notes, children)
 }
 
 /// The compile error a solver process reported, if that is how it ended.

@@ -8,16 +8,20 @@
 //!   `allow_rename` / `allow_symlinks` say so (only child processes can do those);
 //! * when the policy lets the program start processes: the system directories
 //!   (`/usr`, `/bin`, `/sbin`, `/lib*`) to read and execute, the allowed executables and
-//!   exec-prefix directories, the loader cache and a few `/dev` files, and `/proc` to
-//!   read (the solver measures and kills its process tree there);
+//!   exec-prefix directories, the loader cache and a few `/dev` files. Not `/proc`: a
+//!   child could read the environment of any process of the same user there (the
+//!   solver's keeper thread, started before Landlock, measures the tree instead);
 //! * TCP (and UDP, on kernels with Landlock ABI 10): nothing, unless `net` enables it;
 //!   then connections only to the ports of `net.allow_hosts` (and DNS when allowed);
 //! * scopes (ABI 6): no signals to, and no abstract UNIX sockets of, processes outside.
 //!
 //! Landlock applies to the calling thread and the threads and processes it creates
-//! afterwards, so the solver confines itself before it starts any thread. The policy
-//! checks of the `os` module stay the primary mechanism; Landlock catches what they
-//! would miss (and confines child processes, which no check can follow).
+//! afterwards (the crate's default; `all_threads` is not asked for). The solver
+//! confines its main thread, which runs the program and starts every child, after
+//! starting exactly two threads of its own that must keep reading `/proc`: the
+//! signal thread and the process-tree keeper. The policy checks of the `os` module
+//! stay the primary mechanism; Landlock catches what they would miss (and confines
+//! child processes, which no check can follow).
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -83,8 +87,8 @@ pub fn spawning_allowed(policy: &Policy) -> bool {
     process.enabled && process.allow_spawn && process.max_spawns > 0 && policy.limits.procs > 0
 }
 
-/// Confines this process (and all it starts later) to what `policy` grants, and sets
-/// `no_new_privs`. Call before any thread is started.
+/// Confines the calling thread (and all it starts later) to what `policy` grants, and
+/// sets `no_new_privs`.
 pub fn confine(policy: &Policy, grants: &Grants<'_>) -> Confinement {
     if std::env::var_os("X07_LITE_LANDLOCK").is_some_and(|v| v == "off") {
         let _ = nix::sys::prctl::set_no_new_privs();
@@ -166,7 +170,6 @@ fn build_and_restrict(
             open_path(Path::new("/dev/null")),
             AccessFs::ReadFile | AccessFs::WriteFile,
         );
-        add(open_path(Path::new("/proc")), read);
         let process = &policy.process;
         for exec in process
             .allow_execs

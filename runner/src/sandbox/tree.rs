@@ -14,7 +14,8 @@
 //! still belongs to the tree, so a reused pid is never hit.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, PidfdFlags, Signal};
@@ -140,20 +141,20 @@ fn ticks_per_second() -> u64 {
 }
 
 // ------------------------------------------------------------------------------------
-// The solver's own bookkeeping
+// The solver's own bookkeeping: the keeper thread
 
-/// Pids the solver started itself: their own supervisor threads reap them, the
-/// watchdog never does.
+/// Pids the solver started itself: their own supervisor threads reap them, the keeper
+/// never does.
 static MANAGED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// The list of children the solver started and has not reaped yet. Hold the guard
-/// across starting a child and recording it, so the watchdog never sees the child as
-/// an orphan in between.
+/// across starting a child and recording it, so the keeper never sees the child as an
+/// orphan in between.
 pub fn managed() -> MutexGuard<'static, Vec<u32>> {
     MANAGED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What the watchdog enforces over the tree.
+/// What the keeper enforces over the tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TreeLimits {
     /// CPU time of the solver and all its descendants together, in milliseconds.
@@ -165,72 +166,107 @@ pub struct TreeLimits {
     pub wall_deadline: Option<Instant>,
 }
 
-struct WatchState {
-    limits: TreeLimits,
-    children_started: bool,
+enum Request {
+    /// The program started a child: start measuring.
+    ChildStarted,
+    /// How many live descendants are there?
+    CountLive(mpsc::Sender<usize>),
+    /// Kill them all, then answer.
+    KillAll(mpsc::Sender<()>),
 }
 
-fn watch_state() -> &'static (Mutex<WatchState>, Condvar) {
-    static STATE: OnceLock<(Mutex<WatchState>, Condvar)> = OnceLock::new();
-    STATE.get_or_init(|| {
-        (
-            Mutex::new(WatchState {
-                limits: TreeLimits::default(),
-                children_started: false,
-            }),
-            Condvar::new(),
-        )
-    })
+static KEEPER: OnceLock<Mutex<mpsc::Sender<Request>>> = OnceLock::new();
+static CHILDREN_STARTED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static IS_KEEPER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// How often the tree is measured while the program has children.
 const WATCH_INTERVAL: Duration = Duration::from_millis(20);
+/// How long the solver gives its tree to die.
+const KILL_PATIENCE: Duration = Duration::from_secs(2);
+
+fn ask<T>(make: impl FnOnce(mpsc::Sender<T>) -> Request) -> Option<T> {
+    if IS_KEEPER.with(|flag| flag.get()) {
+        return None;
+    }
+    let keeper = KEEPER.get()?;
+    let (reply, answer) = mpsc::channel();
+    keeper
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(make(reply))
+        .ok()?;
+    answer.recv_timeout(KILL_PATIENCE * 3).ok()
+}
+
+/// Starts the keeper thread of the solver with `limits`. Call it **before** the solver
+/// confines itself with Landlock: Landlock applies to the calling thread and the ones
+/// it starts later, so the keeper keeps reading `/proc` while the program, and every
+/// process it starts, cannot (a child could otherwise read the environment of any
+/// process of the same user there).
+///
+/// The keeper sleeps until the first child is started (or the wall deadline), then
+/// measures the tree every 20 ms: more live descendants than `procs` kills them all;
+/// more CPU than `cpu_ms` over the tree, or the wall deadline, kills the tree and the
+/// solver. It reaps orphans the solver inherited, and answers [`live_descendants`] and
+/// [`kill_all`] for the other threads.
+pub fn start_keeper(limits: TreeLimits) {
+    let (sender, receiver) = mpsc::channel();
+    if KEEPER.set(Mutex::new(sender)).is_err() {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("x07-lite-keeper".into())
+        .spawn(move || {
+            IS_KEEPER.with(|flag| flag.set(true));
+            keeper_loop(&receiver, limits);
+        });
+}
+
+/// Tells the keeper that the program has started a child (it starts measuring).
+pub fn note_child_started() {
+    CHILDREN_STARTED.store(true, Ordering::SeqCst);
+    if let Some(keeper) = KEEPER.get() {
+        let _ = keeper
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(Request::ChildStarted);
+    }
+}
+
+/// Whether the program has started a child yet (until then there is no tree to kill).
+pub fn any_child_started() -> bool {
+    CHILDREN_STARTED.load(Ordering::SeqCst)
+}
+
+/// Live descendants of this process now.
+pub fn live_descendants() -> usize {
+    if let Some(count) = ask(Request::CountLive) {
+        return count;
+    }
+    count_live(&descendants_of(std::process::id() as i32, &scan()))
+}
+
+/// Kills every descendant of this process (through the keeper when there is one).
+pub fn kill_all() {
+    if ask(Request::KillAll).is_none() {
+        kill_descendants(std::process::id() as i32, KILL_PATIENCE);
+    }
+}
 
 /// Kills the whole tree, then this process with SIGKILL (its starter sees
 /// `terminated by signal 9`, as for a CPU-limit kill).
 pub fn die() -> ! {
-    kill_descendants(std::process::id() as i32, Duration::from_secs(2));
+    kill_all();
     let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::KILL);
     // SIGKILL cannot be caught; this is only reached if it could not be sent.
     std::process::exit(128 + 9)
 }
 
-/// Starts the watchdog thread of the solver with `limits`. It sleeps until the first
-/// child is started (or the wall deadline), then measures the tree every 20 ms: more
-/// live descendants than `procs` kills them all; more CPU than `cpu_ms` over the tree,
-/// or the wall deadline, kills the tree and the solver. It also reaps orphans the
-/// solver inherited.
-pub fn start_watchdog(limits: TreeLimits) {
-    let (lock, _) = watch_state();
-    lock.lock().unwrap_or_else(|e| e.into_inner()).limits = limits;
-    let _ = std::thread::Builder::new()
-        .name("x07-lite-watchdog".into())
-        .spawn(watch_loop);
-}
-
-/// Tells the watchdog that the program has started a child (it starts measuring).
-pub fn note_child_started() {
-    let (lock, condvar) = watch_state();
-    lock.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .children_started = true;
-    condvar.notify_all();
-}
-
-/// Whether the program has started a child yet (until then there is no tree to kill).
-pub fn any_child_started() -> bool {
-    let (lock, _) = watch_state();
-    lock.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .children_started
-}
-
-/// Live descendants of this process now.
-pub fn live_descendants() -> usize {
-    descendants_of(std::process::id() as i32, &scan())
-        .iter()
-        .filter(|p| !p.zombie)
-        .count()
+fn count_live(tree: &[ProcStat]) -> usize {
+    tree.iter().filter(|p| !p.zombie).count()
 }
 
 fn cpu_ms_of_self_and_reaped() -> u64 {
@@ -248,42 +284,53 @@ fn cpu_ms_of_self_and_reaped() -> u64 {
     ms(UsageWho::RUSAGE_SELF) + ms(UsageWho::RUSAGE_CHILDREN)
 }
 
-fn watch_loop() {
-    let (lock, condvar) = watch_state();
+fn keeper_loop(requests: &mpsc::Receiver<Request>, limits: TreeLimits) {
     let me = std::process::id() as i32;
     let hz = ticks_per_second();
+    let mut measuring = false;
+    let mut next_check = Instant::now() + WATCH_INTERVAL;
     loop {
-        let (limits, active) = {
-            let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
-            if !state.children_started {
-                let wait = state
-                    .limits
-                    .wall_deadline
-                    .map(|deadline| deadline.saturating_duration_since(Instant::now()))
-                    .unwrap_or(Duration::from_secs(3600))
-                    .max(Duration::from_millis(1));
-                state = condvar
-                    .wait_timeout(state, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-            (state.limits, state.children_started)
-        };
-        if limits
-            .wall_deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
-        {
+        let now = Instant::now();
+        if limits.wall_deadline.is_some_and(|deadline| now >= deadline) {
             die();
         }
-        if !active {
+        let wake = if measuring {
+            next_check
+        } else {
+            limits
+                .wall_deadline
+                .unwrap_or(now + Duration::from_secs(3600))
+        };
+        match requests.recv_timeout(wake.saturating_duration_since(now)) {
+            Ok(Request::ChildStarted) => {
+                if !measuring {
+                    measuring = true;
+                    next_check = Instant::now() + WATCH_INTERVAL;
+                }
+                continue;
+            }
+            Ok(Request::CountLive(reply)) => {
+                let _ = reply.send(count_live(&descendants_of(me, &scan())));
+                continue;
+            }
+            Ok(Request::KillAll(reply)) => {
+                kill_descendants(me, KILL_PATIENCE);
+                let _ = reply.send(());
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if !measuring || Instant::now() < next_check {
             continue;
         }
-        std::thread::sleep(WATCH_INTERVAL);
-        let all = scan();
-        let tree = descendants_of(me, &all);
-        let live = tree.iter().filter(|p| !p.zombie).count() as u64;
-        if limits.procs.is_some_and(|procs| live > procs) {
-            kill_descendants(me, Duration::from_secs(2));
+        next_check = Instant::now() + WATCH_INTERVAL;
+        let tree = descendants_of(me, &scan());
+        if limits
+            .procs
+            .is_some_and(|procs| count_live(&tree) as u64 > procs)
+        {
+            kill_descendants(me, KILL_PATIENCE);
         }
         if let Some(budget) = limits.cpu_ms {
             let tree_ticks: u64 = tree.iter().map(|p| p.cpu_ticks).sum();
