@@ -437,6 +437,13 @@ mod tests {
             err(&["example.com:0"]),
             DeriveError::Usage("ports are 1..65535".into())
         );
+        assert_eq!(
+            err(&["a.com;b.com:443"]),
+            DeriveError::Usage(
+                "Expected HOST:PORTS (ports are 1..65535).: host must match ^[^;\\s]+$ (got \"a.com;b.com\")"
+                    .into()
+            )
+        );
         let cli = crate::templates::template_json("cli").unwrap().as_bytes();
         assert_eq!(
             derive(path, cli, &overrides(&["example.com:443"], &[])).unwrap_err(),

@@ -1144,6 +1144,63 @@ mod tests {
     }
 
     #[test]
+    fn semicolons_in_list_entries_are_refused_on_load() {
+        let cases: [(&str, &str, Value); 6] = [
+            ("fs", "read_roots", serde_json::json!([".", "a;/"])),
+            ("fs", "write_roots", serde_json::json!(["out;/tmp"])),
+            ("env", "allow_keys", serde_json::json!(["A;B"])),
+            ("env", "deny_keys", serde_json::json!(["A;B"])),
+            (
+                "process",
+                "allow_execs",
+                serde_json::json!(["/bin/echo;/bin/sh"]),
+            ),
+            ("process", "allow_cwd_roots", serde_json::json!(["out;/"])),
+        ];
+        for (section, key, list) in cases {
+            let mut value = template("worker-parallel");
+            value[section][key] = list;
+            if key == "allow_cwd_roots" {
+                value["process"]["allow_cwd"] = true.into();
+            }
+            let err = parse_policy(value.to_string().as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("invalid policy: policy.{section}.{key}["))
+                    && err.contains("must not contain ';'"),
+                "{err}"
+            );
+        }
+        let mut value = template("http-client");
+        value["net"]["allow_hosts"] = serde_json::json!([{"host": "a;b", "ports": [443]}]);
+        assert_eq!(
+            parse_policy(value.to_string().as_bytes())
+                .unwrap_err()
+                .to_string(),
+            "invalid policy: policy.net.allow_hosts[0].host must match ^[^;\\s]+$ (got \"a;b\")"
+        );
+    }
+
+    #[test]
+    fn process_rules_on_load() {
+        let mut value = template("worker-parallel");
+        value["process"]["max_runtime_ms"] = 0.into();
+        assert_eq!(
+            parse_policy(value.to_string().as_bytes()).unwrap_err().to_string(),
+            "invalid policy: policy.process.max_runtime_ms must be 1..600000 when process.allow_spawn is true (got 0)"
+        );
+        let mut value = template("worker-parallel");
+        value["process"]["allow_cwd"] = true.into();
+        assert_eq!(
+            parse_policy(value.to_string().as_bytes()).unwrap_err().to_string(),
+            "invalid policy: policy.process.allow_cwd_roots must not be empty when process.allow_cwd is true"
+        );
+        value["process"]["allow_cwd_roots"] = serde_json::json!(["out"]);
+        assert!(parse_policy(value.to_string().as_bytes()).is_ok());
+    }
+
+    #[test]
     fn policy_ids() {
         assert!(is_valid_policy_id("sandbox.cli.base"));
         assert!(!is_valid_policy_id("bad id!"));

@@ -333,6 +333,7 @@ pub fn child_main(spec_json: &str) -> i32 {
         if let landlock::Confinement::Unavailable(reason) = landlock::confine(policy, &grants) {
             note(&landlock::unavailable_message(&reason));
         }
+        crate::sandbox::caps::drop_for_children();
     }
     spec.limits.apply_late();
     // From now on the parent's death is a SIGTERM, so the tree goes too.

@@ -8,12 +8,15 @@
 //!   `limits.procs`, CPU time over the tree, orphan reaping.
 //! * [`landlock`]: the solver confines itself (and all it starts) with Landlock and
 //!   `no_new_privs`.
+//! * [`caps`]: a root run keeps only the file-permission capabilities, so a child
+//!   started as root cannot load modules, set the clock, reboot...
 //! * [`text`]: program-chosen text in trap messages is escaped, so the report cannot be
 //!   forged from inside.
 //!
 //! The checks of `os` (through [`path`] and [`exec`]) are the primary mechanism; Landlock
 //! is defence in depth and the only thing that follows child processes.
 
+pub mod caps;
 pub mod exec;
 pub mod landlock;
 pub mod path;

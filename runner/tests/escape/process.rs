@@ -382,3 +382,29 @@ fn a_child_cannot_open_tcp_connections_with_net_disabled() {
         run.doc()
     );
 }
+
+#[test]
+fn a_root_child_has_no_admin_capabilities() {
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: not running as root");
+        return;
+    }
+    let mut lab = Lab::new();
+    with_processes(&mut lab);
+    // Harmless if they worked: chroot to `/`, raising the own priority.
+    let script =
+        "chroot / /bin/true; echo chroot=$?; renice -n -5 -p $$ >/dev/null 2>&1; echo renice=$?";
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", script], &[], ""),
+    );
+    let doc = run.doc();
+    assert!(
+        doc.contains("chroot=") && !doc.contains("chroot=0"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("renice=") && !doc.contains("renice=0"),
+        "{doc}"
+    );
+}

@@ -186,6 +186,14 @@ pub fn render_doc(doc: &[u8]) -> String {
 // ------------------------------------------------------------------------------------
 // The lab
 
+/// The runner under attack: this crate's `x07-lite`, or the binary named by
+/// `X07_LITE_ESCAPE_RUNNER` (to measure another build of it against the same attacks).
+pub fn runner_binary() -> PathBuf {
+    std::env::var_os("X07_LITE_ESCAPE_RUNNER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_x07-lite")))
+}
+
 /// A unique marker (for canaries and for processes the attacks leave behind).
 pub fn unique(tag: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -438,7 +446,7 @@ impl Lab {
         std::fs::write(self.project.join("main.x07.json"), entry(solve)).unwrap();
         let input_path = self.top.join("input.bin");
         std::fs::write(&input_path, input).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_x07-lite"));
+        let mut command = Command::new(runner_binary());
         command
             .args([
                 "run",
