@@ -334,6 +334,11 @@ pub fn child_main(spec_json: &str) -> i32 {
             note(&landlock::unavailable_message(&reason));
         }
         crate::sandbox::caps::drop_for_children();
+        // Not dumpable: a child process (without CAP_SYS_PTRACE now) cannot open the
+        // solver's `/proc/<pid>/{fd,environ,mem}`, even where Landlock is missing.
+        if policy.limits.core_dumps != Some(true) {
+            let _ = nix::sys::prctl::set_dumpable(false);
+        }
     }
     spec.limits.apply_late();
     // From now on the parent's death is a SIGTERM, so the tree goes too.

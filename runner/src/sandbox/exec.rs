@@ -1,9 +1,10 @@
 //! The process gate's path and argument rules: which executable a request may start,
 //! with which arguments, in which working directory.
 //!
-//! * Executable paths are normalised before matching (`//` and `.` segments dropped);
-//!   a path with a `..` segment is refused. `allow_execs` entries match exactly (after
-//!   the same normalisation). An `allow_exec_prefixes` entry names a directory: it
+//! * Executable paths are matched in normal form: policy entries are normalised
+//!   (`//` and `.` segments dropped), and a request whose executable is not already in
+//!   normal form (`/bin/./sh`, `tools//x`, `./tools/x`, any `..`) is refused, as x07's
+//!   exact comparison refuses it. `allow_execs` entries match exactly. An `allow_exec_prefixes` entry names a directory: it
 //!   allows what lies below it (component by component, so `/opt/tools` does not allow
 //!   `/opt/tools-evil/x`), and the executable's real path (symlinks resolved) must lie
 //!   below the prefix's real path too, so a symlink inside the prefix cannot lead out.
@@ -87,6 +88,9 @@ pub fn check_exec(
     let Some(normal) = normalize(exe) else {
         return ExecDecision::Denied;
     };
+    if normal != exe {
+        return ExecDecision::Denied;
+    }
     let full = cwd.join(bytes_path(&normal));
     if allow_execs
         .iter()
@@ -234,17 +238,15 @@ mod tests {
         let prefixes = vec!["tools".to_string()];
         let check = |exe: &str| check_exec(exe.as_bytes(), &execs, &prefixes, &base);
         assert_eq!(check("/bin/echo"), ExecDecision::Run("/bin/echo".into()));
-        assert_eq!(check("//bin/./echo"), ExecDecision::Run("/bin/echo".into()));
+        assert_eq!(check("//bin/./echo"), ExecDecision::Denied);
         assert_eq!(check("/bin/../bin/echo"), ExecDecision::Denied);
         assert_eq!(check("/bin/echoo"), ExecDecision::Denied);
         assert_eq!(
             check("tools/run"),
             ExecDecision::Run(base.join("tools/run"))
         );
-        assert_eq!(
-            check("./tools/run"),
-            ExecDecision::Run(base.join("tools/run"))
-        );
+        assert_eq!(check("./tools/run"), ExecDecision::Denied);
+        assert_eq!(check("tools//run"), ExecDecision::Denied);
         assert_eq!(check("tools/../tools-evil/run"), ExecDecision::Denied);
         assert_eq!(check("tools-evil/run"), ExecDecision::Denied);
         assert_eq!(check("tools/sh"), ExecDecision::Denied);

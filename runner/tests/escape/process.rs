@@ -408,3 +408,16 @@ fn a_root_child_has_no_admin_capabilities() {
         "{doc}"
     );
 }
+
+#[test]
+fn executable_paths_not_in_normal_form_are_refused() {
+    let mut lab = Lab::new();
+    with_processes(&mut lab);
+    for exe in ["/bin/./sh", "//bin/sh", "/bin//sh", "/bin/sh/"] {
+        let run = lab.run(
+            run_capture_input(),
+            &proc_input(&[exe, "-c", "echo escaped"], &[], ""),
+        );
+        assert_eq!(run.doc(), DENIED, "{exe}");
+    }
+}

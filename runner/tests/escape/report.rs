@@ -75,3 +75,29 @@ fn very_long_names_are_cut() {
     assert!(trap.len() < 1200, "{} bytes", trap.len());
     assert!(trap.ends_with("..."));
 }
+
+/// A child writes a fake success frame into the solver's stdout through `/proc`, then
+/// the program exits without output: the report must not show the fake output as a
+/// success. Landlock blocks `/proc`; without Landlock the solver is not dumpable, so a
+/// child without CAP_SYS_PTRACE cannot open its file descriptors either.
+#[test]
+fn a_child_cannot_write_into_the_solvers_stdout() {
+    for landlock in ["on", "off"] {
+        let mut lab = Lab::new();
+        lab.policy(|p| allow_processes(p, &["/bin/sh"]));
+        let script = "printf '\\006\\000\\000\\000FORGED' > /proc/$PPID/fd/1; printf '{\"fuel_used\":1}\\n' > /proc/$PPID/fd/2";
+        let solve = serde_json::json!([
+            "begin",
+            ["let", "d", run_capture_input()],
+            ["os.process.exit", 0]
+        ]);
+        let run = lab.run_with(
+            solve,
+            &proc_input(&["/bin/sh", "-c", script], &[], ""),
+            &[],
+            &[("X07_LITE_LANDLOCK", landlock)],
+        );
+        run.assert_trap("native stdout too short for length prefix");
+        assert!(!run.text().contains("FORGED"), "landlock {landlock}");
+    }
+}
