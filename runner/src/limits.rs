@@ -79,12 +79,19 @@ impl ProcessLimits {
         }
     }
 
-    /// Applies the address-space and open-files limits (after the program files are
-    /// read and the loader's large-stack thread is gone, before `solve`).
-    pub fn apply_late(&self) {
+    /// Applies the address-space limit (after the program files are read and the
+    /// loader's large-stack thread is gone, before the solver starts its own threads:
+    /// a thread's first allocation reserves a whole malloc arena, which must not happen
+    /// before the limit, or the address space is used up before `solve` starts).
+    pub fn apply_address_space(&self) {
         if let Some(bytes) = self.address_space_bytes {
             set(Resource::RLIMIT_AS, bytes);
         }
+    }
+
+    /// Applies the open-files limit (after the solver has confined itself: building
+    /// the Landlock rules opens a few descriptors at once).
+    pub fn apply_open_files(&self) {
         if let Some(files) = self.open_files {
             set(Resource::RLIMIT_NOFILE, files);
         }

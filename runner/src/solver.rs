@@ -222,6 +222,7 @@ fn install_signal_thread() {
     {
         let _ = thread::Builder::new()
             .name("x07-lite-signals".into())
+            .stack_size(crate::sandbox::tree::HELPER_STACK_BYTES)
             .spawn(move || {
                 if signals.forever().next().is_some() {
                     crate::sandbox::tree::die();
@@ -311,6 +312,7 @@ pub fn child_main(spec_json: &str) -> i32 {
     .with_heap_limit(spec.max_memory_bytes);
     // Everything the program starts stays below the solver, even when its parent dies.
     let _ = nix::sys::prctl::set_child_subreaper(true);
+    spec.limits.apply_address_space();
     // The signal thread and the keeper start before Landlock: they stay able to read
     // `/proc` (to measure and kill the process tree), which the program and its
     // children cannot.
@@ -340,7 +342,7 @@ pub fn child_main(spec_json: &str) -> i32 {
             let _ = nix::sys::prctl::set_dumpable(false);
         }
     }
-    spec.limits.apply_late();
+    spec.limits.apply_open_files();
     // From now on the parent's death is a SIGTERM, so the tree goes too.
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
     if parent_gone() {

@@ -182,6 +182,10 @@ thread_local! {
     static IS_KEEPER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Stack of the solver's helper threads (keeper, signals): they hold little, and every
+/// byte counts against a small `limits.mem_bytes` address-space limit.
+pub const HELPER_STACK_BYTES: usize = 256 * 1024;
+
 /// How often the tree is measured while the program has children.
 const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 /// How long the solver gives its tree to die.
@@ -219,6 +223,7 @@ pub fn start_keeper(limits: TreeLimits) {
     }
     let _ = std::thread::Builder::new()
         .name("x07-lite-keeper".into())
+        .stack_size(HELPER_STACK_BYTES)
         .spawn(move || {
             IS_KEEPER.with(|flag| flag.set(true));
             keeper_loop(&receiver, limits);
