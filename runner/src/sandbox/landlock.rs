@@ -8,7 +8,8 @@
 //!   `allow_rename` / `allow_symlinks` say so (only child processes can do those);
 //! * when the policy lets the program start processes: the system directories
 //!   (`/usr`, `/bin`, `/sbin`, `/lib*`) to read and execute, the allowed executables and
-//!   exec-prefix directories, the loader cache and a few `/dev` files. Not `/proc`: a
+//!   exec-prefix directories, the loader cache, `/etc/passwd`, `/etc/group`, the time
+//!   zone, and a few `/dev` files. Not `/proc`: a
 //!   child could read the environment of any process of the same user there (the
 //!   solver's keeper thread, started before Landlock, measures the tree instead);
 //! * TCP (and UDP, on kernels with Landlock ABI 10): nothing, unless `net` enables it;
@@ -57,8 +58,16 @@ pub fn unavailable_message(reason: &str) -> String {
 const SYSTEM_DIRS: &[&str] = &[
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
 ];
-/// Single files a dynamically linked child reads.
-const SYSTEM_FILES: &[&str] = &["/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/localtime"];
+/// Single files a dynamically linked child reads (the loader's cache, the time zone, and
+/// the user and group names that `id` or `ls -l` look up; none of them is a secret).
+const SYSTEM_FILES: &[&str] = &[
+    "/etc/ld.so.cache",
+    "/etc/ld.so.preload",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+];
 /// Devices a child may read.
 const READ_DEVICES: &[&str] = &["/dev/zero", "/dev/urandom", "/dev/random"];
 

@@ -133,3 +133,55 @@ fn writes_outside_the_write_roots_are_rerooted_not_escaped() {
         .assert_output(b"0");
     assert_eq!(std::fs::read(lab.project.join("out/w.txt")).unwrap(), b"OK");
 }
+
+#[test]
+fn swapping_the_target_for_a_symlink_or_hard_link_while_writing() {
+    let mut lab = Lab::new();
+    let canary = lab.canary("secret.txt");
+    let linked = lab.canary("linked.txt");
+    let target = lab.project.join("out/w.txt");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let stop = stop.clone();
+        let target = target.clone();
+        let staging = lab.project.join("out/staging");
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&staging);
+                let _ = std::os::unix::fs::symlink(&canary, &staging);
+                let _ = std::fs::rename(&staging, &target);
+                let _ = std::fs::hard_link(&linked, &staging);
+                let _ = std::fs::rename(&staging, &target);
+                let _ = std::fs::remove_file(&target);
+            }
+        })
+    };
+    let program = json!([
+        "begin",
+        ["let", "o", ["vec_u8.with_capacity", 0]],
+        [
+            "for",
+            "i",
+            0,
+            300,
+            [
+                "set",
+                "o",
+                ["vec_u8.extend_bytes", "o", write_input(lit("PWNED"))]
+            ]
+        ],
+        ["vec_u8.into_bytes", "o"]
+    ]);
+    for _ in 0..5 {
+        let run = lab.run(program.clone(), b"out/w.txt");
+        if let Some(trap) = run.trap() {
+            assert!(
+                trap.starts_with("os.fs.write_file symlink denied")
+                    || trap.starts_with("os.fs.write_file hard link denied"),
+                "{trap}"
+            );
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+}
