@@ -20,15 +20,15 @@ fn detaching(marker: &str, how: &str) -> Vec<u8> {
         input.extend(req(&["/bin/sleep", marker], &[], "", ""));
         return input;
     }
-    let script = match how {
-        "setsid" => {
-            format!("setsid /bin/sleep {marker} > /dev/null 2>&1 < /dev/null & echo started")
-        }
-        "double-fork" => {
-            format!("( ( /bin/sleep {marker} > /dev/null 2>&1 < /dev/null & ) & ); echo started")
-        }
-        _ => format!("/bin/sleep {marker} > /dev/null 2>&1 < /dev/null & echo started"),
+    // The shell waits a moment, so the grandchild has detached before the shell's own
+    // process group is cleaned up.
+    let background = match how {
+        "setsid" => format!("setsid /bin/sleep {marker}"),
+        "double-fork" => format!("( ( /bin/sleep {marker} > /dev/null 2>&1 < /dev/null & ) & )"),
+        _ => format!("/bin/sleep {marker}"),
     };
+    let script =
+        format!("{background} > /dev/null 2>&1 < /dev/null & /bin/sleep 0.3; echo started");
     let mut input = caps(1024, 1024, 0, 0);
     input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
     input
