@@ -258,18 +258,24 @@ fn run_args() -> Command {
             "PATH",
             "Hosts to deny, one a line",
         ))
-        .arg(many(
-            "allow_read_root",
-            "allow-read-root",
-            "DIR",
-            "Derive a policy with another read root",
-        ))
-        .arg(many(
-            "allow_write_root",
-            "allow-write-root",
-            "DIR",
-            "Derive a policy with another write root",
-        ))
+        .arg(
+            many(
+                "allow_read_root",
+                "allow-read-root",
+                "ALLOW_READ_ROOT",
+                "Derive a policy with another read root",
+            )
+            .value_parser(NonEmptyStringValueParser::new()),
+        )
+        .arg(
+            many(
+                "allow_write_root",
+                "allow-write-root",
+                "ALLOW_WRITE_ROOT",
+                "Derive a policy with another write root",
+            )
+            .value_parser(NonEmptyStringValueParser::new()),
+        )
         .arg(number(
             "solve_fuel",
             "solve-fuel",
@@ -638,6 +644,10 @@ fn run_command(
                 DeriveError::Usage(message) => Failure::Usage(message),
                 DeriveError::Schema(message) => Failure::Schema(message),
             })?;
+            // The derived policy must pass the same checks as any policy before it is
+            // written (a `;` in a root flag would otherwise smuggle in more roots).
+            crate::policy::parse_policy(derived.text.as_bytes())
+                .map_err(|err| Failure::Usage(err.to_string()))?;
             let root = project_root.clone().unwrap_or_else(|| cwd.clone());
             let written = write_derived(&root, &derived)
                 .map_err(|err| Failure::Usage(format!("write derived policy: {err}")))?;
@@ -795,17 +805,24 @@ fn run_command(
     }
 
     // Compile and solve in a child process.
-    let mut env = vec![("X07_WORLD".to_string(), world.clone())];
+    let mut env: Vec<(OsString, OsString)> = Vec::new();
     let (limits, wall_limit, starved_grace) = match &policy {
         Some((_, policy)) => {
+            // A sandboxed solver gets only `X07_*` and the keys the policy allows.
+            env.extend(solver::sandbox_environment(policy, std::env::vars_os()));
             env.push(("X07_OS_SANDBOXED".into(), "1".into()));
-            env.extend(policy_env(policy));
+            env.extend(
+                policy_env(policy)
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into())),
+            );
             (
                 ProcessLimits {
                     cpu_seconds: Some(cpu_seconds_from_ms(policy.limits.cpu_ms)),
                     address_space_bytes: Some(policy.limits.mem_bytes),
                     open_files: Some(policy.limits.fds.max(8)),
                     core_dumps: policy.limits.core_dumps.unwrap_or(false),
+                    file_size_bytes: policy.fs.max_write_bytes.filter(|_| policy.fs.enabled),
                 },
                 Duration::from_millis(policy.limits.wall_ms),
                 Duration::ZERO,
@@ -823,6 +840,7 @@ fn run_command(
                     ),
                     open_files: None,
                     core_dumps: false,
+                    file_size_bytes: None,
                 },
                 // The real runner allows one second more than the CPU limit. A solver that
                 // is still runnable then (starved on a busy machine) gets up to 3 × the CPU
@@ -833,6 +851,9 @@ fn run_command(
             )
         }
     };
+    env.push(("X07_WORLD".into(), world.clone().into()));
+    // The solver's own wall clock only backs up this process's (which decides).
+    let wall_backstop = wall_limit + starved_grace + Duration::from_secs(1);
     let exe = std::env::current_exe()
         .map_err(|err| Failure::Usage(format!("locate x07-lite executable: {err}")))?;
     let launch = SolverLaunch {
@@ -840,6 +861,7 @@ fn run_command(
         self_prefix: self_prefix.to_vec(),
         cwd: program_cwd,
         env,
+        clear_env: policy.is_some(),
         wall_limit,
         starved_grace,
         max_output_bytes,
@@ -851,6 +873,7 @@ fn run_command(
             max_memory_bytes,
             limits,
             parent_pid: Some(std::process::id()),
+            wall_backstop_ms: Some(wall_backstop.as_millis() as u64),
         },
     };
     let raw = solver::launch(&launch, &input).map_err(Failure::Usage)?;
@@ -870,12 +893,33 @@ fn run_command(
         };
         return emit_report(matches, &report, wrapped, report_out, report_shape);
     }
+    // Notes of the solver (no Landlock on this kernel): once on stderr, and in the
+    // report's diagnostics.
+    let mut compile = CompileSection::success(&world);
+    if !raw.notes.is_empty() {
+        for note in &raw.notes {
+            eprintln!("{note}");
+        }
+        compile.diagnostics = Some(Value::Array(
+            raw.notes
+                .iter()
+                .map(|note| {
+                    serde_json::json!({
+                        "code": "X07-LITE-SANDBOX-0001",
+                        "message": note,
+                        "severity": "warning",
+                        "stage": "run",
+                    })
+                })
+                .collect(),
+        ));
+    }
     let solve = solver::solve_section(raw, max_output_bytes, fuel);
     let report = RunnerReport {
         mode,
         world: world.clone(),
         sandbox_backend,
-        compile: CompileSection::success(&world),
+        compile,
         solve: Some(solve),
     };
     emit_report(matches, &report, wrapped, report_out, report_shape)

@@ -90,6 +90,13 @@ fn parse_host_spec(spec: &str, deny: bool) -> Result<(String, Ports), String> {
     if host.is_empty() || ports.is_empty() {
         return Err(no_port_message());
     }
+    // A host is handed to the runtime in a `;`-joined list: `;` (or whitespace) would
+    // smuggle in more entries (the policy schema's `^[^;\s]+$`).
+    if host.chars().any(|c| c == ';' || c.is_whitespace()) {
+        return Err(format!(
+            "Expected HOST:PORTS (ports are 1..65535).: host must match ^[^;\\s]+$ (got {host:?})"
+        ));
+    }
     let host = host.to_ascii_lowercase();
     if ports == "*" {
         if deny {
@@ -429,6 +436,13 @@ mod tests {
         assert_eq!(
             err(&["example.com:0"]),
             DeriveError::Usage("ports are 1..65535".into())
+        );
+        assert_eq!(
+            err(&["a.com;b.com:443"]),
+            DeriveError::Usage(
+                "Expected HOST:PORTS (ports are 1..65535).: host must match ^[^;\\s]+$ (got \"a.com;b.com\")"
+                    .into()
+            )
         );
         let cli = crate::templates::template_json("cli").unwrap().as_bytes();
         assert_eq!(

@@ -24,5 +24,6 @@ pub mod os;
 pub mod policy;
 pub mod project;
 pub mod report;
+pub mod sandbox;
 pub mod solver;
 pub mod templates;

@@ -3,13 +3,18 @@
 //!
 //! Which denials trap and with which text, which return error values, how paths are
 //! re-rooted, and the process request / caps / result documents follow
-//! `observed-behaviour.md` §4 and `subset.md` §10–11.
+//! `observed-behaviour.md` §4 and `subset.md` §10–11. The sandbox's mechanisms (path
+//! resolution, exec/cwd/argument rules, the process tree) live in [`crate::sandbox`];
+//! where they are stricter than x07 0.2.17 the runner README says so, with the reason.
+//!
+//! Trap texts that carry a path show it escaped ([`crate::sandbox::text::shown`]), so a
+//! program cannot add lines to the report through a file name.
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -18,6 +23,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::host::{Host, HostResult, Interrupt};
 use crate::policy::Policy;
+use crate::sandbox::exec::{check_cwd, check_exec, ArgsRule, ExecDecision};
+use crate::sandbox::path::{read_regular, write_regular, Denial, Failure, Resolver};
+use crate::sandbox::text::shown;
+use crate::sandbox::{tree, Roots};
 
 /// Process error codes of the result document (`std.os.process.code_*`).
 mod code {
@@ -31,87 +40,83 @@ mod code {
 /// The document `now_instant_v1` / `local_tzid_v1` return when the policy denies them.
 const TIME_DENIED_DOC: [u8; 9] = [0, 0x2c, 0x01, 0, 0, 0, 0, 0, 0];
 
+/// `errno` values `os.fs.write_file` returns without touching the OS.
+const EACCES: i32 = 13;
+const EISDIR: i32 = 21;
+
 fn trap<T>(text: impl Into<String>) -> HostResult<T> {
     Err(Interrupt::Trap(text.into()))
 }
 
-/// Whether every started child is announced on stderr (set only in the solver process).
-static ANNOUNCE_CHILDREN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// The start of the stderr line that announces a started child (`<prefix><pid>\n`). It
-/// begins with a NUL byte, which no trap text can contain; the parent removes these
-/// lines from the report.
-pub const CHILD_ANNOUNCE_PREFIX: &str = "\0x07-lite child ";
-
-/// Makes this process announce every child it starts on stderr, so the parent can kill
-/// the children's process groups if the solver itself is killed (a killed solver cannot
-/// clean up after itself).
-pub fn announce_children() {
-    ANNOUNCE_CHILDREN.store(true, std::sync::atomic::Ordering::Relaxed);
+/// The sandbox state of a `run-os-sandboxed` host: the policy and its opened roots.
+struct Sandbox {
+    policy: Policy,
+    roots: Roots,
+    resolver: Resolver,
+    args: ArgsRule,
+    /// The run's directory (relative executables and roots are taken from here).
+    cwd: PathBuf,
 }
 
-/// Process groups of the running children of an announcing (solver) process.
-static LIVE_CHILD_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-static CHILD_GUARD: std::sync::Once = std::sync::Once::new();
-
-/// Records a started child. The first one makes the solver die by SIGTERM instead of
-/// SIGKILL when its CLI goes, with a handler that kills the children's groups first, so
-/// a runner killed from outside (CLI and solver at once) leaves no child behind either.
-fn guard_child(pid: u32) {
-    LIVE_CHILD_GROUPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(pid);
-    CHILD_GUARD.call_once(|| {
-        let installed = ctrlc::set_handler(|| {
-            let groups = LIVE_CHILD_GROUPS.lock().unwrap_or_else(|e| e.into_inner());
-            for &pid in groups.iter() {
-                signal_group(pid, 9);
-            }
-            std::process::exit(128 + 15);
-        });
-        if installed.is_ok() {
-            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
-        }
-    });
-}
-
-/// Forgets a child that has been reaped (its pid may be reused).
-fn forget_child(pid: u32) {
-    if ANNOUNCE_CHILDREN.load(std::sync::atomic::Ordering::Relaxed) {
-        LIVE_CHILD_GROUPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|&p| p != pid);
-    }
-}
-
-/// The OS world: `run-os` when `policy` is `None`, `run-os-sandboxed` otherwise.
+/// The OS world: `run-os` when there is no policy, `run-os-sandboxed` otherwise.
 pub struct OsHost {
-    policy: Option<Policy>,
+    sandbox: Option<Sandbox>,
     processes: ProcessTable,
+    /// The interpreter's heap limit: no file larger than this is read into memory.
+    heap_limit: u64,
 }
 
 impl OsHost {
     /// The unrestricted `run-os` world.
     pub fn run_os() -> OsHost {
         OsHost {
-            policy: None,
+            sandbox: None,
             processes: ProcessTable::default(),
+            heap_limit: u64::MAX,
         }
     }
 
-    /// The `run-os-sandboxed` world under `policy`.
+    /// The `run-os-sandboxed` world under `policy`, for a run in the current directory
+    /// (the policy's roots are opened now).
     pub fn sandboxed(policy: Policy) -> OsHost {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let roots = Roots::open(&policy, &cwd);
+        let resolver = Resolver::new(roots.rules);
+        let args = ArgsRule::compile(&policy.process.allow_args_regex_lite);
         OsHost {
-            policy: Some(policy),
+            sandbox: Some(Sandbox {
+                policy,
+                roots,
+                resolver,
+                args,
+                cwd,
+            }),
             processes: ProcessTable::default(),
+            heap_limit: u64::MAX,
         }
+    }
+
+    /// The same host with the interpreter's heap limit: a file read larger than it traps
+    /// `out of memory` before it is read.
+    pub fn with_heap_limit(mut self, bytes: u64) -> OsHost {
+        self.heap_limit = bytes;
+        self
     }
 
     /// Whether a policy is enforced.
     pub fn is_sandboxed(&self) -> bool {
-        self.policy.is_some()
+        self.sandbox.is_some()
+    }
+
+    /// The policy and opened roots of a sandboxed host (Landlock is built from them).
+    pub fn policy_and_roots(&self) -> Option<(&Policy, &Roots)> {
+        self.sandbox
+            .as_ref()
+            .map(|sandbox| (&sandbox.policy, &sandbox.roots))
+    }
+
+    fn policy(&self) -> Option<&Policy> {
+        self.sandbox.as_ref().map(|sandbox| &sandbox.policy)
     }
 }
 
@@ -134,40 +139,42 @@ fn is_hidden_path(path: &[u8]) -> bool {
         .any(|segment| segment.starts_with(b"."))
 }
 
-/// `root` joined with `path`, after stripping a leading `root/` from `path`.
-fn reroot(root: &str, path: &[u8]) -> Vec<u8> {
-    let root = root.trim_end_matches('/');
-    let root = if root.is_empty() { "." } else { root };
-    let mut prefix = root.as_bytes().to_vec();
-    prefix.push(b'/');
-    let relative = path.strip_prefix(prefix.as_slice()).unwrap_or(path);
-    let mut joined = prefix;
-    joined.extend_from_slice(relative);
-    joined
+fn components(path: &[u8]) -> Vec<Vec<u8>> {
+    path.split(|&b| b == b'/')
+        .filter(|part| !part.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
-fn read_file_at(path: &[u8]) -> Result<Vec<u8>, &'static str> {
+/// `run-os`: reads `path` as the OS resolves it, at most `limit` bytes.
+fn read_file_unconfined(path: &[u8], limit: u64) -> Result<Vec<u8>, &'static str> {
     let os_path = Path::new(OsStr::from_bytes(path));
-    let mut file = std::fs::File::open(os_path).map_err(|_| "open failed")?;
+    let file = std::fs::File::open(os_path).map_err(|_| "open failed")?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err("file too large");
     }
     let mut data = Vec::new();
-    file.read_to_end(&mut data).map_err(|_| "short read")?;
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut data)
+        .map_err(|_| "short read")?;
+    if data.len() as u64 > limit {
+        return Err("out of memory");
+    }
     Ok(data)
 }
 
-/// The trap text of a failed read: only `open failed` names the path (subset.md §10.1:
-/// a directory gives `os.fs.read_file file too large`).
+/// The trap text of a failed `run-os` read: only `open failed` names the path (subset.md
+/// §10.1: a directory gives `os.fs.read_file file too large`).
 fn read_failure(why: &str, path: &[u8]) -> String {
-    if why == "open failed" {
-        format!("os.fs.read_file open failed path={}", lossy(path))
-    } else {
-        format!("os.fs.read_file {why}")
+    match why {
+        "open failed" => format!("os.fs.read_file open failed path={}", shown(path)),
+        "out of memory" => why.to_string(),
+        _ => format!("os.fs.read_file {why}"),
     }
 }
 
-fn write_file_at(path: &[u8], data: &[u8]) -> i32 {
+/// `run-os`: creates or truncates `path` as the OS resolves it.
+fn write_file_unconfined(path: &[u8], data: &[u8]) -> i32 {
     let os_path = Path::new(OsStr::from_bytes(path));
     match std::fs::File::create(os_path).and_then(|mut file| file.write_all(data)) {
         Ok(()) => 0,
@@ -175,9 +182,96 @@ fn write_file_at(path: &[u8], data: &[u8]) -> i32 {
     }
 }
 
+/// The trap text of a sandbox denial of builtin `op` (`os.fs.read_file`) on `shown_path`.
+fn denial_text(op: &str, denial: Denial, shown_path: &[u8]) -> String {
+    let path = shown(shown_path);
+    match denial {
+        Denial::Symlink => format!("{op} symlink denied path={path}"),
+        Denial::Hidden => format!("{op} hidden path denied"),
+        Denial::Unsafe => format!("{op} unsafe path"),
+        Denial::NotRegular => format!("{op} not a regular file path={path}"),
+        Denial::HardLink => format!("{op} hard link denied path={path}"),
+    }
+}
+
+impl Sandbox {
+    /// `os.fs.read_file` under the policy (path already checked: safe, not hidden).
+    fn read_file(&self, path: &[u8], heap_limit: u64) -> HostResult<Vec<u8>> {
+        let policy_cap = self.policy.fs.max_read_bytes;
+        let limit = policy_cap.unwrap_or(u64::MAX).min(heap_limit);
+        let mut first_failure: Option<(Vec<u8>, &'static str)> = None;
+        for (index, root) in self.roots.read.iter().enumerate() {
+            let shown_path = root.shown(path);
+            let result = self
+                .resolver
+                .locate(&self.roots.read, index, components(root.relative(path)))
+                .and_then(|located| read_regular(&located, limit));
+            let why = match result {
+                Ok(data) => return Ok(data),
+                Err(Failure::Os(_)) => "open failed",
+                Err(Failure::Directory) => "file too large",
+                Err(Failure::Denied(denial)) => {
+                    return trap(denial_text("os.fs.read_file", denial, &shown_path))
+                }
+                Err(Failure::TooLarge(size)) => {
+                    return match policy_cap {
+                        Some(cap) if size > cap => trap(format!(
+                            "os.fs.read_file file too large (max_read_bytes={cap})"
+                        )),
+                        _ => trap("out of memory"),
+                    }
+                }
+            };
+            if first_failure.is_none() {
+                first_failure = Some((shown_path, why));
+            }
+        }
+        let (shown_path, why) = first_failure.unwrap_or((path.to_vec(), "open failed"));
+        trap(read_failure(why, &shown_path))
+    }
+
+    /// `os.fs.write_file` under the policy (path already checked: safe, not hidden).
+    fn write_file(&self, path: &[u8], data: &[u8]) -> HostResult<i32> {
+        if let Some(cap) = self.policy.fs.max_write_bytes {
+            if data.len() as u64 > cap {
+                return trap(format!(
+                    "os.fs.write_file file too large (max_write_bytes={cap})"
+                ));
+            }
+        }
+        let roots = &self.roots.write;
+        let prefixed = roots.iter().position(|root| {
+            let written = root.written().trim_end_matches('/');
+            !written.is_empty()
+                && path.len() > written.len() + 1
+                && path.starts_with(written.as_bytes())
+                && path[written.len()] == b'/'
+        });
+        let Some(index) = prefixed.or(if roots.is_empty() { None } else { Some(0) }) else {
+            // No write root at all: nothing may be written (EACCES), the OS is not touched.
+            return Ok(EACCES);
+        };
+        let root = &roots[index];
+        let shown_path = root.shown(path);
+        let result = self
+            .resolver
+            .locate(roots, index, components(root.relative(path)))
+            .and_then(|located| write_regular(&located, data));
+        match result {
+            Ok(()) => Ok(0),
+            Err(Failure::Os(errno)) => Ok(errno),
+            Err(Failure::Directory) => Ok(EISDIR),
+            Err(Failure::Denied(denial)) => {
+                trap(denial_text("os.fs.write_file", denial, &shown_path))
+            }
+            Err(Failure::TooLarge(_)) => Ok(EACCES),
+        }
+    }
+}
+
 impl Host for OsHost {
     fn fs_read_file(&mut self, path: &[u8]) -> HostResult<Vec<u8>> {
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             if !policy.fs.enabled {
                 return trap("os.fs disabled by policy");
             }
@@ -185,8 +279,8 @@ impl Host for OsHost {
         if path.contains(&0) {
             return trap("os.fs.read_file path contains NUL");
         }
-        let Some(policy) = &self.policy else {
-            return match read_file_at(path) {
+        let Some(sandbox) = &self.sandbox else {
+            return match read_file_unconfined(path, self.heap_limit) {
                 Ok(data) => Ok(data),
                 Err(why) => trap(read_failure(why, path)),
             };
@@ -194,27 +288,14 @@ impl Host for OsHost {
         if is_unsafe_path(path) {
             return trap("os.fs.read_file unsafe path");
         }
-        if policy.fs.deny_hidden && is_hidden_path(path) {
+        if sandbox.policy.fs.deny_hidden && is_hidden_path(path) {
             return trap("os.fs.read_file hidden path denied");
         }
-        let mut first_failure: Option<(Vec<u8>, &'static str)> = None;
-        for root in &policy.fs.read_roots {
-            let candidate = reroot(root, path);
-            match read_file_at(&candidate) {
-                Ok(data) => return Ok(data),
-                Err(why) => {
-                    if first_failure.is_none() {
-                        first_failure = Some((candidate, why));
-                    }
-                }
-            }
-        }
-        let (shown, why) = first_failure.unwrap_or((path.to_vec(), "open failed"));
-        trap(read_failure(why, &shown))
+        sandbox.read_file(path, self.heap_limit)
     }
 
     fn fs_write_file(&mut self, path: &[u8], data: &[u8]) -> HostResult<i32> {
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             if !policy.fs.enabled {
                 return trap("os.fs disabled by policy");
             }
@@ -222,31 +303,20 @@ impl Host for OsHost {
         if path.contains(&0) {
             return trap("os.fs.write_file path contains NUL");
         }
-        let Some(policy) = &self.policy else {
-            return Ok(write_file_at(path, data));
+        let Some(sandbox) = &self.sandbox else {
+            return Ok(write_file_unconfined(path, data));
         };
         if is_unsafe_path(path) {
             return trap("os.fs.write_file unsafe path");
         }
-        if policy.fs.deny_hidden && is_hidden_path(path) {
+        if sandbox.policy.fs.deny_hidden && is_hidden_path(path) {
             return trap("os.fs.write_file hidden path denied");
         }
-        let roots = &policy.fs.write_roots;
-        let prefixed = roots.iter().find(|root| {
-            let root = root.trim_end_matches('/');
-            path.len() > root.len() + 1
-                && path.starts_with(root.as_bytes())
-                && path[root.len()] == b'/'
-        });
-        let Some(root) = prefixed.or_else(|| roots.first()) else {
-            // No write root at all: nothing may be written (EACCES), the OS is not touched.
-            return Ok(13);
-        };
-        Ok(write_file_at(&reroot(root, path), data))
+        sandbox.write_file(path, data)
     }
 
     fn env_get(&mut self, key: &[u8]) -> HostResult<Vec<u8>> {
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             if !policy.env.enabled {
                 return trap("os.env disabled by policy");
             }
@@ -254,7 +324,7 @@ impl Host for OsHost {
         if key.contains(&0) {
             return trap("os.env.get key contains NUL");
         }
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             let key_text = lossy(key);
             if policy.env.deny_keys.contains(&key_text) {
                 return trap("os.env.get key denied");
@@ -272,7 +342,7 @@ impl Host for OsHost {
     }
 
     fn time_now_unix_ms(&mut self) -> HostResult<i32> {
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             if !policy.time.enabled {
                 return trap("os.time disabled by policy");
             }
@@ -288,7 +358,7 @@ impl Host for OsHost {
     }
 
     fn time_now_instant_v1(&mut self) -> HostResult<Vec<u8>> {
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             if !policy.time.enabled || !policy.time.allow_wall_clock {
                 return Ok(TIME_DENIED_DOC.to_vec());
             }
@@ -308,7 +378,7 @@ impl Host for OsHost {
         if ms < 0 {
             return Ok(0);
         }
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             let time = &policy.time;
             if !time.enabled || !time.allow_sleep || ms as u64 > time.max_sleep_ms {
                 return Ok(0);
@@ -319,7 +389,7 @@ impl Host for OsHost {
     }
 
     fn time_local_tzid_v1(&mut self) -> HostResult<Vec<u8>> {
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             if !policy.time.enabled || !policy.time.allow_local_tzid {
                 return Ok(TIME_DENIED_DOC.to_vec());
             }
@@ -328,8 +398,9 @@ impl Host for OsHost {
     }
 
     fn process_exit(&mut self, code: i32) -> Interrupt {
-        if let Some(policy) = &self.policy {
-            if !policy.process.allow_exit {
+        if let Some(policy) = self.policy() {
+            // `process.enabled` is the master switch of the whole section, exit included.
+            if !policy.process.enabled || !policy.process.allow_exit {
                 return Interrupt::Trap("os.process.exit disabled by policy".into());
             }
         }
@@ -436,10 +507,7 @@ impl Host for OsHost {
 
     fn process_kill_v1(&mut self, handle: i32, sig: i32) -> HostResult<i32> {
         let entry = self.processes.entry(handle)?;
-        if entry.is_done() {
-            return Ok(0);
-        }
-        Ok(match entry.pid {
+        Ok(match entry.signallable_pid() {
             Some(pid) => signal_group(pid, sig) as i32,
             None => 0,
         })
@@ -451,7 +519,7 @@ impl Host for OsHost {
     }
 
     fn net_http_request(&mut self, _req: &[u8]) -> HostResult<Vec<u8>> {
-        if let Some(policy) = &self.policy {
+        if let Some(policy) = self.policy() {
             if !policy.net.enabled {
                 return trap("os.net disabled by policy");
             }
@@ -601,32 +669,49 @@ fn ok_doc(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Vec<u8> {
     doc
 }
 
-/// The policy gate for run/spawn; `Some(caps)` (clamped by the policy) when allowed.
+/// What the process gate allows a request to do.
+#[derive(Debug, Clone, PartialEq)]
+struct Allowed {
+    /// The caps, clamped by the policy.
+    caps: ProcCaps,
+    /// The executable to start (absolute; `argv[0]` is still what the request says).
+    exe: PathBuf,
+    /// The working directory to start it in, when the request names one.
+    cwd: Option<PathBuf>,
+}
+
+/// The policy gate for run/spawn; what to start when allowed, `None` when denied
+/// (error document 1).
 fn gate_spawn(
-    policy: &Policy,
+    sandbox: &Sandbox,
     request: &ProcRequest,
     caps: ProcCaps,
     live: usize,
     spawned: u64,
-) -> Option<ProcCaps> {
+) -> Option<Allowed> {
+    let policy = &sandbox.policy;
     let process = &policy.process;
     if !process.enabled || !process.allow_spawn {
         return None;
     }
-    let exe = lossy(&request.argv[0]);
-    let exe_allowed = process.allow_execs.contains(&exe)
-        || process
-            .allow_exec_prefixes
-            .iter()
-            .any(|prefix| exe.starts_with(prefix.as_str()));
-    if !exe_allowed || request.argv[0].len() as u64 > process.max_exe_bytes {
+    if request.argv[0].len() as u64 > process.max_exe_bytes {
         return None;
     }
-    let args = &request.argv[1..];
-    if args.len() as u64 > process.max_args
-        || args
+    let exe = match check_exec(
+        &request.argv[0],
+        &process.allow_execs,
+        &process.allow_exec_prefixes,
+        &sandbox.cwd,
+    ) {
+        ExecDecision::Run(exe) => exe,
+        ExecDecision::Denied => return None,
+    };
+    // `max_args` counts argv[0], as x07 does.
+    if request.argv.len() as u64 > process.max_args
+        || request.argv[1..]
             .iter()
             .any(|arg| arg.len() as u64 > process.max_arg_bytes)
+        || !sandbox.args.allows(&request.argv[1..])
     {
         return None;
     }
@@ -642,21 +727,20 @@ fn gate_spawn(
             return None;
         }
     }
-    if let Some(cwd) = &request.cwd {
-        if !process.allow_cwd {
-            return None;
-        }
-        if !process.allow_cwd_roots.is_empty() {
-            let cwd_text = lossy(cwd);
-            let under_root = process.allow_cwd_roots.iter().any(|root| {
-                let root = root.trim_end_matches('/');
-                cwd_text == root || cwd_text.starts_with(&format!("{root}/"))
-            });
-            if !under_root {
+    let cwd = match &request.cwd {
+        Some(cwd) => {
+            if !process.allow_cwd {
                 return None;
             }
+            Some(check_cwd(
+                cwd,
+                &sandbox.roots.cwd,
+                &sandbox.resolver,
+                policy.fs.deny_hidden,
+            )?)
         }
-    }
+        None => None,
+    };
     if let Some(max_stdin) = process.max_stdin_bytes {
         if request.stdin.len() as u64 > max_stdin {
             return None;
@@ -665,17 +749,25 @@ fn gate_spawn(
     if live as u64 >= process.max_live || spawned >= process.max_spawns {
         return None;
     }
+    // `limits.procs`: live processes below the solver, whoever started them.
+    if tree::live_descendants() as u64 >= policy.limits.procs {
+        return None;
+    }
     let clamp = |value: u64, limit: Option<u64>| limit.map_or(value, |limit| value.min(limit));
     let timeout_ms = match (caps.timeout_ms, process.max_runtime_ms) {
         (requested, 0) => requested,
         (0, limit) => limit,
         (requested, limit) => requested.min(limit),
     };
-    Some(ProcCaps {
-        max_stdout: clamp(caps.max_stdout, process.max_stdout_bytes),
-        max_stderr: clamp(caps.max_stderr, process.max_stderr_bytes),
-        timeout_ms,
-        max_total: clamp(caps.max_total, process.max_total_bytes),
+    Some(Allowed {
+        caps: ProcCaps {
+            max_stdout: clamp(caps.max_stdout, process.max_stdout_bytes),
+            max_stderr: clamp(caps.max_stderr, process.max_stderr_bytes),
+            timeout_ms,
+            max_total: clamp(caps.max_total, process.max_total_bytes),
+        },
+        exe,
+        cwd,
     })
 }
 
@@ -704,6 +796,9 @@ struct Streams {
     stdout_read: usize,
     stderr_read: usize,
     overflow: bool,
+    /// The child has been reaped: its pid may belong to another process now, so it is
+    /// never signalled again.
+    reaped: bool,
     outcome: Option<Outcome>,
 }
 
@@ -746,6 +841,15 @@ impl ProcEntry {
 
     fn is_done(&self) -> bool {
         self.outcome().is_some()
+    }
+
+    /// Whether the child can still be signalled (started, not reaped yet).
+    fn signallable_pid(&self) -> Option<u32> {
+        let streams = self.lock();
+        if streams.reaped || streams.outcome.is_some() {
+            return None;
+        }
+        self.pid
     }
 
     fn wait_done(&self) -> Outcome {
@@ -853,8 +957,8 @@ impl ProcessTable {
 
     fn drop_handle(&mut self, handle: i32) -> HostResult<()> {
         let entry = self.entry(handle)?;
-        if !entry.is_done() && entry.kill_on_drop {
-            if let Some(pid) = entry.pid {
+        if entry.kill_on_drop {
+            if let Some(pid) = entry.signallable_pid() {
                 signal_group(pid, 9);
             }
         }
@@ -868,16 +972,13 @@ impl ProcessTable {
 }
 
 impl Drop for ProcessTable {
-    /// Children still running when the run ends are killed (with their process groups)
-    /// unless the policy turned `kill_on_drop` off, so nothing outlives the solver.
+    /// Children still running when the run ends are killed with their process groups,
+    /// whatever `kill_on_drop` says (x07 kills every child when the run ends; the solver
+    /// then kills the rest of its process tree too).
     fn drop(&mut self) {
         for slot in &self.slots {
-            if let Some(entry) = &slot.entry {
-                if entry.kill_on_drop && !entry.is_done() {
-                    if let Some(pid) = entry.pid {
-                        signal_group(pid, 9);
-                    }
-                }
+            if let Some(pid) = slot.entry.as_ref().and_then(ProcEntry::signallable_pid) {
+                signal_group(pid, 9);
             }
         }
     }
@@ -905,29 +1006,39 @@ impl OsHost {
             let entry = ProcEntry::finished(mode, Outcome::Failed(code::INVALID_REQUEST));
             return Ok(self.processes.insert(entry));
         };
-        let caps = match &self.policy {
-            Some(policy) => {
+        let launch = match &self.sandbox {
+            Some(sandbox) => {
                 match gate_spawn(
-                    policy,
+                    sandbox,
                     &request,
                     caps,
                     self.processes.live(),
                     self.processes.spawned,
                 ) {
-                    Some(caps) => caps,
+                    Some(allowed) => Launch {
+                        exe: allowed.exe.into_os_string(),
+                        cwd: allowed.cwd.map(PathBuf::into_os_string),
+                        caps: allowed.caps,
+                    },
                     None => {
                         let entry = ProcEntry::finished(mode, Outcome::Failed(code::POLICY_DENIED));
                         return Ok(self.processes.insert(entry));
                     }
                 }
             }
-            None => caps,
+            None => Launch {
+                exe: OsStr::from_bytes(&request.argv[0]).to_os_string(),
+                cwd: request
+                    .cwd
+                    .as_ref()
+                    .map(|cwd| OsStr::from_bytes(cwd).to_os_string()),
+                caps,
+            },
         };
         let kill_on_drop = self
-            .policy
-            .as_ref()
+            .policy()
             .is_none_or(|policy| policy.process.kill_on_drop);
-        let mut entry = start_child(&request, caps, mode);
+        let mut entry = start_child(&request, &launch, mode);
         entry.kill_on_drop = kill_on_drop;
         if entry.pid.is_some() {
             self.processes.spawned += 1;
@@ -936,14 +1047,26 @@ impl OsHost {
     }
 }
 
-fn start_child(request: &ProcRequest, caps: ProcCaps, mode: Mode) -> ProcEntry {
+/// How a request that passed the gate is started.
+struct Launch {
+    /// The executable (the request's `argv[0]` in run-os; the checked path in a sandbox).
+    exe: std::ffi::OsString,
+    /// The working directory, when given.
+    cwd: Option<std::ffi::OsString>,
+    /// The caps (clamped by the policy in a sandbox).
+    caps: ProcCaps,
+}
+
+fn start_child(request: &ProcRequest, launch: &Launch, mode: Mode) -> ProcEntry {
+    let caps = launch.caps;
     let exe = &request.argv[0];
     // There is no PATH search: a name without a slash never starts.
     if !exe.contains(&b'/') {
         return ProcEntry::finished(mode, Outcome::Failed(code::SPAWN_FAILED));
     }
-    let mut command = Command::new(OsStr::from_bytes(exe));
+    let mut command = Command::new(&launch.exe);
     command
+        .arg0(OsStr::from_bytes(exe))
         .args(request.argv[1..].iter().map(|arg| OsStr::from_bytes(arg)))
         .env_clear()
         .envs(
@@ -956,21 +1079,20 @@ fn start_child(request: &ProcRequest, caps: ProcCaps, mode: Mode) -> ProcEntry {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    if let Some(cwd) = &request.cwd {
-        command.current_dir(OsStr::from_bytes(cwd));
+    if let Some(cwd) = &launch.cwd {
+        command.current_dir(cwd);
     }
+    // The child is recorded as managed before the watchdog can see it, so only its own
+    // supervisor reaps it.
+    let mut managed = tree::managed();
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(_) => return ProcEntry::finished(mode, Outcome::Failed(code::SPAWN_FAILED)),
     };
     let pid = child.id();
-    if ANNOUNCE_CHILDREN.load(std::sync::atomic::Ordering::Relaxed) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{CHILD_ANNOUNCE_PREFIX}{pid}");
-        let _ = stderr.flush();
-        drop(stderr);
-        guard_child(pid);
-    }
+    managed.push(pid);
+    drop(managed);
+    tree::note_child_started();
     let shared: SharedStreams = Arc::new((Mutex::new(Streams::default()), Condvar::new()));
 
     let stdin_sender = {
@@ -1105,9 +1227,11 @@ fn supervise(
         thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(10));
     };
-    // Whatever the child left behind in its group goes too, so the pipes close.
+    shared.0.lock().unwrap_or_else(|e| e.into_inner()).reaped = true;
+    tree::managed().retain(|&managed| managed != pid);
+    // Whatever the child left behind in its group goes too, so the pipes close (the
+    // group id stays reserved while any member lives, so this reaches only them).
     signal_group(pid, 9);
-    forget_child(pid);
     for reader in readers {
         let _ = reader.join();
     }
@@ -1429,10 +1553,6 @@ mod tests {
         assert!(is_unsafe_path(b"a/.x07_state"));
         assert!(!is_unsafe_path(b"sub/nested.txt"));
         assert!(is_hidden_path(b"out/.h.txt"));
-        assert_eq!(reroot(".", b"data.txt"), b"./data.txt");
-        assert_eq!(reroot("sub", b"sub/nested.txt"), b"sub/nested.txt");
-        assert_eq!(reroot("sub", b"nested.txt"), b"sub/nested.txt");
-        assert_eq!(reroot("out/", b"w.txt"), b"out/w.txt");
     }
 
     #[test]

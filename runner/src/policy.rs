@@ -529,7 +529,64 @@ pub fn parse_policy(bytes: &[u8]) -> Result<Policy, PolicyError> {
         });
     }
     check_limits(&policy.limits)?;
+    check_lists(&policy)?;
+    check_process(&policy.process)?;
     Ok(policy)
+}
+
+/// List entries are handed to the runtime joined with `;` (`X07_OS_FS_READ_ROOTS=.;out`),
+/// so an entry containing `;` would smuggle in more entries: x07 refuses such a policy,
+/// and so does x07-lite. Hosts may not contain whitespace either (the schema's
+/// `^[^;\s]+$`).
+fn check_lists(policy: &Policy) -> Result<(), PolicyError> {
+    let lists: [(&str, &[String]); 8] = [
+        ("fs.read_roots", &policy.fs.read_roots),
+        ("fs.write_roots", &policy.fs.write_roots),
+        ("env.allow_keys", &policy.env.allow_keys),
+        ("env.deny_keys", &policy.env.deny_keys),
+        ("process.allow_execs", &policy.process.allow_execs),
+        (
+            "process.allow_exec_prefixes",
+            &policy.process.allow_exec_prefixes,
+        ),
+        ("process.allow_env_keys", &policy.process.allow_env_keys),
+        ("process.allow_cwd_roots", &policy.process.allow_cwd_roots),
+    ];
+    for (name, entries) in lists {
+        for (index, entry) in entries.iter().enumerate() {
+            if entry.contains(';') {
+                return Err(PolicyError::Invalid(format!(
+                    "{name}[{index}] must not contain ';' (got {entry:?})"
+                )));
+            }
+        }
+    }
+    for (index, host) in policy.net.allow_hosts.iter().enumerate() {
+        if host.host.is_empty() || host.host.chars().any(|c| c == ';' || c.is_whitespace()) {
+            return Err(PolicyError::Invalid(format!(
+                "net.allow_hosts[{index}].host must match ^[^;\\s]+$ (got {:?})",
+                host.host
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The process rules x07 refuses on load: spawning without a runtime limit, and a
+/// working directory allowed with no root to hold it.
+fn check_process(process: &ProcessPolicy) -> Result<(), PolicyError> {
+    if process.allow_spawn && process.max_runtime_ms == 0 {
+        return Err(PolicyError::Invalid(
+            "process.max_runtime_ms must be 1..600000 when process.allow_spawn is true (got 0)"
+                .to_string(),
+        ));
+    }
+    if process.allow_cwd && process.allow_cwd_roots.is_empty() {
+        return Err(PolicyError::Invalid(
+            "process.allow_cwd_roots must not be empty when process.allow_cwd is true".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_limits(limits: &Limits) -> Result<(), PolicyError> {
@@ -1084,6 +1141,63 @@ mod tests {
                 "net.allow_hosts[0].ports[0] must be 1..65535 (got 0)".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn semicolons_in_list_entries_are_refused_on_load() {
+        let cases: [(&str, &str, Value); 6] = [
+            ("fs", "read_roots", serde_json::json!([".", "a;/"])),
+            ("fs", "write_roots", serde_json::json!(["out;/tmp"])),
+            ("env", "allow_keys", serde_json::json!(["A;B"])),
+            ("env", "deny_keys", serde_json::json!(["A;B"])),
+            (
+                "process",
+                "allow_execs",
+                serde_json::json!(["/bin/echo;/bin/sh"]),
+            ),
+            ("process", "allow_cwd_roots", serde_json::json!(["out;/"])),
+        ];
+        for (section, key, list) in cases {
+            let mut value = template("worker-parallel");
+            value[section][key] = list;
+            if key == "allow_cwd_roots" {
+                value["process"]["allow_cwd"] = true.into();
+            }
+            let err = parse_policy(value.to_string().as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("invalid policy: policy.{section}.{key}["))
+                    && err.contains("must not contain ';'"),
+                "{err}"
+            );
+        }
+        let mut value = template("http-client");
+        value["net"]["allow_hosts"] = serde_json::json!([{"host": "a;b", "ports": [443]}]);
+        assert_eq!(
+            parse_policy(value.to_string().as_bytes())
+                .unwrap_err()
+                .to_string(),
+            "invalid policy: policy.net.allow_hosts[0].host must match ^[^;\\s]+$ (got \"a;b\")"
+        );
+    }
+
+    #[test]
+    fn process_rules_on_load() {
+        let mut value = template("worker-parallel");
+        value["process"]["max_runtime_ms"] = 0.into();
+        assert_eq!(
+            parse_policy(value.to_string().as_bytes()).unwrap_err().to_string(),
+            "invalid policy: policy.process.max_runtime_ms must be 1..600000 when process.allow_spawn is true (got 0)"
+        );
+        let mut value = template("worker-parallel");
+        value["process"]["allow_cwd"] = true.into();
+        assert_eq!(
+            parse_policy(value.to_string().as_bytes()).unwrap_err().to_string(),
+            "invalid policy: policy.process.allow_cwd_roots must not be empty when process.allow_cwd is true"
+        );
+        value["process"]["allow_cwd_roots"] = serde_json::json!(["out"]);
+        assert!(parse_policy(value.to_string().as_bytes()).is_ok());
     }
 
     #[test]

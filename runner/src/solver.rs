@@ -4,8 +4,39 @@
 //!
 //! Child ABI (`observed-behaviour.md` §1.2 end, §5.3): `u32le len + input` on stdin;
 //! on success `u32le len + output` on stdout, one JSON stats line on stderr, exit 0;
-//! on a trap the trap text on stderr and exit status 132; `os.process.exit(c)` exits
-//! with `c` and writes no frame.
+//! on a trap the trap text on stderr (one line, escaped) and exit status 132;
+//! `os.process.exit(c)` exits with `c` and writes no frame.
+//!
+//! # The solver's contract (for whoever starts it: the CLI here, a harness later)
+//!
+//! The solver isolates itself; a starter only has to do this:
+//! 1. Run `<exe> [self_prefix...] __solve <SolverSpec JSON>` with the run's directory as
+//!    cwd, stdin/stdout/stderr as pipes, as the leader of a new process group, from a
+//!    thread that lives until the solver is reaped (the solver's parent-death signal
+//!    fires when that thread ends). Pass `parent_pid` = the starter's pid in the spec.
+//! 2. Environment: `X07_WORLD`, and for a sandbox `X07_OS_SANDBOXED=1` and the
+//!    `X07_OS_*` variables. In a sandbox the solver keeps only `X07_*` and the policy's
+//!    allowed `env` keys and re-executes itself once when it was given more
+//!    ([`sandbox_environment`]); pass exactly that to avoid the extra start.
+//! 3. Write the input frame to stdin and close it; read stdout (bounded by the output
+//!    cap) and stderr until both close. Lines of stderr that start with
+//!    [`NOTE_PREFIX`] are notes for the starter (e.g. no Landlock), not program output.
+//! 4. Enforce the wall-clock limit: at the deadline send SIGTERM (the solver kills its
+//!    process tree and dies by SIGKILL), then SIGKILL the process group after a grace
+//!    period; `wall_backstop_ms` in the spec makes the solver do the same on its own.
+//! 5. Reap it. If it died by a signal, processes it started may have been re-parented
+//!    to the starter when it is a child subreaper (as the CLI is): kill them
+//!    ([`crate::sandbox::tree::kill_descendants`]).
+//!
+//! What the solver does itself, in order: dies with its starter (`PR_SET_PDEATHSIG`);
+//! in a sandbox loads the policy and drops the environment; sets its rlimits (CPU soft
+//! limit, hard limit 2 s later; address space; open files; core dumps); reads the
+//! input and compiles the program; becomes the child subreaper of everything the
+//! program starts; in a sandbox confines itself with Landlock and `no_new_privs`; then
+//! starts its signal thread (SIGTERM, SIGINT, SIGHUP, SIGXCPU: kill the tree, die by
+//! SIGKILL) and its watchdog (CPU time of the whole tree, `limits.procs`, the wall
+//! backstop), runs `solve`, and kills the whole process tree before it writes its
+//! output, whatever way the solve ended.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -58,7 +89,20 @@ pub struct SolverSpec {
     /// Pid of the CLI process that starts the solver: the solver dies with it.
     #[serde(default)]
     pub parent_pid: Option<u32>,
+    /// A wall-clock limit the solver enforces on itself (killing its process tree and
+    /// itself), in case its starter does not; milliseconds from the solver's start.
+    #[serde(default)]
+    pub wall_backstop_ms: Option<u64>,
 }
+
+/// The start of a stderr line that is a note from the solver to its starter, not
+/// program output. It begins with a NUL byte, which no trap text can contain (trap
+/// texts are escaped).
+pub const NOTE_PREFIX: &str = "\0x07-lite note ";
+
+/// The stderr line by which a solver tells its starter that the program started
+/// processes (killed already; a starter that is a child subreaper checks for leftovers).
+pub const CHILDREN_MARK: &str = "\0x07-lite children";
 
 /// The stats line the solver prints on success (key order as the real runtime).
 pub fn stats_line(stats: &SolveStats) -> String {
@@ -107,28 +151,122 @@ pub fn stats_line(stats: &SolveStats) -> String {
 }
 
 fn trap_exit(text: &str) -> i32 {
+    // One line whatever the text holds: the trap is the last line of stderr, and a
+    // program must not be able to add lines after it.
+    let text = crate::sandbox::text::one_line(text);
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{text}");
     let _ = stderr.flush();
     TRAP_EXIT_STATUS
 }
 
+fn note(text: &str) {
+    mark(&format!(
+        "{NOTE_PREFIX}{}",
+        crate::sandbox::text::one_line(text)
+    ));
+}
+
+fn mark(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+    let _ = stderr.flush();
+}
+
+/// The environment of a sandboxed solver, taken from `inherited`: every `X07_*`
+/// variable, and the keys `env.allow_keys` allows (not in `deny_keys`) when `env` is
+/// enabled. Nothing else: the program cannot reach what the solver does not have,
+/// not even through `/proc/<pid>/environ` of a child process.
+pub fn sandbox_environment(
+    policy: &Policy,
+    inherited: impl Iterator<Item = (OsString, OsString)>,
+) -> Vec<(OsString, OsString)> {
+    let env = &policy.env;
+    inherited
+        .filter(|(key, _)| {
+            let Some(key) = key.to_str() else {
+                return false;
+            };
+            key.starts_with("X07_")
+                || (env.enabled
+                    && env.allow_keys.iter().any(|k| k == key)
+                    && !env.deny_keys.iter().any(|k| k == key))
+        })
+        .collect()
+}
+
+/// Re-executes this solver with only the sandbox environment when it has more; returns
+/// only when nothing had to be dropped, or (an error) when the re-exec failed.
+fn drop_environment(policy: &Policy) -> Result<(), String> {
+    let current: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let kept = sandbox_environment(policy, current.iter().cloned());
+    if kept.len() == current.len() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|err| format!("locate solver: {err}"))?;
+    let err = Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env_clear()
+        .envs(kept)
+        .exec();
+    Err(format!(
+        "re-exec solver without the caller's environment: {err}"
+    ))
+}
+
+/// SIGTERM (starter gone, or its timeout), SIGINT, SIGHUP and SIGXCPU (the CPU soft
+/// limit) all end the solver the same way: its process tree is killed, then itself.
+fn install_signal_thread() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXCPU};
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGXCPU])
+    {
+        let _ = thread::Builder::new()
+            .name("x07-lite-signals".into())
+            .stack_size(crate::sandbox::tree::HELPER_STACK_BYTES)
+            .spawn(move || {
+                if signals.forever().next().is_some() {
+                    crate::sandbox::tree::die();
+                }
+            });
+    }
+}
+
 /// The solver process: reads the input frame, runs `solve`, writes the output frame.
-/// Returns the process exit status.
+/// Returns the process exit status. See the module documentation for the contract.
 pub fn child_main(spec_json: &str) -> i32 {
+    use crate::sandbox::{landlock, tree};
     let Ok(spec) = serde_json::from_str::<SolverSpec>(spec_json) else {
         return 2;
     };
-    // A solver never outlives the CLI that started it (say, one killed by a harness
-    // timeout): the kernel kills it when its parent goes, and a parent already gone
-    // before that was set up is noticed here.
+    let started = std::time::Instant::now();
+    // A solver never outlives the process that started it (say, one killed by a
+    // harness timeout): the kernel kills it when its parent goes, and a parent already
+    // gone before that was set up is noticed here.
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    if spec
-        .parent_pid
-        .is_some_and(|pid| std::os::unix::process::parent_id() != pid)
-    {
+    let parent_gone = || {
+        spec.parent_pid
+            .is_some_and(|pid| std::os::unix::process::parent_id() != pid)
+    };
+    if parent_gone() {
         return 2;
     }
+
+    let sandboxed = std::env::var_os("X07_OS_SANDBOXED").is_some_and(|v| v == "1");
+    let policy = if sandboxed {
+        let policy = match &spec.policy {
+            Some(path) => match load_policy(path) {
+                Ok(policy) => policy,
+                Err(err) => return trap_exit(&err.to_string()),
+            },
+            None => Policy::deny_all(),
+        };
+        if let Err(err) = drop_environment(&policy) {
+            return trap_exit(&err);
+        }
+        Some(policy)
+    } else {
+        None
+    };
     spec.limits.apply_early();
 
     let mut raw = Vec::new();
@@ -157,28 +295,59 @@ pub fn child_main(spec_json: &str) -> i32 {
         }
     };
 
-    let sandboxed = std::env::var_os("X07_OS_SANDBOXED").is_some_and(|v| v == "1");
-    let mut host = if sandboxed {
-        let policy = match &spec.policy {
-            Some(path) => match load_policy(path) {
-                Ok(policy) => policy,
-                Err(err) => return trap_exit(&err.to_string()),
-            },
-            None => Policy::deny_all(),
-        };
-        // The real runtime reserves its whole arena up front inside the address-space limit.
-        if spec.policy.is_some()
-            && spec.max_memory_bytes.saturating_add(RUNTIME_OVERHEAD_BYTES)
-                > policy.limits.mem_bytes
-        {
-            return trap_exit("calloc failed");
+    let procs = policy.as_ref().map(|policy| policy.limits.procs);
+    let mut host = match policy {
+        Some(policy) => {
+            // The real runtime reserves its whole arena up front inside the address-space limit.
+            if spec.policy.is_some()
+                && spec.max_memory_bytes.saturating_add(RUNTIME_OVERHEAD_BYTES)
+                    > policy.limits.mem_bytes
+            {
+                return trap_exit("calloc failed");
+            }
+            OsHost::sandboxed(policy)
         }
-        OsHost::sandboxed(policy)
-    } else {
-        OsHost::run_os()
-    };
-    spec.limits.apply_late();
-    crate::os::announce_children();
+        None => OsHost::run_os(),
+    }
+    .with_heap_limit(spec.max_memory_bytes);
+    // Everything the program starts stays below the solver, even when its parent dies.
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    spec.limits.apply_address_space();
+    // The signal thread and the keeper start before Landlock: they stay able to read
+    // `/proc` (to measure and kill the process tree), which the program and its
+    // children cannot.
+    install_signal_thread();
+    tree::start_keeper(tree::TreeLimits {
+        cpu_ms: spec.limits.cpu_seconds.map(|s| s.max(1) * 1000),
+        procs,
+        wall_deadline: spec
+            .wall_backstop_ms
+            .map(|ms| started + Duration::from_millis(ms)),
+    });
+    // Defence in depth: confine this thread, and all it starts, to the policy.
+    if let Some((policy, roots)) = host.policy_and_roots() {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let grants = landlock::Grants {
+            read_roots: &roots.read,
+            write_roots: &roots.write,
+            cwd: &cwd,
+        };
+        if let landlock::Confinement::Unavailable(reason) = landlock::confine(policy, &grants) {
+            note(&landlock::unavailable_message(&reason));
+        }
+        crate::sandbox::caps::drop_for_children();
+        // Not dumpable: a child process (without CAP_SYS_PTRACE now) cannot open the
+        // solver's `/proc/<pid>/{fd,environ,mem}`, even where Landlock is missing.
+        if policy.limits.core_dumps != Some(true) {
+            let _ = nix::sys::prctl::set_dumpable(false);
+        }
+    }
+    spec.limits.apply_open_files();
+    // From now on the parent's death is a SIGTERM, so the tree goes too.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+    if parent_gone() {
+        tree::die();
+    }
 
     let limits = SolveLimits {
         fuel: spec.fuel,
@@ -186,9 +355,17 @@ pub fn child_main(spec_json: &str) -> i32 {
     };
     // An interpreter bug must still end as a trap the parent can report, not a crash.
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         solve(&program, input, &mut host, &limits)
-    })) {
+    }));
+    // Whatever way the solve ended, nothing the program started outlives it.
+    drop(host);
+    if tree::any_child_started() {
+        tree::kill_all();
+        // The starter double-checks (it may be a child subreaper, as the CLI is).
+        mark(CHILDREN_MARK);
+    }
+    let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(panic) => {
             let why = panic
@@ -227,7 +404,10 @@ pub struct SolverLaunch {
     /// The solver's working directory.
     pub cwd: PathBuf,
     /// Variables added to the inherited environment (`X07_WORLD`, `X07_OS_*`).
-    pub env: Vec<(String, String)>,
+    pub env: Vec<(OsString, OsString)>,
+    /// Start from an empty environment instead of the inherited one (a sandbox: `env`
+    /// then holds everything the solver gets, see [`sandbox_environment`]).
+    pub clear_env: bool,
     /// Wall-clock limit.
     pub wall_limit: Duration,
     /// Extra wall time granted, once, when the limit passes while the solver is still
@@ -255,6 +435,8 @@ pub struct RawRun {
     pub stderr: Vec<u8>,
     /// Whether the wall-clock limit killed it.
     pub timed_out: bool,
+    /// The solver's notes to its starter (e.g. that the kernel has no Landlock).
+    pub notes: Vec<String>,
 }
 
 fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
@@ -304,7 +486,11 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
     // Children the program starts and leaves running are re-parented to this process
     // when the solver is killed, so they can be found and killed below.
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    let mut child = Command::new(&launch.exe)
+    let mut command = Command::new(&launch.exe);
+    if launch.clear_env {
+        command.env_clear();
+    }
+    let mut child = command
         .args(&launch.self_prefix)
         .arg(SOLVE_SUBCOMMAND)
         .arg(spec_json)
@@ -420,9 +606,12 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
         Some(status) => status_code(status),
         None => (1, None),
     };
-    let (stderr, children) = split_announcements(&stderr);
-    if timed_out || signal.is_some() {
-        kill_orphans(&children);
+    let (stderr, notes, children_started) = split_notes(&stderr);
+    if timed_out || signal.is_some() || children_started {
+        // A solver killed from outside could not kill its own tree: what it started
+        // was re-parented to this process (a child subreaper) and goes now. After a
+        // normal end the solver has done it itself; this only double-checks.
+        crate::sandbox::tree::kill_descendants(std::process::id() as i32, Duration::from_secs(2));
     }
     Ok(RawRun {
         exit_status: if timed_out { 137 } else { exit_status },
@@ -431,52 +620,30 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
         stdout_over_cap,
         stderr,
         timed_out,
+        notes,
     })
 }
 
-/// Separates the solver's child announcements ([`crate::os::CHILD_ANNOUNCE_PREFIX`]
-/// lines) from the stderr the report shows.
-fn split_announcements(stderr: &[u8]) -> (Vec<u8>, Vec<u32>) {
-    let prefix = crate::os::CHILD_ANNOUNCE_PREFIX.as_bytes();
-    if !stderr.windows(prefix.len()).any(|w| w == prefix) {
-        return (stderr.to_vec(), Vec::new());
+/// Separates the solver's notes ([`NOTE_PREFIX`] lines) and its [`CHILDREN_MARK`] from
+/// the stderr the report shows.
+fn split_notes(stderr: &[u8]) -> (Vec<u8>, Vec<String>, bool) {
+    if !stderr.contains(&0) {
+        return (stderr.to_vec(), Vec::new(), false);
     }
+    let prefix = NOTE_PREFIX.as_bytes();
     let mut kept = Vec::with_capacity(stderr.len());
-    let mut children = Vec::new();
+    let mut notes = Vec::new();
+    let mut children = false;
     for line in stderr.split_inclusive(|&b| b == b'\n') {
-        match line.strip_prefix(prefix) {
-            Some(rest) => children.extend(
-                std::str::from_utf8(rest)
-                    .ok()
-                    .and_then(|pid| pid.trim_end().parse::<u32>().ok()),
-            ),
-            None => kept.extend_from_slice(line),
+        if let Some(rest) = line.strip_prefix(prefix) {
+            notes.push(String::from_utf8_lossy(rest).trim_end().to_string());
+        } else if line.strip_suffix(b"\n").unwrap_or(line) == CHILDREN_MARK.as_bytes() {
+            children = true;
+        } else {
+            kept.extend_from_slice(line);
         }
     }
-    (kept, children)
-}
-
-/// The parent pid of process `pid`, from `/proc`.
-fn parent_pid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Kills (with their process groups) and reaps the children a killed solver left
-/// running. Only processes re-parented to this process are touched, so a stale or reused
-/// pid never hits anything else.
-fn kill_orphans(children: &[u32]) {
-    use nix::sys::signal::{killpg, Signal};
-    use nix::sys::wait::waitpid;
-    use nix::unistd::Pid;
-    let me = std::process::id();
-    for &pid in children {
-        if pid > 1 && parent_pid(pid) == Some(me) {
-            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            let _ = waitpid(Pid::from_raw(pid as i32), None);
-        }
-    }
+    (kept, notes, children)
 }
 
 /// The compile error a solver process reported, if that is how it ended.
@@ -612,6 +779,7 @@ mod tests {
             stdout_over_cap: false,
             stderr: stderr.to_vec(),
             timed_out: false,
+            notes: Vec::new(),
         }
     }
 

@@ -1,0 +1,423 @@
+//! The process gate: executables (prefix tricks, `..`, symlinks, relative paths and
+//! cwd), arguments (`allow_args_regex_lite`, `max_args`), working directories, exit,
+//! and what child processes can reach (Landlock follows them).
+
+use serde_json::json;
+
+use crate::support::*;
+
+const DENIED: &str = "ERR 1";
+
+/// The policy with processes on, `/bin/sh` and `/bin/echo` allowed.
+fn with_processes(lab: &mut Lab) {
+    lab.policy(|p| allow_processes(p, &["/bin/echo", "/bin/sh"]));
+}
+
+#[test]
+fn executable_not_allowed_never_starts() {
+    let mut lab = Lab::new();
+    with_processes(&mut lab);
+    let marker = lab.project.join("out/touched");
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/usr/bin/touch", &marker.display().to_string()], &[], ""),
+    );
+    assert_eq!(run.doc(), DENIED);
+    assert!(!marker.exists());
+}
+
+#[test]
+fn dotdot_after_an_allowed_prefix() {
+    let mut lab = Lab::new();
+    lab.file("tools/ok", b"#!/bin/sh\necho ok\n");
+    lab.policy(|p| {
+        allow_processes(p, &[]);
+        p["process"]["allow_exec_prefixes"] = json!(["tools/"]);
+    });
+    for exe in [
+        "tools/../../../../bin/sh",
+        "tools/../tools/../../bin/sh",
+        "/bin/../bin/sh",
+    ] {
+        let run = lab.run(
+            run_capture_input(),
+            &proc_input(&[exe, "-c", "echo escaped"], &[], ""),
+        );
+        assert_eq!(run.doc(), DENIED, "{exe}");
+    }
+}
+
+#[test]
+fn prefix_without_slash_does_not_allow_a_sibling_directory() {
+    let mut lab = Lab::new();
+    let tools = lab.top.join("tools");
+    let evil = lab.top.join("tools-evil");
+    std::fs::create_dir_all(&tools).unwrap();
+    std::fs::create_dir_all(&evil).unwrap();
+    std::os::unix::fs::symlink("/bin/sh", evil.join("sh")).unwrap();
+    let prefix = tools.display().to_string();
+    lab.policy(|p| {
+        allow_processes(p, &[]);
+        p["process"]["allow_exec_prefixes"] = json!([prefix]);
+    });
+    let exe = evil.join("sh").display().to_string();
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&[&exe, "-c", "echo escaped"], &[], ""),
+    );
+    assert_eq!(run.doc(), DENIED);
+}
+
+#[test]
+fn symlink_inside_an_allowed_prefix_leading_out() {
+    let mut lab = Lab::new();
+    lab.symlink("tools/sh", "/bin/sh");
+    lab.policy(|p| {
+        allow_processes(p, &[]);
+        p["process"]["allow_exec_prefixes"] = json!(["tools"]);
+    });
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["tools/sh", "-c", "echo escaped"], &[], ""),
+    );
+    assert_eq!(run.doc(), DENIED);
+}
+
+#[test]
+fn relative_executable_is_not_resolved_in_the_request_cwd() {
+    let mut lab = Lab::new();
+    // `out/tools/x` would be what a chdir-then-exec runs; only `tools/x` is allowed.
+    std::fs::create_dir_all(lab.project.join("tools")).unwrap();
+    std::fs::create_dir_all(lab.project.join("out/tools")).unwrap();
+    std::os::unix::fs::symlink("/bin/echo", lab.project.join("out/tools/x")).unwrap();
+    lab.policy(|p| {
+        allow_processes(p, &[]);
+        p["process"]["allow_exec_prefixes"] = json!(["tools"]);
+        p["process"]["allow_cwd"] = true.into();
+        p["process"]["allow_cwd_roots"] = json!(["out"]);
+    });
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["tools/x", "escaped"], &[], "out"),
+    );
+    // `tools/x` (in the run's directory) does not exist: spawn failed, nothing ran.
+    assert_eq!(run.doc(), "ERR 3");
+}
+
+#[test]
+fn arguments_must_match_the_regex_lite_patterns() {
+    let mut lab = Lab::new();
+    lab.policy(|p| {
+        allow_processes(p, &["/bin/echo", "/bin/sh"]);
+        p["process"]["allow_args_regex_lite"] = json!(["[a-z]+", "-n"]);
+    });
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/echo", "-n", "hello"], &[], ""),
+    );
+    assert_eq!(run.doc(), "OK exit=0 out=\"hello\" err=\"\"");
+    for argv in [
+        vec!["/bin/sh", "-c", "echo escaped"],
+        vec!["/bin/echo", "hello;id"],
+        vec!["/bin/echo", "hello", "WORLD"],
+        vec!["/bin/echo", "hello\nworld"],
+    ] {
+        let run = lab.run(run_capture_input(), &proc_input(&argv, &[], ""));
+        assert_eq!(run.doc(), DENIED, "{argv:?}");
+    }
+}
+
+#[test]
+fn an_invalid_pattern_denies_every_request() {
+    let mut lab = Lab::new();
+    lab.policy(|p| {
+        allow_processes(p, &["/bin/echo"]);
+        p["process"]["allow_args_regex_lite"] = json!(["(unclosed", ".*"]);
+    });
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/echo", "x"], &[], ""),
+    );
+    assert_eq!(run.doc(), DENIED);
+}
+
+#[test]
+fn max_args_counts_argv0() {
+    let mut lab = Lab::new();
+    lab.policy(|p| {
+        allow_processes(p, &["/bin/echo"]);
+        p["process"]["max_args"] = 2.into();
+    });
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/echo", "a", "b"], &[], ""),
+    );
+    assert_eq!(run.doc(), DENIED);
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/echo", "a"], &[], ""),
+    );
+    assert_eq!(run.doc(), "OK exit=0 out=\"a\\n\" err=\"\"");
+}
+
+fn with_cwd_roots(lab: &mut Lab) {
+    lab.policy(|p| {
+        allow_processes(p, &["/bin/sh"]);
+        p["process"]["allow_cwd"] = true.into();
+        p["process"]["allow_cwd_roots"] = json!(["out"]);
+    });
+}
+
+#[test]
+fn cwd_with_dotdot_after_normalisation() {
+    let mut lab = Lab::new();
+    with_cwd_roots(&mut lab);
+    for cwd in ["out/../..", "out/../../outside", "out/./../sub"] {
+        let run = lab.run(
+            run_capture_input(),
+            &proc_input(&["/bin/sh", "-c", "pwd"], &[], cwd),
+        );
+        assert_eq!(run.doc(), DENIED, "{cwd}");
+    }
+}
+
+#[test]
+fn cwd_string_prefix_trick() {
+    let mut lab = Lab::new();
+    std::fs::create_dir_all(lab.project.join("out-evil")).unwrap();
+    with_cwd_roots(&mut lab);
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", "pwd"], &[], "out-evil"),
+    );
+    assert_eq!(run.doc(), DENIED);
+}
+
+#[test]
+fn cwd_through_a_symlink_out_of_the_root() {
+    let mut lab = Lab::new();
+    lab.symlink("out/door", &lab.outside);
+    with_cwd_roots(&mut lab);
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", "pwd"], &[], "out/door"),
+    );
+    assert_eq!(run.doc(), DENIED);
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", "pwd"], &[], "out"),
+    );
+    assert_eq!(
+        run.doc(),
+        format!(
+            "OK exit=0 out={:?} err=\"\"",
+            format!("{}\n", lab.project.join("out").display())
+        )
+    );
+}
+
+#[test]
+fn exit_is_gated_by_the_process_master_switch() {
+    let mut lab = Lab::new();
+    lab.policy(|p| {
+        p["process"]["enabled"] = false.into();
+        p["process"]["allow_exit"] = true.into();
+    });
+    lab.run(json!(["os.process.exit", 0]), b"")
+        .assert_trap("os.process.exit disabled by policy");
+}
+
+#[test]
+fn spawning_disabled_never_starts() {
+    let mut lab = Lab::new();
+    let marker = lab.project.join("out/touched");
+    lab.policy(|p| {
+        allow_processes(p, &["/usr/bin/touch"]);
+        p["process"]["allow_spawn"] = false.into();
+    });
+    let input = proc_input(&["/usr/bin/touch", &marker.display().to_string()], &[], "");
+    assert_eq!(lab.run(run_capture_input(), &input).doc(), DENIED);
+    assert_eq!(
+        lab.run(
+            dec(json!([
+                "os.process.spawn_capture_v1",
+                req_from_input(),
+                caps_from_input()
+            ])),
+            &input
+        )
+        .text(),
+        "65537"
+    );
+    assert!(!marker.exists());
+}
+
+#[test]
+fn a_child_cannot_read_outside_the_roots() {
+    let mut lab = Lab::new();
+    let canary = lab.canary("secret.txt");
+    with_processes(&mut lab);
+    lab.policy(|p| p["process"]["allow_execs"] = json!(["/bin/cat", "/bin/sh"]));
+    let path = canary.display().to_string();
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/cat", &path], &[], ""),
+    );
+    if run.landlock_missing() {
+        eprintln!("skipped: Landlock is not available");
+        return;
+    }
+    assert!(run.doc().starts_with("OK exit=1"), "{}", run.doc());
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(
+            &["/bin/sh", "-c", "cat /etc/hostname; cat /proc/1/environ"],
+            &[],
+            "",
+        ),
+    );
+    assert!(!run.doc().starts_with("OK exit=0"), "{}", run.doc());
+}
+
+#[test]
+fn a_child_cannot_write_outside_the_write_roots() {
+    let mut lab = Lab::new();
+    let canary = lab.canary("secret.txt");
+    with_processes(&mut lab);
+    let script = format!(
+        "echo PWNED > {c}; echo PWNED > {o}/new.txt; echo PWNED > data.txt; ln -s {c} out/l; echo ok > out/fine.txt",
+        c = canary.display(),
+        o = lab.outside.display()
+    );
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", &script], &[], ""),
+    );
+    if run.landlock_missing() {
+        eprintln!("skipped: Landlock is not available");
+        return;
+    }
+    assert_eq!(
+        std::fs::read(lab.project.join("data.txt")).unwrap(),
+        b"DATA"
+    );
+    assert!(!lab.project.join("out/l").exists());
+    assert_eq!(
+        std::fs::read(lab.project.join("out/fine.txt")).unwrap(),
+        b"ok\n"
+    );
+}
+
+#[test]
+fn a_child_cannot_execute_what_the_program_wrote() {
+    let mut lab = Lab::new();
+    with_processes(&mut lab);
+    let script = "printf '#!/bin/sh\\necho ran\\n' > out/x.sh; chmod +x out/x.sh; ./out/x.sh";
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", script], &[], ""),
+    );
+    if run.landlock_missing() {
+        eprintln!("skipped: Landlock is not available");
+        return;
+    }
+    assert!(!run.doc().contains("ran"), "{}", run.doc());
+}
+
+#[test]
+fn a_child_cannot_signal_processes_outside_the_sandbox() {
+    if kernel_version() < (6, 12) {
+        eprintln!("skipped: Landlock signal scoping needs Linux 6.12");
+        return;
+    }
+    let marker = sleep_marker();
+    let mut victim = std::process::Command::new("/bin/sleep")
+        .arg(&marker)
+        .spawn()
+        .unwrap();
+    let mut lab = Lab::new();
+    with_processes(&mut lab);
+    let script = format!("kill -9 {}; echo sent", victim.id());
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", &script], &[], ""),
+    );
+    let alive = victim.try_wait().unwrap().is_none();
+    let _ = victim.kill();
+    let _ = victim.wait();
+    if run.landlock_missing() {
+        eprintln!("skipped: Landlock is not available");
+        return;
+    }
+    assert!(
+        alive,
+        "the sandboxed child killed a process outside: {}",
+        run.doc()
+    );
+}
+
+#[test]
+fn a_child_cannot_open_tcp_connections_with_net_disabled() {
+    if !std::path::Path::new("/bin/bash").exists() {
+        eprintln!("skipped: no /bin/bash for /dev/tcp");
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut lab = Lab::new();
+    lab.policy(|p| allow_processes(p, &["/bin/bash"]));
+    let script = format!("echo hi > /dev/tcp/127.0.0.1/{port}");
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/bash", "-c", &script], &[], ""),
+    );
+    if run.landlock_missing() || kernel_version() < (6, 7) {
+        eprintln!("skipped: Landlock TCP rules need Linux 6.7");
+        return;
+    }
+    assert!(
+        listener.accept().is_err(),
+        "the child connected: {}",
+        run.doc()
+    );
+}
+
+#[test]
+fn a_root_child_has_no_admin_capabilities() {
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: not running as root");
+        return;
+    }
+    let mut lab = Lab::new();
+    with_processes(&mut lab);
+    // Harmless if they worked: chroot to `/`, raising the own priority.
+    let script =
+        "chroot / /bin/true; echo chroot=$?; renice -n -5 -p $$ >/dev/null 2>&1; echo renice=$?";
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", script], &[], ""),
+    );
+    let doc = run.doc();
+    assert!(
+        doc.contains("chroot=") && !doc.contains("chroot=0"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("renice=") && !doc.contains("renice=0"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn executable_paths_not_in_normal_form_are_refused() {
+    let mut lab = Lab::new();
+    with_processes(&mut lab);
+    for exe in ["/bin/./sh", "//bin/sh", "/bin//sh", "/bin/sh/"] {
+        let run = lab.run(
+            run_capture_input(),
+            &proc_input(&[exe, "-c", "echo escaped"], &[], ""),
+        );
+        assert_eq!(run.doc(), DENIED, "{exe}");
+    }
+}

@@ -1,0 +1,244 @@
+//! The process tree: nothing the program starts outlives the run, however it detaches
+//! (`setsid`, double fork, `kill_on_drop: false`) and however the run ends (return,
+//! trap, exit, timeout, runner killed); `limits.procs` holds against fork loops; CPU
+//! time counts over the whole tree.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::*;
+
+fn with_shell(lab: &mut Lab) {
+    lab.policy(|p| allow_processes(p, &["/bin/sh", "/bin/sleep"]));
+}
+
+/// A shell that leaves `sleep <marker>` behind in a way that escapes its process group.
+fn detaching(marker: &str, how: &str) -> Vec<u8> {
+    if how == "direct" {
+        let mut input = caps(1024, 1024, 0, 0);
+        input.extend(req(&["/bin/sleep", marker], &[], "", ""));
+        return input;
+    }
+    // The shell waits a moment, so the grandchild has detached before the shell's own
+    // process group is cleaned up.
+    let background = match how {
+        "setsid" => format!("setsid /bin/sleep {marker}"),
+        "double-fork" => format!("( ( /bin/sleep {marker} > /dev/null 2>&1 < /dev/null & ) & )"),
+        _ => format!("/bin/sleep {marker}"),
+    };
+    let script =
+        format!("{background} > /dev/null 2>&1 < /dev/null & /bin/sleep 0.3; echo started");
+    let mut input = caps(1024, 1024, 0, 0);
+    input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+    input
+}
+
+fn survivor_case(
+    how: &str,
+    solve: serde_json::Value,
+    policy: impl FnOnce(&mut serde_json::Value),
+) -> Run {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    lab.policy(policy);
+    let marker = sleep_marker();
+    let run = lab.run(solve, &detaching(&marker, how));
+    let survived = {
+        let started = Instant::now();
+        while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running_with(&marker)
+    };
+    kill_marker(&marker);
+    assert!(!survived, "`sleep {marker}` ({how}) outlived the run");
+    run
+}
+
+#[test]
+fn setsid_grandchild_after_a_normal_end() {
+    let run = survivor_case("setsid", run_capture_input(), |_| {});
+    assert!(run.doc().contains("started"), "{}", run.doc());
+}
+
+#[test]
+fn double_forked_grandchild_after_a_normal_end() {
+    let run = survivor_case("double-fork", run_capture_input(), |_| {});
+    assert!(run.doc().contains("started"), "{}", run.doc());
+}
+
+#[test]
+fn kill_on_drop_false_child_after_a_normal_end() {
+    let solve = spawn_then(json!([
+        "begin",
+        ["os.process.drop_v1", "h"],
+        lit("dropped")
+    ]));
+    let run = survivor_case("direct", solve, |p| {
+        p["process"]["kill_on_drop"] = false.into()
+    });
+    assert_eq!(run.text(), "dropped");
+}
+
+#[test]
+fn survivors_after_a_trap() {
+    let solve = spawn_then(json!([
+        "view.to_bytes",
+        ["view.slice", "input", 0, 100000000]
+    ]));
+    survivor_case("setsid", solve, |_| {}).assert_trap("view.slice oob");
+}
+
+#[test]
+fn survivors_after_exit() {
+    let solve = spawn_then(json!([
+        "begin",
+        ["os.process.join_exit_v1", "h"],
+        ["os.process.exit", 0]
+    ]));
+    survivor_case("setsid", solve, |_| {}).assert_trap("native stdout too short");
+}
+
+#[test]
+fn survivors_after_the_wall_clock_limit() {
+    let solve = spawn_then(forever());
+    let run = survivor_case("setsid", solve, |p| p["limits"]["wall_ms"] = 1500.into());
+    run.assert_trap("timed out");
+}
+
+#[test]
+fn survivors_after_the_runner_is_killed() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    let marker = sleep_marker();
+    let mut cli = lab.spawn(spawn_then(forever()), &detaching(&marker, "setsid"));
+    let started = Instant::now();
+    while !running_with(&marker) && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(running_with(&marker), "the grandchild never started");
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    let started = Instant::now();
+    while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let survived = running_with(&marker);
+    kill_marker(&marker);
+    assert!(!survived, "`sleep {marker}` outlived a killed runner");
+}
+
+#[test]
+fn fork_loop_beyond_limits_procs() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    lab.policy(|p| p["limits"]["procs"] = 4.into());
+    let marker = sleep_marker();
+    let script = format!(
+        "i=0; while [ $i -lt 40 ]; do /bin/sleep {marker} & i=$((i+1)); done; echo all-forked; wait"
+    );
+    let mut input = caps(1024, 1024, 0, 0);
+    input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+    let run = lab.run(run_capture_input(), &input);
+    kill_marker(&marker);
+    // The watchdog killed the tree: the shell did not get to wait for its 40 children.
+    let doc = run.doc();
+    assert!(
+        doc.starts_with("OK exit=137") || doc.starts_with("ERR"),
+        "{doc}"
+    );
+    assert!(run.elapsed < Duration::from_secs(15));
+    assert_no_survivor(&marker);
+}
+
+#[test]
+fn spawning_beyond_limits_procs_is_denied() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    lab.policy(|p| p["limits"]["procs"] = 1.into());
+    let marker = sleep_marker();
+    let mut input = caps(1024, 1024, 0, 0);
+    input.extend(req(&["/bin/sleep", &marker], &[], "", ""));
+    // Two spawns: the second would make two live processes.
+    let solve = json!([
+        "begin",
+        [
+            "let",
+            "a",
+            [
+                "os.process.spawn_capture_v1",
+                req_from_input(),
+                caps_from_input()
+            ]
+        ],
+        [
+            "let",
+            "b",
+            [
+                "os.process.run_capture_v1",
+                req_from_input(),
+                caps_from_input()
+            ]
+        ],
+        "b"
+    ]);
+    let run = lab.run(solve, &input);
+    assert_eq!(run.doc(), "ERR 1");
+    assert_no_survivor(&marker);
+}
+
+#[test]
+fn limits_procs_zero_allows_no_process() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    lab.policy(|p| p["limits"]["procs"] = 0.into());
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", "echo hi"], &[], ""),
+    );
+    assert_eq!(run.doc(), "ERR 1");
+}
+
+#[test]
+fn cpu_burned_in_children_counts_against_cpu_ms() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    lab.policy(|p| {
+        p["limits"]["cpu_ms"] = 1000.into();
+        p["limits"]["wall_ms"] = 30000.into();
+        p["process"]["max_runtime_ms"] = 30000.into();
+    });
+    let marker = sleep_marker();
+    // Four burners: 4 s of CPU in 1 s of wall time on 4 cores; the tree must be
+    // stopped after about 1 s of CPU in total, long before the wall limit.
+    let script = format!("for i in 1 2 3 4; do sh -c 'while :; do :; done' {marker} & done; wait");
+    let mut input = caps(1024, 1024, 0, 0);
+    input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+    let run = lab.run(run_capture_input(), &input);
+    kill_marker(&marker);
+    run.assert_trap("terminated by signal 9");
+    assert!(
+        run.elapsed < Duration::from_secs(20),
+        "took {:?}",
+        run.elapsed
+    );
+    assert_no_survivor(&marker);
+}
+
+#[test]
+fn children_die_with_a_child_that_times_out() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    let marker = sleep_marker();
+    let mut input = caps(1024, 1024, 300, 0);
+    input.extend(req(
+        &["/bin/sh", "-c", &format!("/bin/sleep {marker}")],
+        &[],
+        "",
+        "",
+    ));
+    let run = lab.run(run_capture_input(), &input);
+    assert_eq!(run.doc(), "ERR 4");
+    assert_no_survivor(&marker);
+}
