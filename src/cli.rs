@@ -146,6 +146,10 @@ pub struct RunnerArgs {
     /// Per-case timeout in milliseconds, overriding the configuration (fixtures may still set their own).
     #[arg(long, value_name = "MS")]
     pub timeout_ms: Option<u64>,
+    /// Remove every inherited X07_* variable from the runner's environment, not only the
+    /// run-shaping ones (as `env_clear = "all"`); only the configured `env` reaches it.
+    #[arg(long)]
+    pub clean_env: bool,
 }
 
 /// `cargo x07 test` / `cargo x07 bless`.
@@ -328,13 +332,16 @@ pub fn load_workspace(
     Ok(loaded)
 }
 
-/// Resolves the runner for this workspace.
+/// Resolves the runner for this workspace, with the run's environment.
 pub fn resolve_runner(
     runner: &RunnerArgs,
     workspace: &WorkspaceConfig,
 ) -> Result<CommandBackend, backend::ResolveError> {
     let configured = workspace.configured_x07();
-    backend::resolve(runner.x07.as_deref(), runner.backend, configured.as_deref())
+    let mut backend =
+        backend::resolve(runner.x07.as_deref(), runner.backend, configured.as_deref())?;
+    session::set_runner_environment(&mut backend, workspace, runner.clean_env);
+    Ok(backend)
 }
 
 /// `cargo x07 test` / `cargo x07 bless`: one [`session::run_tests`].
@@ -346,6 +353,7 @@ pub fn test(args: TestArgs) -> i32 {
         sandbox_backend: args.runner.sandbox_backend,
         timeout_ms: args.runner.timeout_ms,
         jobs: args.jobs,
+        clean_env: args.runner.clean_env,
         libtest: args.libtest,
         ci: args.ci,
         bless: args.bless,

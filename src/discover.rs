@@ -293,6 +293,8 @@ mod tests {
             smoke_root: root.to_path_buf(),
             smoke_module_roots: vec![],
             env: Default::default(),
+            env_clear: Default::default(),
+            native_cache_dir: None,
         };
         WorkspaceConfig {
             root: root.to_path_buf(),

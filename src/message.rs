@@ -22,7 +22,7 @@ use crate::failure::{
 };
 use crate::fixture::FixtureError;
 use crate::plan::{OutputOrigin, PlannedCase, SchemaVersionCheck, Target, SANDBOX_WORLD};
-use crate::run::{path_from_cwd, Reproduce, RunOutput};
+use crate::run::{path_from_cwd, EnvClear, Reproduce, RunOutput, RunnerEnv};
 
 /// At most this many bytes of stderr/stdout are quoted in a message.
 const QUOTE_LIMIT: usize = 4000;
@@ -728,6 +728,29 @@ fn hex_diff(expected: &[u8], actual: &[u8]) -> String {
         );
     }
     out
+}
+
+/// What the first output line adds about the runner's environment: which inherited `X07_*`
+/// variables reach the runner and which are removed (names only, never values); `None`
+/// when none was inherited.
+pub fn environment_note(env: &RunnerEnv) -> Option<String> {
+    let passed = env.passed();
+    let removed = env.removed();
+    if passed.is_empty() && removed.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !passed.is_empty() {
+        parts.push(format!("passed {}", passed.join(", ")));
+    }
+    if !removed.is_empty() {
+        let why = match env.clear {
+            EnvClear::RunShaping => "run-shaping",
+            EnvClear::All => "clean env",
+        };
+        parts.push(format!("removed {} ({why})", removed.join(", ")));
+    }
+    Some(format!("inherited X07_*: {}", parts.join("; ")))
 }
 
 #[cfg(test)]

@@ -7,14 +7,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::backend::{self, Backend as _, BackendChoice};
+use crate::backend::{self, Backend as _, BackendChoice, CommandBackend, RunnerKind};
 use crate::bless;
 use crate::config::{self, SandboxBackend, Selection as Packages, WorkspaceConfig};
 use crate::discover;
 use crate::engine::{self, exit, EngineOptions};
 use crate::plan::{self, PlannedCase};
 use crate::report::{self, args::CiArgs, MessageFormat, SharedStream, Streams};
-use crate::run;
+use crate::run::{self, EnvClear, RunnerEnv};
 use crate::select::Selection;
 
 /// Everything a test run is asked to do.
@@ -32,6 +32,8 @@ pub struct TestRequest {
     pub timeout_ms: Option<u64>,
     /// `-j N`.
     pub jobs: Option<usize>,
+    /// `--clean-env`: remove every inherited `X07_*` variable (as `env_clear = "all"`).
+    pub clean_env: bool,
     /// libtest's flags.
     pub libtest: libtest_mimic::Arguments,
     /// The CI flags.
@@ -77,6 +79,36 @@ pub fn override_settings(
             package.settings.timeout_ms = timeout;
         }
     }
+}
+
+/// Gives `backend` the run's environment (see [`crate::run::env`]): inherited run-shaping
+/// `X07_*` variables removed (every `X07_*` one with `--clean-env` or `env_clear = "all"`),
+/// and the configured native cache as `X07_NATIVE_CACHE_DIR` unless the caller set it (not
+/// with a clean environment: then only the configured `env` is set). For a real toolchain
+/// the native cache directory is created.
+pub fn set_runner_environment(
+    backend: &mut CommandBackend,
+    workspace: &WorkspaceConfig,
+    clean_env: bool,
+) {
+    let settings = workspace.run_settings();
+    let clear = if clean_env {
+        EnvClear::All
+    } else {
+        settings.env_clear
+    };
+    let native_cache = match clear {
+        EnvClear::All => None,
+        EnvClear::RunShaping => settings.native_cache_dir.as_deref(),
+    };
+    let env = RunnerEnv::from_process(clear, native_cache);
+    if backend.info.kind == RunnerKind::X07 {
+        if let Some(dir) = env.default_native_cache() {
+            // Best effort: x07 falls back to its own default when it cannot use the directory.
+            let _ = std::fs::create_dir_all(dir);
+        }
+    }
+    backend.set_environment(env);
 }
 
 /// The number of cases run at once: `--test-threads`, else `-j`, else
@@ -157,6 +189,9 @@ fn reproduce_flags(request: &TestRequest, workspace: &WorkspaceConfig) -> Vec<St
         flags.push("--timeout-ms".into());
         flags.push(timeout.to_string());
     }
+    if request.clean_env {
+        flags.push("--clean-env".into());
+    }
     flags
 }
 
@@ -228,6 +263,7 @@ fn run_tests_inner(
         request.backend,
         configured.as_deref(),
     )?;
+    set_runner_environment(&mut backend, &workspace, request.clean_env);
     backend
         .info
         .cargo_x07_flags
