@@ -253,6 +253,28 @@ impl WorkspaceConfig {
             .or(self.workspace_settings.jobs)
     }
 
+    /// The index in [`WorkspaceConfig::packages`] of the package whose settings apply to
+    /// `path` (absolute): the selected package with the deepest root holding it; a fixture
+    /// outside every selected package (the root of a virtual workspace, say) gets the
+    /// `[workspace.metadata.x07]` settings, as an entry added for the workspace root.
+    pub fn package_for_path(&mut self, path: &Path) -> usize {
+        let owner = self
+            .packages
+            .iter()
+            .enumerate()
+            .filter(|(_, package)| path.starts_with(&package.root))
+            .max_by_key(|(_, package)| package.root.components().count())
+            .map(|(index, _)| index);
+        owner.unwrap_or_else(|| {
+            self.packages.push(PackageConfig {
+                name: "(workspace)".into(),
+                root: self.root.clone(),
+                settings: self.workspace_settings.clone(),
+            });
+            self.packages.len() - 1
+        })
+    }
+
     /// The settings that hold for the whole run (runner, environment): the first selected
     /// package's, else the workspace's.
     pub fn run_settings(&self) -> &Settings {

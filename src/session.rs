@@ -54,6 +54,9 @@ pub enum SetupError {
     /// The fixture roots could not be walked.
     #[error(transparent)]
     Discover(#[from] discover::DiscoverError),
+    /// `cargo x07 test <path>` named a path without fixtures.
+    #[error(transparent)]
+    Path(#[from] discover::PathError),
     /// No runner.
     #[error(transparent)]
     Runner(#[from] backend::ResolveError),
@@ -154,6 +157,37 @@ pub fn load_cases(
     }
 }
 
+/// The path a test-name FILTER names, when it names one: `cargo x07 test demo` runs the
+/// fixtures at or below `./demo` (a fixture directory, its `x07.json`, a smoke suite or a
+/// directory of fixtures) even when they are outside the configured fixture roots. A
+/// FILTER with `::` (a test name), `--exact`, or one that is no existing path stays a
+/// libtest filter.
+pub fn filter_path(libtest: &libtest_mimic::Arguments) -> Option<PathBuf> {
+    if libtest.exact {
+        return None;
+    }
+    path_of_filter(libtest.filter.as_deref()?)
+}
+
+/// `filter` as a path, when it is no test name (no `::`) and names an existing file or
+/// directory (from the current directory).
+pub fn path_of_filter(filter: &str) -> Option<PathBuf> {
+    let is_path =
+        !filter.is_empty() && !filter.contains("::") && std::fs::symlink_metadata(filter).is_ok();
+    is_path.then(|| PathBuf::from(filter))
+}
+
+/// The planned cases of the fixtures at or below `path` (see [`filter_path`]).
+pub fn load_cases_at(
+    workspace: &mut WorkspaceConfig,
+    path: &std::path::Path,
+) -> Result<(Vec<PlannedCase>, usize), SetupError> {
+    let fixtures = discover::discover_path(workspace, path)?;
+    let cases = plan::plan_all(workspace, &fixtures);
+    let total = cases.len();
+    Ok((cases, total))
+}
+
 /// Flags a `cargo x07 run` reproduce line repeats so that it runs like this run.
 fn reproduce_flags(request: &TestRequest, workspace: &WorkspaceConfig) -> Vec<String> {
     let mut flags = Vec::new();
@@ -225,14 +259,45 @@ fn run_tests_inner(
     if request.libtest.test_threads == Some(0) {
         return Err(SetupError::ZeroThreads);
     }
-    let mut workspace = config::load(&request.packages)?;
+    let path = filter_path(&request.libtest);
+    let mut packages = request.packages.clone();
+    if path.is_some() && packages.packages.is_empty() {
+        // The path says which package a fixture belongs to.
+        packages.workspace = true;
+    }
+    let mut workspace = config::load(&packages)?;
     override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
-    let selection = Selection {
+    let mut selection = Selection {
         profiles: request.ci.profiles.clone(),
         partition: request.ci.partition,
         libtest: request.libtest.clone(),
     };
-    let (cases, total) = load_cases(&workspace, selection.exact_name())?;
+    let at_path = match &path {
+        Some(path) => match load_cases_at(&mut workspace, path) {
+            Ok(loaded) => Some(loaded),
+            Err(SetupError::Path(error)) => {
+                // `cargo x07 test src`: a word that happens to be a path without fixtures
+                // is still a test-name filter, over the packages selected as usual.
+                say(
+                    stderr,
+                    &format!("note: {error}; FILTER is used as a test-name filter\n"),
+                );
+                workspace = config::load(&request.packages)?;
+                override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
+                None
+            }
+            Err(error) => return Err(error),
+        },
+        None => None,
+    };
+    let (cases, total) = match at_path {
+        Some(loaded) => {
+            // The path selected the fixtures; the other filters still apply.
+            selection.libtest.filter = None;
+            loaded
+        }
+        None => load_cases(&workspace, selection.exact_name())?,
+    };
     let planned_ids: Vec<PlannedCase> = if request.bless {
         cases.clone()
     } else {

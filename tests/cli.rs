@@ -429,6 +429,7 @@ fn run_prints_the_report_and_the_verdict() {
             "fixtures/a",
             "--profile",
             "os",
+            "--report",
             "--x07",
             fake.to_str().unwrap(),
         ])
