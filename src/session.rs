@@ -184,7 +184,13 @@ pub fn load_cases_at(
 ) -> Result<(Vec<PlannedCase>, usize), SetupError> {
     let fixtures = discover::discover_path(workspace, path)?;
     let cases = plan::plan_all(workspace, &fixtures);
-    let total = cases.len();
+    // libtest's filtered-out count: every other case of the workspace, counted cheaply.
+    let others: Vec<discover::FixtureLocation> = discover::discover(workspace)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|other| fixtures.iter().all(|selected| selected.name != other.name))
+        .collect();
+    let total = cases.len() + plan::count_cases(workspace, &others);
     Ok((cases, total))
 }
 
