@@ -118,6 +118,10 @@ fn a_user_workspace_installs_cargo_x07_and_runs_the_harness_by_path() {
     let out = text(&output);
     assert_eq!(output.status.code(), Some(0), "{out}");
     assert_eq!(outcome(&out, "fixtures/hello::greet::os"), "ok", "{out}");
-    assert_eq!(outcome(&out, "fixtures/hello::greet::sandbox"), "ok", "{out}");
+    assert_eq!(
+        outcome(&out, "fixtures/hello::greet::sandbox"),
+        "ok",
+        "{out}"
+    );
     assert!(out.contains("2 passed; 0 failed"), "{out}");
 }
