@@ -59,50 +59,63 @@ fn target_cases(
     workspace: &mut WorkspaceConfig,
     target: &str,
 ) -> Result<(Vec<PlannedCase>, Option<String>), TargetError> {
-    if let Some((fixture, rest)) = target.split_once("::") {
+    // A test name whose fixture part is one fixture; else it may still be a filter
+    // (`::os`, `hello-literal::c01`), and the fixture problem is the error when that
+    // matches nothing either.
+    let mut not_a_fixture = None;
+    if let Some((fixture, rest)) = target.split_once("::").filter(|(f, _)| !f.is_empty()) {
         let (case, profile) = match rest.split_once("::") {
             Some((case, profile)) => (case, Some(profile)),
             None => (rest, None),
         };
-        let locations =
-            fixture_of_test_name(workspace, fixture).map_err(|source| TargetError::NoFixture {
-                fixture: fixture.to_string(),
-                name: target.to_string(),
-                source,
-            })?;
-        let planned = plan::plan_all(workspace, &locations);
-        let cases: Vec<PlannedCase> = planned
-            .iter()
-            .filter(|planned| planned.id.case == case)
-            .filter(|planned| profile.is_none_or(|profile| planned.id.profile == profile))
-            .cloned()
-            .collect();
-        if cases.is_empty() {
-            let mut asked = format!("--case {case}");
-            if let Some(profile) = profile {
-                asked.push_str(&format!(" --profile {profile}"));
+        match fixture_of_test_name(workspace, fixture) {
+            Ok(locations) if locations.len() == 1 => {
+                let planned = plan::plan_all(workspace, &locations);
+                let cases: Vec<PlannedCase> = planned
+                    .iter()
+                    .filter(|planned| planned.id.case == case)
+                    .filter(|planned| profile.is_none_or(|profile| planned.id.profile == profile))
+                    .cloned()
+                    .collect();
+                if cases.is_empty() {
+                    let mut asked = format!("--case {case}");
+                    if let Some(profile) = profile {
+                        asked.push_str(&format!(" --profile {profile}"));
+                    }
+                    return Err(TargetError::NoMatch(no_matching_case(
+                        fixture, &planned, &asked,
+                    )));
+                }
+                return Ok((cases, Some(fixture.to_string())));
             }
-            return Err(TargetError::NoMatch(no_matching_case(
-                fixture, &planned, &asked,
-            )));
+            Ok(_) => {}
+            Err(source) => {
+                not_a_fixture = Some(TargetError::NoFixture {
+                    fixture: fixture.to_string(),
+                    name: target.to_string(),
+                    source,
+                })
+            }
         }
-        return Ok((cases, Some(fixture.to_string())));
-    }
-    let as_path = [PathBuf::from(target), workspace.root.join(target)]
-        .into_iter()
-        .find(|path| std::fs::symlink_metadata(path).is_ok());
-    if let Some(path) = as_path {
-        let locations = discover::discover_path(workspace, &path)?;
-        return Ok((plan::plan_all(workspace, &locations), None));
+    } else {
+        let as_path = [PathBuf::from(target), workspace.root.join(target)]
+            .into_iter()
+            .find(|path| std::fs::symlink_metadata(path).is_ok());
+        if let Some(path) = as_path {
+            let locations = discover::discover_path(workspace, &path)?;
+            return Ok((plan::plan_all(workspace, &locations), None));
+        }
     }
     let fixtures = discover::discover(workspace)?;
     let mut cases = plan::plan_all(workspace, &fixtures);
     cases.retain(|case| case.id.test_name().contains(target));
     if cases.is_empty() {
-        return Err(TargetError::NoMatch(format!(
-            "{target} is no fixture path, no test name, and no test name contains it \
-             (cargo x07 list shows the test names)"
-        )));
+        return Err(not_a_fixture.unwrap_or_else(|| {
+            TargetError::NoMatch(format!(
+                "{target} is no fixture path, no test name, and no test name contains it \
+                 (cargo x07 list shows the test names)"
+            ))
+        }));
     }
     Ok((cases, None))
 }

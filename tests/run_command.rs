@@ -182,6 +182,21 @@ fn a_filter_or_a_directory_runs_every_matching_case() {
         2,
         "{stdout}"
     );
+    // A filter may hold `::` too.
+    let (code, stdout, _) = run(&ws, &["::sandbox"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("== fixtures/trapper::oob::sandbox\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("::os\n"), "{stdout}");
+    let (code, stdout, _) = run(&ws, &["echo::text"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(
+        stdout.matches("== fixtures/echo::text::").count(),
+        2,
+        "{stdout}"
+    );
     // A directory of fixtures.
     let (code, stdout, _) = run(&ws, &["fixtures", "--case", "text"]);
     assert_eq!(code, Some(0), "{stdout}");
