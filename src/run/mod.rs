@@ -1,6 +1,6 @@
 //! Running one case: copy the fixture to a fresh temporary directory
 //! ([`copy`]), build the `x07 run …` command line exactly as the real toolchain
-//! expects ([`command`]), spawn the runner with the run's environment ([`env`]: inherited
+//! expects ([`command`]), spawn the runner with the run's environment ([`mod@env`]: inherited
 //! run-shaping `X07_*` variables removed, the native cache set) and no stdin under a
 //! wall-clock timeout that kills its whole process group ([`process`]).
 //!
