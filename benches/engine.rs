@@ -36,6 +36,8 @@ fn settings(root: &Path, profiles: &[&str]) -> Settings {
         smoke_root: root.to_path_buf(),
         smoke_module_roots: vec![],
         env: Default::default(),
+        env_clear: Default::default(),
+        native_cache_dir: None,
     }
 }
 
@@ -153,6 +155,7 @@ fn fake_runner() -> CommandBackend {
         },
         program,
         leading_args: Vec::new(),
+        env: run::RunnerEnv::from_process(run::EnvClear::RunShaping, None),
     }
 }
 

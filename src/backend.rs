@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::failure::RunnerFailure;
 use crate::plan::PlannedCase;
-use crate::run::{self, RunOutput, EMBEDDED_RUNNER_ARG};
+use crate::run::{self, EnvClear, RunOutput, RunnerEnv, EMBEDDED_RUNNER_ARG};
 
 /// Which kind of runner runs the cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +102,19 @@ pub struct CommandBackend {
     pub leading_args: Vec<OsString>,
     /// What the reporters say about it.
     pub info: RunnerInfo,
+    /// The environment of every runner process (see [`crate::run::env`]).
+    pub env: RunnerEnv,
+}
+
+impl CommandBackend {
+    /// Runs the cases in `env`; the first output line ([`RunnerInfo::description`]) then
+    /// also says which inherited `X07_*` variables are passed and which removed.
+    pub fn set_environment(&mut self, env: RunnerEnv) {
+        if let Some(note) = crate::message::environment_note(&env) {
+            self.info.description = format!("{}; {note}", self.info.description);
+        }
+        self.env = env;
+    }
 }
 
 impl Backend for CommandBackend {
@@ -110,7 +123,7 @@ impl Backend for CommandBackend {
     }
 
     fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
-        run::run_case(case, &self.program, &self.leading_args)
+        run::run_case(case, &self.program, &self.leading_args, &self.env)
     }
 }
 
@@ -178,6 +191,7 @@ pub fn resolve(
                 },
                 program,
                 leading_args: Vec::new(),
+                env: RunnerEnv::from_process(EnvClear::RunShaping, None),
             });
         }
         if choice == BackendChoice::X07 {
@@ -203,6 +217,7 @@ pub fn resolve(
         },
         program,
         leading_args: vec![EMBEDDED_RUNNER_ARG.into()],
+        env: RunnerEnv::from_process(EnvClear::RunShaping, None),
     })
 }
 

@@ -1,7 +1,8 @@
 //! Running one case: copy the fixture to a fresh temporary directory
 //! ([`copy`]), build the `x07 run …` command line exactly as the real toolchain
-//! expects ([`command`]), spawn the runner with a cleaned environment and no stdin
-//! under a wall-clock timeout that kills its whole process group ([`process`]).
+//! expects ([`command`]), spawn the runner with the run's environment ([`mod@env`]: inherited
+//! run-shaping `X07_*` variables removed, the native cache set) and no stdin under a
+//! wall-clock timeout that kills its whole process group ([`process`]).
 //!
 //! How a case is executed is behind [`crate::backend::Backend`]; this module is the
 //! command-line backend's machinery (the real `x07`, or this executable as the embedded
@@ -9,6 +10,7 @@
 
 pub mod command;
 pub mod copy;
+pub mod env;
 pub mod process;
 
 use std::ffi::OsString;
@@ -21,8 +23,9 @@ use crate::failure::RunnerFailure;
 use crate::plan::{PlannedCase, Target};
 
 pub use command::{
-    clean_env, command_args, path_from_cwd, render_args, reproduce, shell_quote, Arg, Reproduce,
+    command_args, path_from_cwd, render_args, reproduce, shell_quote, Arg, Reproduce,
 };
+pub use env::{clean_env, EnvClear, RunnerEnv};
 pub use process::{execute, kill_running_on_interrupt, stop_running_cases};
 
 /// The first argument that makes `cargo-x07` (and harness test binaries) act as the embedded runner.
@@ -65,12 +68,13 @@ pub struct RunOutput {
     pub project_copy: Option<PathBuf>,
 }
 
-/// Runs one planned case with `program` (`leading_args` first, then `run …`): copy,
-/// spawn, collect. The temporary copy is removed afterwards.
+/// Runs one planned case with `program` (`leading_args` first, then `run …`) in the
+/// environment `env`: copy, spawn, collect. The temporary copy is removed afterwards.
 pub fn run_case(
     case: &PlannedCase,
     program: &Path,
     leading_args: &[OsString],
+    env: &RunnerEnv,
 ) -> Result<RunOutput, RunnerFailure> {
     let io = |error: std::io::Error| RunnerFailure::Io(Arc::new(error));
     let scratch = tempfile::Builder::new()
@@ -95,7 +99,7 @@ pub fn run_case(
         .args(leading_args)
         .args(render_args(&command_args(case), &project_dir))
         .current_dir(&project_dir);
-    clean_env(&mut runner, &case.run.env);
+    env.apply(&mut runner, &case.run.env);
     let output = execute(runner, case.timeout).map(|mut output| {
         if matches!(case.target, Target::Project { .. }) {
             output.project_copy = Some(project_dir.clone());

@@ -76,8 +76,12 @@ pub fn stop_running_cases() -> usize {
 /// elsewhere) is left alone.
 pub fn kill_running_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
+        // Held until the process exits: a case whose runner is killed below cannot finish
+        // (its scratch registration waits for this lock), so the run cannot end with its
+        // own exit code before this handler exits with 130.
+        let scratch = running_scratch();
         let killed = stop_running_cases();
-        for dir in running_scratch().iter() {
+        for dir in scratch.iter() {
             let _ = std::fs::remove_dir_all(dir);
         }
         eprintln!("cargo-x07: interrupted; killed the process groups of {killed} running case(s)");
