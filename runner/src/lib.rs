@@ -9,9 +9,12 @@
 pub mod ast;
 pub mod check;
 pub mod eval;
+pub mod fuel;
 pub mod host;
+pub mod opt;
 pub mod parse;
 pub mod std;
+pub mod tir;
 pub mod types;
 pub mod value;
 

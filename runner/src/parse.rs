@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use crate::ast::{Expr, ExprKind, FnDecl, Param, SourceFile};
 use crate::types::{Ty, TYPE_TOKENS};
 
-pub use crate::eval::code::Program;
+pub use crate::eval::Program;
 
 /// A program the real toolchain would refuse to compile, with the exact report fields.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -93,7 +93,8 @@ fn load_program_here(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Prog
     for id in &imports {
         loader.load(id)?;
     }
-    crate::check::check_program(loader.files, loader.native)
+    let tree = crate::check::check_program(loader.files, loader.native)?;
+    Ok(Program { tree })
 }
 
 /// Which kind of file is being parsed.

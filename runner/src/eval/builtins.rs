@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 
-use super::code::Builtin;
 use crate::host::{Host, Interrupt};
+use crate::tir::Builtin;
 use crate::value::{bytes_value, live_bytes, new_bytes, note_memcpy, Buf, Value, VecU8, View};
 
 /// Runtime context a builtin may need.
