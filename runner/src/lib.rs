@@ -17,6 +17,7 @@ pub mod std;
 pub mod tir;
 pub mod types;
 pub mod value;
+pub mod vm;
 
 pub use crate::eval::{solve, MemStats, SolveLimits, SolveOutcome, SolveStats};
 pub use crate::parse::{load_program, CompileError, Program};

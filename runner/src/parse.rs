@@ -94,7 +94,7 @@ fn load_program_here(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Prog
         loader.load(id)?;
     }
     let tree = crate::check::check_program(loader.files, loader.native)?;
-    Ok(Program { tree })
+    Ok(Program::new(tree))
 }
 
 /// Which kind of file is being parsed.

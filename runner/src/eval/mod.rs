@@ -17,6 +17,16 @@ use crate::value;
 pub struct Program {
     /// The typed tree of the optimized program.
     pub tree: TProgram,
+    /// The same, lowered for the register machine.
+    pub code: crate::vm::VmProgram,
+}
+
+impl Program {
+    /// Lowers a checked program.
+    pub fn new(tree: TProgram) -> Program {
+        let code = crate::vm::lower(&tree);
+        Program { tree, code }
+    }
 }
 
 /// Resource limits of one run.
@@ -90,16 +100,16 @@ pub fn solve(
     limits: &SolveLimits,
 ) -> SolveOutcome {
     value::reset_counters();
-    let outcome = reference::run(
-        &program.tree,
+    let (result, fuel_used) = crate::vm::run(
+        &program.code,
         input,
         host,
         limits.fuel,
         limits.max_memory_bytes,
     );
     SolveOutcome {
-        result: outcome.result,
-        stats: stats(outcome.fuel_used, input.len()),
+        result,
+        stats: stats(fuel_used, input.len()),
     }
 }
 
