@@ -6,6 +6,9 @@
 //! is the tree-walking evaluator.
 
 pub mod builtins;
+#[cfg(feature = "reference")]
+pub mod differential;
+#[cfg(feature = "reference")]
 pub mod reference;
 
 use crate::host::{Host, Interrupt};
@@ -100,16 +103,47 @@ pub fn solve(
     limits: &SolveLimits,
 ) -> SolveOutcome {
     value::reset_counters();
-    let (result, fuel_used) = crate::vm::run(
-        &program.code,
-        input,
-        host,
-        limits.fuel,
-        limits.max_memory_bytes,
-    );
-    SolveOutcome {
-        result,
-        stats: stats(fuel_used, input.len()),
+    #[cfg(feature = "reference")]
+    {
+        let mut recorder = differential::Recorder::new(host);
+        let (result, fuel_used) = crate::vm::run(
+            &program.code,
+            input,
+            &mut recorder,
+            limits.fuel,
+            limits.max_memory_bytes,
+        );
+        let stats = stats(fuel_used, input.len());
+        let checked = differential::compare(
+            &program.tree,
+            input,
+            recorder.replay(),
+            limits.fuel,
+            limits.max_memory_bytes,
+            &result,
+            fuel_used,
+        );
+        let result = match checked {
+            Ok(()) => result,
+            Err(why) => Err(Interrupt::Trap(format!(
+                "x07-lite differential mismatch: {why}"
+            ))),
+        };
+        SolveOutcome { result, stats }
+    }
+    #[cfg(not(feature = "reference"))]
+    {
+        let (result, fuel_used) = crate::vm::run(
+            &program.code,
+            input,
+            host,
+            limits.fuel,
+            limits.max_memory_bytes,
+        );
+        SolveOutcome {
+            result,
+            stats: stats(fuel_used, input.len()),
+        }
     }
 }
 
