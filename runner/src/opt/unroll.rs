@@ -9,9 +9,10 @@
 use super::{as_list, assigns_name, int, list};
 use crate::ast::{Expr, ExprKind};
 
-/// Visible variable names, by scope.
+/// Visible variable names, by scope, and how many more nodes unrolling may add.
 struct Env {
     scopes: Vec<Vec<String>>,
+    budget: usize,
 }
 
 impl Env {
@@ -26,9 +27,14 @@ impl Env {
     }
 }
 
+/// Most nodes a function body may grow to by unrolling; past it, loops stay loops (only
+/// absurd programs, such as ten nested literal loops of 8, get there).
+const MAX_BODY_NODES: usize = 250_000;
+
 pub(super) fn run(body: &mut Expr, params: &[String]) {
     let mut env = Env {
         scopes: vec![params.to_vec()],
+        budget: MAX_BODY_NODES.saturating_sub(super::node_count(body)),
     };
     walk(body, &mut env);
 }
@@ -41,7 +47,7 @@ fn lit(e: &Expr) -> Option<i32> {
 }
 
 /// The unrolled replacement of a `for` node, if it qualifies.
-fn unrolled(e: &Expr, env: &Env) -> Option<Expr> {
+fn unrolled(e: &Expr, env: &mut Env) -> Option<Expr> {
     let (_, args) = as_list(e)?;
     let ExprKind::Ident(name) = &args[0].kind else {
         return None;
@@ -55,6 +61,12 @@ fn unrolled(e: &Expr, env: &Env) -> Option<Expr> {
     if span == 0 {
         return Some(int(0, ptr));
     }
+    // Nested loops are unrolled from the outside in: this copy's body may still grow.
+    let body_nodes = super::node_count(&args[3]);
+    let added = (body_nodes + 8) * span as usize;
+    if added > env.budget {
+        return None;
+    }
     let var = super::ident(name, ptr);
     let first = if env.visible(name) { "set" } else { "let" };
     let mut items = vec![list(first, vec![var.clone(), int(s, ptr)], ptr)];
@@ -66,6 +78,7 @@ fn unrolled(e: &Expr, env: &Env) -> Option<Expr> {
         items.push(list("begin", vec![args[3].clone(), int(0, ptr)], ptr));
     }
     items.push(int(0, ptr));
+    env.budget -= added;
     Some(list("begin", items, ptr))
 }
 

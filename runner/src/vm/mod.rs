@@ -50,8 +50,20 @@ pub fn run(
     fuel: u64,
     max_memory_bytes: u64,
 ) -> (Result<Vec<u8>, Interrupt>, u64) {
-    let stopped = exec::Machine::new(p, host, input, fuel, max_memory_bytes).run();
-    (stopped.result, fuel - stopped.fuel_left)
+    // Checked programs never make the machine panic; should a bug do so anyway, the run
+    // ends with a trap instead of unwinding into the caller.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        exec::Machine::new(p, host, input, fuel, max_memory_bytes).run()
+    }));
+    match run {
+        Ok(stopped) => (stopped.result, fuel - stopped.fuel_left),
+        Err(_) => (
+            Err(Interrupt::Trap(
+                "x07-lite internal error: the machine panicked".to_string(),
+            )),
+            0,
+        ),
+    }
 }
 
 #[cfg(test)]
