@@ -467,6 +467,22 @@ impl TExpr {
         }
     }
 
+    /// Whether the node costs no fuel and does nothing but bind and move variables (the
+    /// only loop bodies that cost nothing are made of `let x <owned variable>`).
+    /// Running such a body once or many times leaves the same state: the first run
+    /// moves the values, later runs move empty ones.
+    pub fn is_free_moves(&self) -> bool {
+        if self.tick {
+            return false;
+        }
+        match &self.kind {
+            TKind::Begin { items, .. } => items.iter().all(TExpr::is_free_moves),
+            TKind::Let { value, .. } => value.is_free_moves(),
+            TKind::Take(_) | TKind::Var(_) => true,
+            _ => false,
+        }
+    }
+
     /// Whether evaluating the node may change an existing variable (`set`, `set0`, a move,
     /// a `for` over a reused variable, the `unwrap_or` default emptying).
     pub fn assigns(&self) -> bool {

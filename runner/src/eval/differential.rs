@@ -17,6 +17,13 @@ use crate::tir::TProgram;
 /// Runs that used more fuel than this are not replayed (the reference is slow).
 pub const FUEL_CAP: u64 = 3_000_000;
 
+/// Whether runs are checked: yes, unless `X07_LITE_DIFFERENTIAL=0` (the benchmark
+/// turns it off so it measures the machine alone).
+pub fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("X07_LITE_DIFFERENTIAL").is_none_or(|v| v != "0"))
+}
+
 /// Stack of the reference evaluator's thread.
 const REFERENCE_STACK_BYTES: usize = 256 * 1024 * 1024;
 

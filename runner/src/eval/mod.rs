@@ -104,7 +104,7 @@ pub fn solve(
 ) -> SolveOutcome {
     value::reset_counters();
     #[cfg(feature = "reference")]
-    {
+    if differential::enabled() {
         let mut recorder = differential::Recorder::new(host);
         let (result, fuel_used) = crate::vm::run(
             &program.code,
@@ -129,9 +129,8 @@ pub fn solve(
                 "x07-lite differential mismatch: {why}"
             ))),
         };
-        SolveOutcome { result, stats }
+        return SolveOutcome { result, stats };
     }
-    #[cfg(not(feature = "reference"))]
     {
         let (result, fuel_used) = crate::vm::run(
             &program.code,

@@ -193,6 +193,16 @@ impl RefEval<'_> {
                 let s = self.eval(start, locals)?.i32();
                 locals[*var as usize] = Value::I32(s);
                 let end = self.eval(end, locals)?.i32() as u32;
+                if body.is_free_moves() {
+                    // Up to 2^32 iterations that cost nothing and repeat the first one's
+                    // effect: run it once.
+                    if (s as u32) < end {
+                        self.eval(body, locals)?;
+                        Self::clear(locals, body_scope);
+                        locals[*var as usize] = Value::I32(end as i32);
+                    }
+                    return Ok(Value::I32(0));
+                }
                 loop {
                     let i = locals[*var as usize].i32();
                     if (i as u32) >= end {

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::code::{Arg, Dst, Op, Pc, Reg, Slot, Src, VmFn, I, NO_PTR};
-use crate::tir::{BinOp, Builtin, TExpr, TFn, TKind, TProgram, VarId};
+use crate::tir::{BinOp, Builtin, TExpr, TFn, TKind, VarId};
 use crate::types::Ty;
 
 /// Where a variable lives.
@@ -56,9 +56,7 @@ enum Want {
 
 type Label = u32;
 
-struct Lower<'p> {
-    f: &'p TFn,
-    fn_index: Option<u32>,
+struct Lower {
     code: Vec<Op>,
     op_fuel: Vec<u32>,
     pending: u32,
@@ -76,7 +74,7 @@ struct Lower<'p> {
 }
 
 /// Lowers one function (`fn_index` is `None` for `solve`).
-pub(super) fn lower_fn(p: &TProgram, f: &TFn, fn_index: Option<u32>) -> VmFn {
+pub(super) fn lower_fn(f: &TFn, fn_index: Option<u32>) -> VmFn {
     let mut homes = Vec::with_capacity(f.vars.len());
     let (mut nr, mut ns) = (0u32, 0u32);
     for v in &f.vars {
@@ -95,8 +93,6 @@ pub(super) fn lower_fn(p: &TProgram, f: &TFn, fn_index: Option<u32>) -> VmFn {
         })
         .collect();
     let mut lw = Lower {
-        f,
-        fn_index,
         code: Vec::new(),
         op_fuel: Vec::new(),
         pending: 0,
@@ -117,7 +113,6 @@ pub(super) fn lower_fn(p: &TProgram, f: &TFn, fn_index: Option<u32>) -> VmFn {
     let v = lw.expr(&f.body, Want::Value);
     let arg = lw.arg(v);
     lw.emit(Op::Ret { v: arg });
-    let _ = p;
     let (code, op_fuel) = finish_blocks(lw.code, lw.op_fuel, &lw.labels);
     VmFn {
         name: f.name.clone(),
@@ -151,7 +146,6 @@ fn finish_blocks(code: Vec<Op>, op_fuel: Vec<u32>, labels: &[Option<Pc>]) -> (Ve
     let mut out = Vec::with_capacity(n + n / 4);
     let mut out_fuel = Vec::with_capacity(n + n / 4);
     let mut i = 0;
-    let mut headers = Vec::new();
     while i < n {
         let mut j = i + 1;
         while j < n && !leader[j] {
@@ -160,7 +154,6 @@ fn finish_blocks(code: Vec<Op>, op_fuel: Vec<u32>, labels: &[Option<Pc>]) -> (Ve
         let cost: u32 = op_fuel[i..j].iter().sum();
         new_pos[i] = out.len() as Pc;
         if cost > 0 {
-            headers.push(out.len());
             out.push(Op::Fuel { cost });
             out_fuel.push(0);
         }
@@ -179,7 +172,6 @@ fn finish_blocks(code: Vec<Op>, op_fuel: Vec<u32>, labels: &[Option<Pc>]) -> (Ve
             op.set_target(new_pos[resolve(t) as usize]);
         }
     }
-    let _ = headers;
     (out, out_fuel)
 }
 
@@ -198,7 +190,7 @@ fn mirrored(op: BinOp) -> BinOp {
     }
 }
 
-impl Lower<'_> {
+impl Lower {
     fn emit(&mut self, op: Op) {
         self.code.push(op);
         self.op_fuel.push(std::mem::take(&mut self.pending));
@@ -596,6 +588,20 @@ impl Lower<'_> {
                     b: end_i,
                     t: l_exit,
                 });
+                if body.is_free_moves() {
+                    // Up to 2^32 iterations that cost nothing and repeat the first one's
+                    // effect: run it once and end where the loop would.
+                    let m = self.mark();
+                    self.expr(body, Want::Discard);
+                    self.clear_scope(body_scope);
+                    self.reset(m);
+                    match end_i {
+                        I::K(k) => self.emit(Op::Imm { d: i, k }),
+                        I::R(r) => self.emit(Op::Mov { d: i, s: r }),
+                    }
+                    self.bind(l_exit);
+                    return self.finish(V::K(0), want);
+                }
                 self.bind(l_body);
                 let m = self.mark();
                 self.expr(body, Want::Discard);
@@ -968,17 +974,5 @@ impl Lower<'_> {
             ptr,
         });
         out
-    }
-}
-
-impl Lower<'_> {
-    #[allow(dead_code)]
-    fn function_index(&self) -> Option<u32> {
-        self.fn_index
-    }
-
-    #[allow(dead_code)]
-    fn function(&self) -> &TFn {
-        self.f
     }
 }

@@ -30,12 +30,12 @@ pub struct VmProgram {
 /// Lowers a checked program.
 pub fn lower(p: &TProgram) -> VmProgram {
     VmProgram {
-        solve: lower::lower_fn(p, &p.solve, None),
+        solve: lower::lower_fn(&p.solve, None),
         functions: p
             .functions
             .iter()
             .enumerate()
-            .map(|(i, f)| lower::lower_fn(p, f, Some(i as u32)))
+            .map(|(i, f)| lower::lower_fn(f, Some(i as u32)))
             .collect(),
         literals: p.literals.clone(),
         ptrs: p.ptrs.clone(),
