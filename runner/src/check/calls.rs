@@ -37,7 +37,7 @@ fn consumes_owner_at_call(id: Builtin) -> bool {
 }
 
 impl FnCk<'_, '_> {
-    pub(super) fn call(&mut self, head: &str, args: &[Expr], e: &Expr, _ctx: Ctx) -> Checked {
+    pub(super) fn call(&mut self, head: &str, args: &[Expr], e: &Expr) -> Checked {
         let alias = match head {
             "std.os.process.join_capture_v1" => Some("os.process.join_capture_v1"),
             "std.os.process.join_exit_v1" => Some("os.process.join_exit_v1"),

@@ -64,7 +64,6 @@ impl FnCk<'_, '_> {
         &mut self,
         head: &str,
         args: &[Expr],
-        e: &Expr,
         ctx: Ctx,
     ) -> Result<Option<(TExpr, Src)>, CompileError> {
         let checked = match head {
@@ -182,7 +181,6 @@ impl FnCk<'_, '_> {
                 (TExpr::new(node, Ty::I32, true), Src::none())
             }
         };
-        let _ = e;
         Ok(Some(checked))
     }
 

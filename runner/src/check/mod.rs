@@ -301,10 +301,10 @@ impl FnCk<'_, '_> {
                 Ok((t, src))
             }
             ExprKind::List { head, args } => {
-                if let Some(r) = self.form(head, args, e, ctx)? {
+                if let Some(r) = self.form(head, args, ctx)? {
                     return Ok(r);
                 }
-                let (t, src) = self.call(head, args, e, ctx)?;
+                let (t, src) = self.call(head, args, e)?;
                 self.statement_view(&t, &src, ctx);
                 Ok((t, src))
             }

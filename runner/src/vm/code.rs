@@ -95,8 +95,6 @@ pub enum Op {
     ShrK { d: Reg, a: Reg, k: i32 },
     /// `d = a op b` (any operator).
     Bin { op: BinOp, d: Reg, a: I, b: I },
-    /// `d = (s != 0)`.
-    Bool { d: Reg, s: Reg },
     /// Jump.
     Jmp { t: Pc },
     /// Jump when `c == 0`.
@@ -167,8 +165,6 @@ pub enum Op {
     TailCall { f: FnId, args: Box<[Arg]> },
     /// Returns from the function.
     Ret { v: Arg },
-    /// Returns nothing useful (code after a diverging expression; never reached).
-    Unreachable,
     /// `try`: unwrap an ok result into `d`, or return `err(code)`.
     Try { v: Arg, wrap: ErrWrap, d: Dst },
     /// `try_doc`: unwrap a `[1, payload]` document into `d`, or return it.
@@ -192,7 +188,6 @@ impl Op {
                 | Op::Call { .. }
                 | Op::TailCall { .. }
                 | Op::Ret { .. }
-                | Op::Unreachable
                 | Op::Try { .. }
                 | Op::TryDoc { .. }
         )

@@ -58,9 +58,6 @@ macro_rules! cheap_ops {
             Op::Bin { op, d, a, b } => {
                 $m.regs[$rb + *d as usize] = op.apply($m.i(*a, $rb), $m.i(*b, $rb))
             }
-            Op::Bool { d, s } => {
-                $m.regs[$rb + *d as usize] = ($m.regs[$rb + *s as usize] != 0) as i32
-            }
             Op::SMove { d, s } => {
                 let v = std::mem::replace(&mut $m.slots[$sb + *s as usize], Value::Moved);
                 $m.slots[$sb + *d as usize] = v;
@@ -353,9 +350,6 @@ impl<'a> Machine<'a> {
                 }
             }
             Op::Ret { v } => return Ok(Flow::Return(self.arg_value(*v, rb, sb))),
-            Op::Unreachable => {
-                return Err(trap("x07-lite internal error: unreachable code ran"));
-            }
             Op::Jmp { .. }
             | Op::Jz { .. }
             | Op::Jnz { .. }
