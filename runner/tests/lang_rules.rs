@@ -750,3 +750,28 @@ fn g_the_compiler_panic_program_runs() {
     )];
     check(rows);
 }
+
+#[test]
+fn f_a_native_stack_overflow_reports_signal_11_r24() {
+    // Through the binary: the solver dies by SIGSEGV as the compiled program would.
+    let dir = tempfile::tempdir().unwrap();
+    let program = json!({"schema_version":"x07.x07ast@0.8.0","kind":"entry","module_id":"main","imports":[],
+        "decls":[defn("main.f", json!([["n", "i32"]]), "i32",
+            json!(["+", ["main.f", ["+", "n", 1]], ["main.f", "n"]]))],
+        "solve": dec!(["main.f", 0])});
+    std::fs::write(dir.path().join("main.x07.json"), program.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_x07-lite"))
+        .args(["run", "--program", "main.x07.json", "--repair=off"])
+        .current_dir(dir.path())
+        .env("X07_LITE_DIFFERENTIAL", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["exit_code"], 1);
+    assert_eq!(report["solve"]["ok"], false);
+    assert_eq!(report["solve"]["trap"], "terminated by signal 11");
+    assert_eq!(report["solve"]["exit_status"], 139);
+    assert_eq!(report["solve"]["stderr_b64"], "");
+    assert_eq!(report["solve"]["fuel_used"], Value::Null);
+}
