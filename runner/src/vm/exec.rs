@@ -456,7 +456,14 @@ impl<'a> Machine<'a> {
                         cf.frame_bytes
                     };
                     self.native_used += u64::from(charge);
-                    if self.native_used > NATIVE_STACK_BUDGET || self.frames.len() >= MAX_FRAMES {
+                    // Past the native stack, or when the machine's own stack cannot grow
+                    // (a memory limit), the run ends as the compiled program's would.
+                    if self.native_used > NATIVE_STACK_BUDGET
+                        || self.frames.len() >= MAX_FRAMES
+                        || self.frames.try_reserve(1).is_err()
+                        || self.regs.try_reserve(cf.nregs as usize).is_err()
+                        || self.slots.try_reserve(cf.nslots as usize).is_err()
+                    {
                         return Err(Interrupt::Signal(STACK_OVERFLOW_SIGNAL));
                     }
                     let nrb = self.regs.len();
