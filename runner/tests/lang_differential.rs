@@ -283,3 +283,158 @@ fn recombined_programs_agree_with_the_reference() {
         "only {compiled} mutants compiled"
     );
 }
+
+/// Realistic programs (parsers, codecs, recursion, vectors) under every budget.
+#[test]
+fn realistic_programs_agree_under_every_budget() {
+    use serde_json::json;
+    let entry = |decls: Value, imports: Value, solve: Value| {
+        json!({"schema_version":"x07.x07ast@0.8.0","kind":"entry","module_id":"main",
+            "imports":imports,"decls":decls,"solve":solve})
+    };
+    let words = entry(
+        json!([
+            {"kind":"defn","name":"main.is_space","params":[{"name":"c","ty":"i32"}],"result":"i32",
+             "body":["||",["=","c",32],["||",["=","c",10],["=","c",9]]]},
+            {"kind":"defn","name":"main.count_words","params":[{"name":"s","ty":"bytes_view"}],"result":"i32",
+             "body":["begin",["let","n",0],["let","in_word",0],
+                ["for","i",0,["view.len","s"],["begin",["let","c",["view.get_u8","s","i"]],
+                    ["if",["main.is_space","c"],["set","in_word",0],
+                        ["if",["=","in_word",0],["begin",["set","in_word",1],["set","n",["+","n",1]],0],0]]]],
+                "n"]}
+        ]),
+        json!([]),
+        json!([
+            "begin",
+            ["let", "o", ["vec_u8.with_capacity", 0]],
+            [
+                "set",
+                "o",
+                [
+                    "vec_u8.extend_bytes",
+                    "o",
+                    ["fmt.s32_to_dec", ["main.count_words", "input"]]
+                ]
+            ],
+            ["let", "up", ["bytes.alloc", ["view.len", "input"]]],
+            [
+                "for",
+                "i",
+                0,
+                ["view.len", "input"],
+                [
+                    "begin",
+                    ["let", "c", ["view.get_u8", "input", "i"]],
+                    [
+                        "set",
+                        "up",
+                        [
+                            "bytes.set_u8",
+                            "up",
+                            "i",
+                            [
+                                "if",
+                                ["&&", [">=", "c", 97], ["<=", "c", 122]],
+                                ["-", "c", 32],
+                                "c"
+                            ]
+                        ]
+                    ]
+                ]
+            ],
+            ["set", "o", ["vec_u8.push", "o", 58]],
+            ["set", "o", ["vec_u8.extend_bytes", "o", "up"]],
+            ["vec_u8.into_bytes", "o"]
+        ]),
+    );
+    let parens = entry(
+        json!([
+            {"kind":"defn","name":"main.depth","params":[{"name":"s","ty":"bytes_view"},{"name":"i","ty":"i32"}],"result":"i32",
+             "body":["if",[">=u","i",["view.len","s"]],0,
+                ["begin",["let","c",["view.get_u8","s","i"]],
+                    ["if",["=","c",40],["+",1,["main.depth","s",["+","i",1]]],
+                        ["if",["=","c",41],["-",["main.depth","s",["+","i",1]],1],["main.depth","s",["+","i",1]]]]]]}
+        ]),
+        json!([]),
+        json!(["fmt.s32_to_dec", ["main.depth", "input", 0]]),
+    );
+    let results = entry(
+        json!([
+            {"kind":"defn","name":"main.digit","params":[{"name":"c","ty":"i32"}],"result":"result_i32",
+             "body":["if",["<u",["-","c",48],10],["result_i32.ok",["-","c",48]],["result_i32.err","c"]]},
+            {"kind":"defn","name":"main.sum","params":[{"name":"s","ty":"bytes_view"}],"result":"result_i32",
+             "body":["begin",["let","t",0],
+                ["for","i",0,["view.len","s"],["set","t",["+",["*","t",10],["try",["main.digit",["view.get_u8","s","i"]]]]]],
+                ["result_i32.ok","t"]]},
+            {"kind":"defn","name":"main.show","params":[{"name":"r","ty":"result_i32"}],"result":"bytes",
+             "body":["if",["result_i32.is_ok","r"],["fmt.s32_to_dec",["result_i32.unwrap_or","r",0]],
+                ["bytes.concat",["bytes.lit","err "],["fmt.s32_to_dec",["result_i32.err_code","r"]]]]}
+        ]),
+        json!(["std.bytes"]),
+        json!([
+            "begin",
+            ["let", "v", ["std.bytes.trim_ascii_view", "input"]],
+            ["let", "a", ["main.show", ["main.sum", "v"]]],
+            [
+                "let",
+                "b",
+                ["main.show", ["main.sum", ["bytes.view_lit", "12x4"]]]
+            ],
+            ["let", "h", ["std.bytes.find_u8", "v", 52]],
+            [
+                "bytes.concat",
+                ["bytes.concat", "a", "b"],
+                ["fmt.s32_to_dec", "h"]
+            ]
+        ]),
+    );
+    let moves = entry(
+        json!([
+            {"kind":"defn","name":"main.wrap","params":[{"name":"b","ty":"bytes"},{"name":"n","ty":"i32"}],"result":"bytes",
+             "body":["if",["=","n",0],"b",["main.wrap",["bytes.concat",["bytes.lit","<"],["bytes.concat","b",["bytes.lit",">"]]],["-","n",1]]]}
+        ]),
+        json!([]),
+        json!([
+            "begin",
+            ["let", "a", ["bytes.lit", "x"]],
+            ["let", "n", 0],
+            ["let", "v", ["vec_u8.with_capacity", 1]],
+            [
+                "while",
+                ["<", "n", 5],
+                [
+                    "begin",
+                    ["let", "b", "a"],
+                    ["set", "v", ["vec_u8.extend_bytes", "v", "b"]],
+                    [
+                        "set",
+                        "v",
+                        ["vec_u8.push", "v", ["+", 48, ["vec_u8.len", "v"]]]
+                    ],
+                    ["set", "n", ["+", "n", 1]]
+                ]
+            ],
+            ["set", "a", ["main.wrap", ["vec_u8.into_bytes", "v"], 3]],
+            "a"
+        ]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0xFEED_0000_0000_0005);
+    let cases: Vec<(&str, Value, &[u8], &str)> = vec![
+        (
+            "words",
+            words,
+            b"hello  big\tworld\nx",
+            "4:HELLO  BIG\tWORLD\nX",
+        ),
+        ("parens", parens, b"((a)(b(c)))(", "1"),
+        ("results", results, b"  12345  ", "12345err 1203"),
+        ("moves", moves, b"", "<<<x12345>>>"),
+    ];
+    for (name, program, input, want) in cases {
+        let p = compile(dir.path(), &program).unwrap_or_else(|| panic!("{name} does not compile"));
+        let (r, _) = run(&p, input, 3_000_000, name);
+        assert_eq!(r, Ok(want.as_bytes().to_vec()), "{name}");
+        run_budgets(&p, input, &mut rng, name);
+    }
+}
