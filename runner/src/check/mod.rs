@@ -2,7 +2,7 @@
 //! typed tree they produce.
 //!
 //! The real compiler checks the program as written, rewrites it (`crate::opt`), then
-//! checks the rewritten program again while compiling it. [`check_program`] does the
+//! checks the rewritten program again while compiling it. `check_program` does the
 //! same: pass 1 reports the errors of the program as written, pass 2 those the rewrites
 //! expose (semantics R13, R15) and builds the [`TProgram`] that runs.
 //!
