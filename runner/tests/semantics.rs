@@ -40,7 +40,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cli::{Outcome, Run};
-use serde_json::Value;
 
 /// What a row expects.
 #[derive(Debug, Clone)]
@@ -76,7 +75,7 @@ fn data_dir() -> PathBuf {
 
 fn hex_decode(text: &str) -> Result<Vec<u8>, String> {
     let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if clean.len() % 2 != 0 {
+    if !clean.len().is_multiple_of(2) {
         return Err(format!("odd hex length: {text}"));
     }
     (0..clean.len())
@@ -272,7 +271,7 @@ fn report_shape_problems(run: &Run, outcome: &Outcome) -> Vec<String> {
     }
     match outcome {
         Outcome::Ok(_) => {
-            if run.field("/solve/exit_status") != Value::from(0) {
+            if run.field("/solve/exit_status") != 0 {
                 problems.push(format!(
                     "solve.exit_status {} on success",
                     run.field("/solve/exit_status")
@@ -331,7 +330,7 @@ fn check_row(row: &Row) -> Vec<String> {
     problems.extend(report_shape_problems(&run, &got));
     if let Some(status) = row.exit_status {
         let got_status = run.field("/solve/exit_status");
-        if got_status != Value::from(status) {
+        if got_status != status {
             problems.push(format!("solve.exit_status {got_status}, expected {status}"));
         }
     }
@@ -339,7 +338,7 @@ fn check_row(row: &Row) -> Vec<String> {
         if trap == "fuel exhausted" {
             let limit = row.fuel.or(row.solve_fuel).unwrap_or(50_000_000);
             let help = run.field("/solve/trap_help");
-            if help != Value::from(fuel_help(limit)) {
+            if help != fuel_help(limit) {
                 problems.push(format!("trap_help {help}, expected {:?}", fuel_help(limit)));
             }
         }
@@ -368,13 +367,13 @@ fn check_row(row: &Row) -> Vec<String> {
                             .into_iter()
                             .map(|p| format!("--solve-fuel {below}: {p}")),
                     );
-                    if short.field("/solve/exit_status") != Value::from(132) {
+                    if short.field("/solve/exit_status") != 132 {
                         problems.push(format!(
                             "--solve-fuel {below}: exit_status {}, expected 132",
                             short.field("/solve/exit_status")
                         ));
                     }
-                    if short.field("/solve/trap_help") != Value::from(fuel_help(below)) {
+                    if short.field("/solve/trap_help") != fuel_help(below) {
                         problems.push(format!(
                             "--solve-fuel {below}: trap_help {}",
                             short.field("/solve/trap_help")

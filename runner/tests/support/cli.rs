@@ -4,6 +4,9 @@
 //! Only the command line and the printed report are used, so the tests built on this work
 //! against any engine behind the CLI.
 
+// Shared by several test crates, each of which uses only a part of it.
+#![allow(dead_code)]
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
