@@ -140,7 +140,7 @@ fn area_title(area: &str) -> &'static str {
     }
 }
 
-const AREA_ORDER: [&str; 14] = [
+const AREA_ORDER: [&str; 15] = [
     "core",
     "semantics",
     "std",
