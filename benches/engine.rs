@@ -36,6 +36,7 @@ fn settings(root: &Path, profiles: &[&str]) -> Settings {
         smoke_root: root.to_path_buf(),
         smoke_module_roots: vec![],
         env: Default::default(),
+        test_manifests: vec![],
     }
 }
 

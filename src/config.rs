@@ -68,6 +68,8 @@ pub struct RawSettings {
     pub smoke_module_roots: Option<Vec<PathBuf>>,
     /// Extra environment variables for every runner process.
     pub env: Option<BTreeMap<String, String>>,
+    /// `x07 test` manifests to run besides each project fixture's `tests/tests.json`.
+    pub test_manifests: Option<Vec<PathBuf>>,
 }
 
 impl RawSettings {
@@ -95,6 +97,12 @@ impl RawSettings {
         self.smoke_module_roots = self
             .smoke_module_roots
             .map(|roots| roots.into_iter().map(|root| base.join(root)).collect());
+        self.test_manifests = self.test_manifests.map(|manifests| {
+            manifests
+                .into_iter()
+                .map(|manifest| lexically_normal(&base.join(manifest)))
+                .collect()
+        });
         self
     }
 
@@ -117,8 +125,25 @@ impl RawSettings {
             smoke_root: over.smoke_root.or(self.smoke_root),
             smoke_module_roots: over.smoke_module_roots.or(self.smoke_module_roots),
             env,
+            test_manifests: over.test_manifests.or(self.test_manifests),
         }
     }
+}
+
+/// `path` without `.` and `..` parts (resolved by text, not on disk), so that a manifest
+/// named `../x/tests.json` gets the same test name however it is written.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// A bare program name (`x07`) stays a name to look up on PATH; a path is anchored.
@@ -153,6 +178,9 @@ pub struct Settings {
     pub smoke_module_roots: Vec<PathBuf>,
     /// Extra environment variables for every runner process.
     pub env: BTreeMap<String, String>,
+    /// `x07 test` manifests named by `test_manifests` (absolute), run besides each
+    /// project fixture's `tests/tests.json`.
+    pub test_manifests: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -172,6 +200,7 @@ impl Settings {
                 .unwrap_or_else(|| workspace_root.to_path_buf()),
             smoke_module_roots: raw.smoke_module_roots.unwrap_or_default(),
             env: raw.env.unwrap_or_default(),
+            test_manifests: raw.test_manifests.unwrap_or_default(),
         }
     }
 }

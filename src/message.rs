@@ -24,6 +24,9 @@ use crate::fixture::FixtureError;
 use crate::plan::{OutputOrigin, PlannedCase, SchemaVersionCheck, Target, SANDBOX_WORLD};
 use crate::run::{path_from_cwd, Reproduce, RunOutput};
 
+mod x07test;
+pub use x07test::assertion_name;
+
 /// At most this many bytes of stderr/stdout are quoted in a message.
 const QUOTE_LIMIT: usize = 4000;
 /// At most this many schema problems are listed.
@@ -67,6 +70,7 @@ pub fn check_name(failure: &Failure) -> &'static str {
         Failure::ExitStatus { .. } => "exit_status",
         Failure::Output { .. } => "output",
         Failure::Text { field, .. } => text_field_name(*field),
+        Failure::X07Test(failure) => x07test::check_name(failure),
     }
 }
 
@@ -203,6 +207,7 @@ pub fn failure_summary(failure: &Failure) -> String {
                 show(actual)
             ),
         },
+        Failure::X07Test(failure) => x07test::summary(failure),
     }
 }
 
@@ -309,6 +314,14 @@ pub fn fixture_problem(problem: &FixtureProblem) -> String {
         FixtureProblem::InvalidValue { file, at, message } => {
             format!("{}: {at}: {message}", rel(file))
         }
+        FixtureProblem::TestManifest { file, problems } => {
+            let items: Vec<String> = problems.iter().map(x07test::problem_line).collect();
+            first_and_rest(
+                &format!("x07 test manifest {}", rel(file)),
+                &items,
+                "problems",
+            )
+        }
         FixtureProblem::UndeclaredProfile {
             profile,
             expectations,
@@ -395,6 +408,9 @@ fn copy_as_fixture(text: &str, case: &PlannedCase, output: &RunOutput) -> String
     match (&output.project_copy, &case.target) {
         (Some(copy), Target::Project { dir, .. }) => {
             text.replace(&copy.display().to_string(), &rel(dir))
+        }
+        (Some(copy), Target::TestManifest(test)) => {
+            text.replace(&copy.display().to_string(), &rel(&test.copy_root))
         }
         _ => text.to_string(),
     }
@@ -503,6 +519,11 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
         }
     }
     for failure in &outcome.failures {
+        if let Failure::X07Test(failure) = failure {
+            out.push_str(&x07test::details(failure));
+        }
+    }
+    for failure in &outcome.failures {
         if let Failure::Output {
             expected,
             actual: Some(actual),
@@ -535,7 +556,10 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
             }
         }
     }
-    let has_report = verdict.is_some_and(|v| v.actual.is_some());
+    let manifest_case = matches!(case.target, Target::TestManifest(_));
+    let has_report = verdict.is_some_and(|v| {
+        v.actual.is_some() || (manifest_case && !v.runner_crashed && v.report.is_some())
+    });
     let has_json = verdict.is_some_and(|v| v.report.is_some());
     if let Some(output) = output {
         if !has_json {

@@ -82,6 +82,7 @@ pub fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
         smoke_root: root.to_path_buf(),
         smoke_module_roots: Vec::new(),
         env: Default::default(),
+        test_manifests: Vec::new(),
     };
     WorkspaceConfig {
         root: root.to_path_buf(),
