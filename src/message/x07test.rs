@@ -10,6 +10,11 @@ use super::{display_text, indent, output_diff, printable_text};
 use crate::failure::{Counterexample, ParamValue, TestOutcome, X07TestFailure};
 use crate::manifest::format::ManifestProblem;
 
+/// The diagnostic of a trap (its `details.trap` is shown as `trap`).
+const TRAP: &str = "X07T_RUN_TRAP";
+/// The diagnostic of a compile error (its message is shown as `compile error`).
+const COMPILE: &str = "ETEST_COMPILE";
+
 /// At most this many characters of a diagnostic go into a one-line summary.
 const SUMMARY_WIDTH: usize = 240;
 
@@ -169,9 +174,6 @@ pub fn details(failure: &X07TestFailure) -> String {
         return String::new();
     };
     let mut out = String::new();
-    if let Some(code) = outcome.failure_code {
-        let _ = writeln!(out, "assertion: {}", code_text(code));
-    }
     if let Some(bytes) = &outcome.assert_bytes {
         let _ = write!(
             out,
@@ -190,12 +192,12 @@ pub fn details(failure: &X07TestFailure) -> String {
         }
     }
     if let Some(trap) = &outcome.trap {
-        let _ = writeln!(out, "trap: {}", display_text(trap.as_bytes()));
+        let _ = writeln!(out, "trap ({TRAP}): {}", display_text(trap.as_bytes()));
     }
     if let Some(error) = &outcome.compile_error {
         let _ = write!(
             out,
-            "compile error:\n{}",
+            "compile error ({COMPILE}):\n{}",
             indent(&display_text(error.as_bytes()))
         );
     }
@@ -212,9 +214,18 @@ pub fn details(failure: &X07TestFailure) -> String {
              removed after the run; the reproduce line writes it under the current directory)"
         );
     }
-    if !outcome.diags.is_empty() {
+    let shown_above = |code: &str| {
+        (code == TRAP && outcome.trap.is_some())
+            || (code == COMPILE && outcome.compile_error.is_some())
+    };
+    let diags: Vec<&(String, String)> = outcome
+        .diags
+        .iter()
+        .filter(|(code, _)| !shown_above(code))
+        .collect();
+    if !diags.is_empty() {
         out.push_str("diagnostics:\n");
-        for (code, message) in &outcome.diags {
+        for (code, message) in diags {
             let text = display_text(message.as_bytes());
             let mut lines = text.lines();
             let _ = writeln!(out, "  {code}: {}", lines.next().unwrap_or_default());
@@ -224,13 +235,40 @@ pub fn details(failure: &X07TestFailure) -> String {
         }
     }
     if let Some(stderr) = &outcome.program_stderr {
-        let _ = write!(
-            out,
-            "program stderr (run.stderr_b64):\n{}",
-            indent(&display_text(stderr))
-        );
+        out.push_str(&program_stderr(stderr, outcome.trap.as_deref()));
     }
     out
+}
+
+/// The program's decoded stderr: the runner's statistics line in short (it is all a
+/// finished run prints there), nothing when it only repeats the trap, else the text.
+fn program_stderr(stderr: &[u8], trap: Option<&str>) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    if trap.is_some_and(|trap| text.trim_end() == trap) {
+        return String::new();
+    }
+    let statistics = serde_json::from_str::<serde_json::Value>(text.trim_end())
+        .ok()
+        .filter(|value| value.get("fuel_used").is_some());
+    if let Some(statistics) = statistics {
+        let numbers: Vec<String> = ["fuel_used", "heap_used"]
+            .iter()
+            .filter_map(|key| {
+                statistics
+                    .get(key)
+                    .and_then(serde_json::Value::as_u64)
+                    .map(|value| format!("{key} {value}"))
+            })
+            .collect();
+        return format!(
+            "program stderr (run.stderr_b64): the runner's statistics line ({})\n",
+            numbers.join(", ")
+        );
+    }
+    format!(
+        "program stderr (run.stderr_b64):\n{}",
+        indent(&display_text(stderr))
+    )
 }
 
 /// One problem of a manifest, as listed: `CODE: message (at /tests/0/world)`.
