@@ -425,6 +425,41 @@ mod tests {
     }
 
     #[test]
+    fn project_manifests_and_configured_manifests_are_found_and_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("fixtures/p/x07.json"));
+        touch(&root.join("fixtures/p/tests/tests.json"));
+        touch(&root.join("fixtures/q/x07.json"));
+        touch(&root.join("fixtures/q/tests/other.json"));
+        touch(&root.join("fixtures/loose/tests/tests.json"));
+        touch(&root.join("extra/suite.json"));
+        let mut ws = workspace(root, &["fixtures"]);
+        ws.packages[0].settings.test_manifests = vec![root.join("extra/suite.json")];
+        let found = discover(&ws).unwrap();
+        let names: Vec<(&str, bool)> = found
+            .iter()
+            .map(|f| (f.name.as_str(), matches!(f.kind, FixtureKind::TestManifest)))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("extra/suite.json", true),
+                ("fixtures/p", false),
+                ("fixtures/p/tests/tests.json", true),
+                ("fixtures/q", false)
+            ]
+        );
+        let located = locate(&ws, "fixtures/p/tests/tests.json::a%3A%3Ab::solve-pure").unwrap();
+        assert!(matches!(located.kind, FixtureKind::TestManifest));
+        assert!(locate(&ws, "extra/suite.json::t::run-os").is_some());
+        assert!(locate(&ws, "fixtures/loose/tests/tests.json::t::run-os").is_none());
+        // A glob selects a project's manifest with the project.
+        let globbed = discover(&workspace(root, &["fixtures/p*"])).unwrap();
+        assert_eq!(globbed.len(), 2, "{globbed:?}");
+    }
+
+    #[test]
     fn locate_finds_one_fixture_by_test_name() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

@@ -172,9 +172,10 @@ pub struct Manifest {
 /// unusable (unreadable, not JSON, wrong `schema_version`, no `tests`, empty `tests`).
 pub fn read(path: &Path) -> Result<Manifest, Vec<ManifestProblem>> {
     let bytes = std::fs::read(path).map_err(|error| {
-        vec![ManifestProblem::uncoded(
+        vec![ManifestProblem::new(
+            "ETEST_MANIFEST_IO",
             String::new(),
-            format!("cannot read the manifest: {error}"),
+            format!("failed to read manifest: {error}"),
         )]
     })?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|error| {

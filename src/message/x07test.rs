@@ -148,7 +148,7 @@ fn counterexample_text(example: &Counterexample) -> String {
     let mut head = "counterexample".to_string();
     let mut notes = Vec::new();
     if let Some(cases) = example.cases_attempted {
-        notes.push(format!("case {cases}"));
+        notes.push(format!("found after {cases} cases"));
     }
     if let Some(shrinking) = &example.shrinking {
         notes.push(format!("shrinking: {shrinking}"));
