@@ -607,3 +607,149 @@ fn a_broken_entry_fails_alone_even_with_the_embedded_runner() {
     );
     assert!(!text.contains("reproduce with"), "{text}");
 }
+
+/// A stand-in that logs how it was called (argv, working directory, the manifest it was
+/// given, the X07_* environment) and then sleeps, to see the call and the timeout.
+const LOGGING_X07: &str = r#"#!/bin/sh
+if [ "$1" = "--version" ]; then echo "x07 0.2.17-logging"; exit 0; fi
+{
+  printf 'ARGS'; for arg in "$@"; do printf ' [%s]' "$arg"; done; printf '\n'
+  printf 'CWD %s\n' "$PWD"
+  printf 'CWD-ENTRIES %s\n' "$(ls -A | wc -l | tr -d ' ')"
+  printf 'MANIFEST '; cat "$3" | tr -d '\n '; printf '\n'
+  env | grep '^X07' | sort | sed 's/^/ENV /'
+} >> "$LOG"
+if [ -n "$SLEEP" ]; then sleep "$SLEEP"; fi
+"#;
+
+#[test]
+fn each_call_runs_one_entry_from_a_scratch_directory_and_is_killed_at_the_timeout() {
+    use std::os::unix::fs::PermissionsExt;
+    let workspace = probe_workspace(&[]);
+    let project = workspace.root().join("fixtures/p");
+    for (path, bytes) in files_under(&repo().join("fixtures/manifests/calc")) {
+        let relative = path
+            .strip_prefix(repo().join("fixtures/manifests/calc"))
+            .unwrap();
+        common::write(&project.join(relative), &bytes);
+    }
+    std::fs::write(
+        workspace.root().join("Cargo.toml"),
+        "[package]\nname = \"ws\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    let fake = workspace.root().join("logging-x07");
+    std::fs::write(&fake, LOGGING_X07).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = workspace.root().join("calls.log");
+    let name = "fixtures/p/tests/tests.json::files/read-data sandboxed::run-os-sandboxed";
+    let run = workspace
+        .command(&["test", "--x07", fake.to_str().unwrap(), "--exact", name])
+        .env("LOG", &log)
+        .env("X07_OS_SANDBOXED", "1")
+        .env("X07_TOOL_API_CHILD", "1")
+        .output()
+        .unwrap();
+    let text = common::text(&run);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("report: the runner printed nothing on stdout; exit code 0"),
+        "{text}"
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let line = |prefix: &str| -> String {
+        calls
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {calls}"))
+            .to_string()
+    };
+    let args = line("ARGS ");
+    let cwd = line("CWD ");
+    let project_copy = Path::new(&cwd).parent().unwrap().join("p");
+    assert_eq!(
+        args,
+        format!(
+            "[test] [--manifest] [{}] [--filter] [files/read-data sandboxed] [--exact] [--all] [--no-fail-fast] [--artifact-dir] [{}]",
+            project_copy.join("tests/tests.json").display(),
+            Path::new(&cwd).parent().unwrap().join("artifacts").display()
+        )
+    );
+    assert!(
+        !cwd.starts_with(&workspace.root().display().to_string()),
+        "{cwd}"
+    );
+    assert_eq!(
+        line("CWD-ENTRIES "),
+        "0",
+        "the working directory starts empty"
+    );
+    assert_eq!(
+        line("MANIFEST "),
+        r#"{"schema_version":"x07.tests_manifest@0.2.0","tests":[{"id":"files/read-datasandboxed","world":"run-os-sandboxed","entry":"files_test.read_data","policy_json":"policy.json"}]}"#
+    );
+    let env: Vec<&str> = calls.lines().filter(|l| l.starts_with("ENV ")).collect();
+    assert_eq!(
+        env,
+        [
+            "ENV X07_I_ACCEPT_WEAKER_ISOLATION=1",
+            "ENV X07_SANDBOX_BACKEND=os"
+        ],
+        "{calls}"
+    );
+    // The scratch directory is gone.
+    assert!(!Path::new(&cwd).exists());
+
+    // A call that hangs is killed at the per-case timeout.
+    let started = std::time::Instant::now();
+    let run = workspace
+        .command(&[
+            "test",
+            "--x07",
+            fake.to_str().unwrap(),
+            "--timeout-ms",
+            "700",
+            "--exact",
+            "fixtures/p/tests/tests.json::double/os::run-os",
+        ])
+        .env("LOG", &log)
+        .env("SLEEP", "30")
+        .output()
+        .unwrap();
+    let text = common::text(&run);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "timeout: the runner did not finish within 700 ms; its process group was killed"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn bless_leaves_manifest_cases_alone() {
+    let workspace = probe_workspace(&["basic/tests/tests.json"]);
+    let before = workspace.snapshot();
+    let replay = replay();
+    let run = workspace
+        .command(&[
+            "bless",
+            "--x07",
+            replay.to_str().unwrap(),
+            "--exact",
+            "basic/tests/tests.json::c/fail_bytes::solve-pure",
+        ])
+        .output()
+        .unwrap();
+    let text = common::text(&run);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("bless: left basic/tests/tests.json::c/fail_bytes::solve-pure alone: it is an x07 test manifest entry"),
+        "{text}"
+    );
+    assert_eq!(workspace.snapshot(), before);
+}

@@ -9,10 +9,10 @@
 //!
 //! Entries that cannot be named by their id — no usable id, or an id an earlier entry
 //! already has — are named `tests:<index>` (index into the manifest's `tests` array), and
-//! a manifest that cannot be read at all is one case `manifest:invalid`. Both carry the
-//! profile [`NO_WORLD`], which is never a world, so these names never collide with the
-//! name of a real test (whose profile is its world), and the single `:` never appears in
-//! an encoded id either.
+//! a manifest that cannot be read at all is one case `manifest:invalid`. An encoded id
+//! never contains `:`, so these names never collide with the name of a real test. The
+//! profile part is the entry's world, or [`NO_WORLD`] when it has no valid world (and for
+//! `manifest:invalid`).
 
 /// The profile part of a case that has no valid world (a broken manifest or entry).
 pub const NO_WORLD: &str = "x07-test";

@@ -243,3 +243,95 @@ fn time_needed(entry: &Entry, layout: &ProjectLayout) -> Option<Duration> {
     }
     needed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::FixtureKind;
+
+    fn plan_text(manifest: &str) -> (tempfile::TempDir, Vec<PlannedCase>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tests.json"), manifest).unwrap();
+        std::fs::write(
+            dir.path().join("m.x07.json"),
+            r#"{"module_id":"m","decls":[{"kind":"defn","name":"m.ok","params":[]},{"kind":"defn","name":"m.prop","params":[{"name":"x","ty":"i32"}]}]}"#,
+        )
+        .unwrap();
+        let workspace = crate::testing::workspace(dir.path(), &["os"]);
+        let location = FixtureLocation {
+            path: dir.path().join("tests.json"),
+            name: "m/tests.json".into(),
+            kind: FixtureKind::TestManifest,
+            package: 0,
+        };
+        let cases = plan_manifest(&location, &workspace.packages[0].settings, dir.path());
+        (dir, cases)
+    }
+
+    #[test]
+    fn cases_come_in_id_order_with_broken_entries_last() {
+        let (_dir, cases) = plan_text(
+            r#"{"schema_version":"x07.tests_manifest@0.2.0","tests":[
+                {"id":"b","world":"solve-pure","entry":"m.ok"},
+                {"id":"a::x","world":"run-os","entry":"m.ok"},
+                {"world":"solve-pure","entry":"m.ok"},
+                {"id":"b","world":"solve-pure","entry":"m.ok"},
+                {"id":"s","world":"solve-pure","entry":"m.ok","expect":"skip"}
+            ]}"#,
+        );
+        let names: Vec<String> = cases.iter().map(|case| case.id.test_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "m/tests.json::a%3A%3Ax::run-os",
+                "m/tests.json::b::solve-pure",
+                "m/tests.json::s::solve-pure",
+                "m/tests.json::tests:2::solve-pure",
+                "m/tests.json::tests:3::solve-pure",
+            ]
+        );
+        assert!(cases[0].problems.is_empty() && cases[1].problems.is_empty());
+        assert_eq!(cases[2].ignore.as_deref(), Some(SKIPPED_BY_MANIFEST));
+        assert_eq!(cases[3].problems.len(), 1);
+        assert_eq!(cases[4].problems.len(), 1, "the duplicate of b");
+        let Target::TestManifest(test) = &cases[0].target else {
+            panic!("a manifest case");
+        };
+        assert_eq!(test.id, "a::x");
+        assert_eq!(test.manifest_in_copy, Path::new("tests.json"));
+    }
+
+    #[test]
+    fn an_unusable_manifest_is_one_case() {
+        let (_dir, cases) =
+            plan_text(r#"{"schema_version":"x07.tests_manifest@0.2.0","tests":[]}"#);
+        assert_eq!(cases.len(), 1);
+        assert_eq!(
+            cases[0].id.test_name(),
+            "m/tests.json::manifest:invalid::x07-test"
+        );
+    }
+
+    #[test]
+    fn entries_that_ask_for_more_time_raise_the_case_timeout() {
+        let (_dir, cases) = plan_text(
+            r#"{"schema_version":"x07.tests_manifest@0.2.0","tests":[
+                {"id":"plain","world":"solve-pure","entry":"m.ok"},
+                {"id":"long","world":"solve-pure","entry":"m.ok","timeout_ms":120500},
+                {"id":"short","world":"solve-pure","entry":"m.ok","timeout_ms":1000},
+                {"id":"prop","world":"solve-pure","entry":"m.prop","pbt":{"cases":1000,"params":[{"name":"x","gen":{"kind":"i32"}}]}}
+            ]}"#,
+        );
+        let timeout = |id: &str| {
+            cases
+                .iter()
+                .find(|case| case.id.case == id)
+                .unwrap()
+                .timeout
+        };
+        assert_eq!(timeout("plain"), Duration::from_secs(60));
+        assert_eq!(timeout("short"), Duration::from_secs(60));
+        assert_eq!(timeout("long"), Duration::from_secs(122 + 30));
+        assert_eq!(timeout("prop"), Duration::from_secs(250 + 30));
+    }
+}
