@@ -220,6 +220,17 @@ fn the_stand_in_gives_every_bundled_test_its_recorded_verdict_and_the_fixture_st
             "{stdout}"
         );
     }
+    // The README's example shows these very lines.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let example: BTreeSet<&str> = readme
+        .lines()
+        .filter(|line| line.starts_with(&format!("test {BUNDLED}::")))
+        .collect();
+    let printed: BTreeSet<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with(&format!("test {BUNDLED}::")))
+        .collect();
+    assert_eq!(example, printed, "the README's example is out of date");
     // files/write-marker writes marker.txt into the manifest's directory (as recorded):
     // of the copy, never of the fixture.
     assert_eq!(files_under(&fixture), before, "the fixture changed");
