@@ -764,3 +764,37 @@ fn bless_leaves_manifest_cases_alone() {
     );
     assert_eq!(workspace.snapshot(), before);
 }
+
+#[test]
+fn the_probe_workspace_in_the_repository_shows_a_failing_assertion_as_recorded() {
+    let data = repo().join("tests/data/x07-test");
+    let before = files_under(&data);
+    let replay = replay();
+    let mut command = Command::new(common::cargo_x07());
+    command
+        .args([
+            "x07",
+            "test",
+            "--x07",
+            replay.to_str().unwrap(),
+            "--manifest-path",
+        ])
+        .arg(data.join("Cargo.toml"))
+        .args([
+            "--exact",
+            "probes/basic/tests/tests.json::c/fail_bytes::solve-pure",
+        ])
+        .current_dir(repo());
+    clean(&mut command);
+    let run = command.output().unwrap();
+    let text = common::text(&run);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "failed checks:\n  - status: expected pass, got fail; assertion code 1003 (std.test.assert_bytes_eq)\n\
+             assert_bytes_eq (- expected, + got):\n  -hello there\n  +hello world\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(files_under(&data), before, "the run wrote under tests/data");
+}
