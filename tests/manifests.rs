@@ -798,3 +798,39 @@ fn the_probe_workspace_in_the_repository_shows_a_failing_assertion_as_recorded()
     );
     assert_eq!(files_under(&data), before, "the run wrote under tests/data");
 }
+
+#[test]
+fn a_symlinked_manifest_is_replaced_in_the_copy_not_written_through() {
+    let workspace = probe_workspace(&[]);
+    let shared = workspace.root().join("shared/tests.json");
+    common::write(
+        &shared,
+        br#"{"schema_version":"x07.tests_manifest@0.2.0","tests":[{"id":"a/pass","world":"solve-pure","entry":"probe.pass_ok"},{"id":"b/fail_i32","world":"solve-pure","entry":"probe.fail_i32"}]}"#,
+    );
+    let project = workspace.root().join("fixtures/p");
+    common::write(
+        &project.join("x07.json"),
+        br#"{"module_roots":["."],"dependencies":[]}"#,
+    );
+    common::write(
+        &project.join("tests/probe.x07.json"),
+        &std::fs::read(probes().join("basic/tests/probe.x07.json")).unwrap(),
+    );
+    std::os::unix::fs::symlink(&shared, project.join("tests/tests.json")).unwrap();
+    std::fs::write(
+        workspace.root().join("Cargo.toml"),
+        "[package]\nname = \"ws\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    let before = std::fs::read(&shared).unwrap();
+    let replay = replay();
+    let run = workspace
+        .command(&["test", "--x07", replay.to_str().unwrap(), "tests.json"])
+        .output()
+        .unwrap();
+    let text = common::text(&run);
+    // The project copy is not the probe's directory, so x07-replay finds no recording for
+    // it (its module roots differ): what matters is that the shared file is untouched.
+    assert_eq!(std::fs::read(&shared).unwrap(), before, "{text}");
+    assert!(results(&run).len() == 2, "{text}");
+}

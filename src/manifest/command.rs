@@ -126,6 +126,9 @@ pub fn run_test(
     copy::copy_fixture(&test.copy_root, &project_copy)?;
     let manifest = project_copy.join(&test.manifest_in_copy);
     let text = serde_json::to_string_pretty(&one_test_manifest(test)).expect("a JSON value prints");
+    // The copy keeps symlinks as symlinks: replace the manifest rather than write through
+    // a link to the original (or to anything else).
+    let _ = std::fs::remove_file(&manifest);
     std::fs::write(&manifest, text).map_err(|error| RunnerFailure::Copy {
         path: test.manifest.clone(),
         reason: crate::failure::CopyFailure::Io(Arc::new(error)),
