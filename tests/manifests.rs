@@ -834,3 +834,111 @@ fn a_symlinked_manifest_is_replaced_in_the_copy_not_written_through() {
     assert_eq!(std::fs::read(&shared).unwrap(), before, "{text}");
     assert!(results(&run).len() == 2, "{text}");
 }
+
+/// The lines GitHub would read as a workflow command cargo-x07 did not write (as in
+/// `tests/github_injection.rs`).
+fn injected_commands(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|line| {
+            if line.contains("##[") {
+                return true;
+            }
+            let trimmed = line.trim_start();
+            if !trimmed.starts_with("::") {
+                return false;
+            }
+            if let Some(rest) = line.strip_prefix("::error ") {
+                let properties = rest.split("::").next().unwrap_or("");
+                return properties.contains("injected") || !properties.contains(",title=fixtures/");
+            }
+            let ours = trimmed.starts_with("::group::fixtures/")
+                || trimmed == "::endgroup::"
+                || trimmed.starts_with("::stop-commands::cargo-x07-")
+                || (trimmed.starts_with("::cargo-x07-") && trimmed.ends_with("::"));
+            !ours || trimmed.contains("injected")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn report_text_cannot_become_a_github_workflow_command() {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt;
+    let injections = [
+        "::error file=evil.rs::injected-annotation",
+        "  ::warning::injected-indented",
+        "text before ##[error]injected-legacy",
+        "::add-mask::injected-mask",
+    ];
+    let all = injections.join("\n");
+    let workspace = common::Workspace::new("");
+    let tests = workspace.root().join("fixtures/evil/tests");
+    common::write(
+        &workspace.root().join("fixtures/evil/x07.json"),
+        br#"{"module_roots":["."],"dependencies":[]}"#,
+    );
+    common::write(
+        &tests.join("tests.json"),
+        serde_json::json!({
+            "schema_version": "x07.tests_manifest@0.2.0",
+            "tests": [{ "id": "evil", "world": "solve-pure", "entry": "probe.pass_ok" }]
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    common::write(
+        &tests.join("probe.x07.json"),
+        &std::fs::read(probes().join("basic/tests/probe.x07.json")).unwrap(),
+    );
+    let report = serde_json::json!({
+        "schema_version": "x07.x07test@0.4.0",
+        "summary": { "passed": 0, "failed": 0, "skipped": 0, "errors": 1, "compile_failures": 0, "run_failures": 1 },
+        "tests": [{
+            "id": "evil", "world": "solve-pure", "expect": "pass", "status": "error", "duration_ms": 1,
+            "entry": "probe.pass_ok", "compile": { "ok": true },
+            "run": { "ok": false, "exit_code": 132,
+                     "stderr_b64": base64::engine::general_purpose::STANDARD.encode(&all) },
+            "diags": [
+                { "code": "X07T_RUN_TRAP", "message": all, "details": { "trap": injections.join(" | ") } },
+                { "code": "ETEST_RUN", "message": all }
+            ]
+        }]
+    });
+    common::write(&tests.join("report.json"), report.to_string().as_bytes());
+    let fake = workspace.root().join("evil-x07");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo x07; exit 0; fi\nprintf '%s\\n' '{}' >&2\ncat \"$(dirname \"$3\")/report.json\"\nexit 12\n",
+            all.replace('\'', "'\\''")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for format in ["human", "json"] {
+        let output = workspace
+            .command(&[
+                "test",
+                "--x07",
+                fake.to_str().unwrap(),
+                "--github",
+                "--message-format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        let text = common::text(&output);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(
+            text.contains("injected"),
+            "the report's text is still shown\n{text}"
+        );
+        assert_eq!(
+            injected_commands(&text),
+            Vec::<String>::new(),
+            "{format}\n{text}"
+        );
+    }
+}

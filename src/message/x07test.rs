@@ -282,3 +282,73 @@ pub fn problem_line(problem: &ManifestProblem) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failure::{AssertBytes, BytesPrefix};
+
+    fn failed_bytes(expected: &[u8], expected_len: u64, got: &[u8], got_len: u64) -> String {
+        details(&X07TestFailure::Status(Box::new(TestOutcome {
+            expect: "pass".into(),
+            status: "fail".into(),
+            failure_code: Some(1003),
+            assert_bytes: Some(AssertBytes {
+                got: BytesPrefix {
+                    len: got_len,
+                    prefix: got.to_vec(),
+                },
+                expected: BytesPrefix {
+                    len: expected_len,
+                    prefix: expected.to_vec(),
+                },
+            }),
+            ..TestOutcome::default()
+        })))
+    }
+
+    #[test]
+    fn binary_bytes_get_the_hex_view_and_cut_prefixes_are_named() {
+        let text = failed_bytes(&[0, 1, 2], 3, &[0, 1, 0xff], 3);
+        assert!(text.contains("binary output differs at offset 2"), "{text}");
+        let text = failed_bytes(&[b'a'; 64], 200, &[b'b'; 64], 64);
+        assert!(
+            text.contains("  … expected: only the first 64 of 200 bytes are in the report\n"),
+            "{text}"
+        );
+        assert!(!text.contains("got: only"), "{text}");
+    }
+
+    #[test]
+    fn the_statistics_line_is_shown_in_short_and_a_repeated_trap_not_at_all() {
+        let stats = br#"{"fuel_used":35,"heap_used":22,"mem_stats":{}}
+"#;
+        assert_eq!(
+            program_stderr(stats, None),
+            "program stderr (run.stderr_b64): the runner's statistics line (fuel_used 35, heap_used 22)\n"
+        );
+        assert_eq!(
+            program_stderr(b"fuel exhausted\n", Some("fuel exhausted")),
+            ""
+        );
+        assert_eq!(
+            program_stderr(b"X07T_CONTRACT_V1 {}\n", None),
+            "program stderr (run.stderr_b64):\n  X07T_CONTRACT_V1 {}\n"
+        );
+    }
+
+    #[test]
+    fn problems_read_code_message_pointer() {
+        let problem = ManifestProblem {
+            code: Some("ETEST_ID_EMPTY"),
+            pointer: "/tests/6/id".into(),
+            message: "id must be non-empty".into(),
+        };
+        assert_eq!(
+            problem_line(&problem),
+            "ETEST_ID_EMPTY: id must be non-empty (at /tests/6/id)"
+        );
+        assert_eq!(assertion_name(1004), Some("std.test.assert_view_eq"));
+        assert_eq!(assertion_name(77), None);
+    }
+}
