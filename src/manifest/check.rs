@@ -261,7 +261,6 @@ mod tests {
             id: id.into(),
             entry: Default::default(),
             expect,
-            pbt: false,
         }
     }
 

@@ -200,7 +200,6 @@ mod tests {
             )
             .unwrap(),
             expect: super::super::Expect::Pass,
-            pbt: false,
         });
         let planned = PlannedCase {
             id: CaseId {

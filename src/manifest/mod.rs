@@ -5,7 +5,7 @@
 //! The stages, as for every other case kind:
 //! * discovery ([`crate::discover`]) finds `tests/tests.json` next to each project
 //!   fixture's `x07.json`, plus the files the `test_manifests` configuration key names;
-//! * [`plan`] reads the manifest ([`format`]) and what its entries name on disk
+//! * [`plan`] reads the manifest ([`mod@format`]) and what its entries name on disk
 //!   ([`project`]), and plans one case per entry, named by [`name`]; a broken manifest
 //!   or entry is a case that fails before anything runs;
 //! * [`command`] runs one entry per `x07 test` call on a fresh copy of the project, from
@@ -58,6 +58,4 @@ pub struct ManifestTest {
     pub entry: Map<String, Value>,
     /// What the test expects of itself.
     pub expect: Expect,
-    /// Whether the entry is a property test (`pbt`).
-    pub pbt: bool,
 }

@@ -103,7 +103,6 @@ fn manifest_test(
     id: String,
     entry: Map<String, Value>,
     expect: Expect,
-    pbt: bool,
 ) -> ManifestTest {
     let manifest_in_copy = location
         .path
@@ -118,7 +117,6 @@ fn manifest_test(
         id,
         entry,
         expect,
-        pbt,
     }
 }
 
@@ -168,7 +166,7 @@ fn broken_case(
     id: String,
     problems: Vec<ManifestProblem>,
 ) -> PlannedCase {
-    let test = manifest_test(location, layout, "", id, Map::new(), Expect::Pass, false);
+    let test = manifest_test(location, layout, "", id, Map::new(), Expect::Pass);
     let mut planned = base_case(location, settings, layout, case, world, test);
     planned.problems = vec![FixtureProblem::TestManifest {
         file: location.path.clone(),
@@ -193,7 +191,6 @@ fn test_case(
         id.clone(),
         entry.raw.clone(),
         entry.expect,
-        entry.pbt.is_some(),
     );
     let mut planned = base_case(location, settings, layout, encode_id(&id), world, test);
     planned.description = Some(format!(
