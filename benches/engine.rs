@@ -9,7 +9,11 @@
 //! 3. parallel efficiency on N cases of known duration through the engine's
 //!    worker pool (target: wall ≤ 1.1 × total ÷ threads);
 //! 4. how long the failure message takes for huge output differences (30,000 lines,
-//!    1 MiB): the diff is bounded by a window, a line cap and a deadline.
+//!    1 MiB): the diff is bounded by a window, a line cap and a deadline;
+//! 5. per-case overhead of an `x07 test` manifest case (project copy, one-entry
+//!    manifest, scratch directory, report check) over the `x07 test` call alone, with
+//!    the `x07-replay` stand-in as x07 (it compiles nothing, so the numbers are the
+//!    harness's; what x07 itself costs per call is in the toolchain notes §4.1).
 //!
 //! Unix only (the trivial runner is a shell script).
 
@@ -38,6 +42,7 @@ fn settings(root: &Path, profiles: &[&str]) -> Settings {
         env: Default::default(),
         env_clear: Default::default(),
         native_cache_dir: None,
+        test_manifests: vec![],
     }
 }
 
@@ -299,6 +304,81 @@ fn bench_diff() {
     }
 }
 
+fn bench_manifest_overhead() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/manifests/calc");
+    let project = root.join("fixtures/calc");
+    run::copy::copy_fixture(&bundled, &project).unwrap();
+    let ws = workspace(root, &["os"]);
+    let cases = plan::plan_all(&ws, &discover::discover(&ws).unwrap());
+    let case = cases
+        .iter()
+        .find(|case| case.id.case == "double/pure")
+        .expect("the bundled manifest's double/pure");
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_x07-replay"));
+    let runner = CommandBackend {
+        info: RunnerInfo {
+            kind: RunnerKind::X07,
+            description: "runner: x07-replay".into(),
+            program_word: "x07".into(),
+            cargo_x07_flags: Vec::new(),
+        },
+        program: program.clone(),
+        leading_args: Vec::new(),
+        env: run::RunnerEnv::from_process(run::EnvClear::RunShaping, None),
+    };
+    let manifest = project.join("tests/tests.json");
+    let rounds = 200;
+    let (mut direct, mut harness, mut copy) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let scratch = tempfile::tempdir().unwrap();
+        run::copy::copy_fixture(&project, &scratch.path().join("calc")).unwrap();
+        drop(scratch);
+        copy.push(started.elapsed());
+        // The call alone, on the project in place, from an empty directory.
+        let scratch = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let output = Command::new(&program)
+            .args([
+                "test",
+                "--manifest",
+                manifest.to_str().unwrap(),
+                "--filter",
+                "double/pure",
+                "--exact",
+                "--all",
+                "--no-fail-fast",
+            ])
+            .current_dir(scratch.path())
+            .output()
+            .unwrap();
+        direct.push(started.elapsed());
+        assert!(output.status.success());
+        drop(scratch);
+        let started = Instant::now();
+        let outcome = engine::execute_case(case, &runner);
+        harness.push(started.elapsed());
+        assert_eq!(
+            outcome.status,
+            cargo_x07::model::CaseStatus::Passed,
+            "{}",
+            cargo_x07::message::failure_message(&outcome)
+        );
+    }
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1e3
+    };
+    let (per_direct, per_harness) = (median(direct), median(harness));
+    println!(
+        "manifest case overhead: {:.3} ms (median harness {per_harness:.3} ms vs the x07 test call alone {per_direct:.3} ms, {rounds} sequential cases, x07-replay as x07), of which the project copy + cleanup {:.3} ms",
+        per_harness - per_direct,
+        median(copy)
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need.
     if std::env::args().any(|arg| arg == "--list") {
@@ -309,6 +389,7 @@ fn main() {
     // (measured: the fixture copy took 3 ms per case right after it, 0.6 ms before).
     bench_diff();
     bench_overhead();
+    bench_manifest_overhead();
     bench_discovery();
     bench_parallel();
 }

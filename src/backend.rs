@@ -125,6 +125,14 @@ impl Backend for CommandBackend {
     fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
         run::run_case(case, &self.program, &self.leading_args, &self.env)
     }
+
+    /// The embedded runner has no `x07 test`: manifest cases are ignored with
+    /// [`crate::manifest::NEEDS_REAL_X07`] (a broken manifest still fails).
+    fn cannot_run(&self, case: &PlannedCase) -> Option<String> {
+        let manifest_case = matches!(case.target, crate::plan::Target::TestManifest(_));
+        (self.info.kind == RunnerKind::Embedded && manifest_case && case.problems.is_empty())
+            .then(|| crate::manifest::NEEDS_REAL_X07.to_string())
+    }
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

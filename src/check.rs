@@ -1,7 +1,8 @@
 //! Checking: parse the runner's stdout as a report, validate it against
 //! `schemas/x07-os-runner.report.schema.json`, read it as the shared report type
 //! ([`x07_lite::report::model::RunnerReport`]), then compare it with the expectations in
-//! the documented order, collecting **every** failed check as a [`Failure`].
+//! the documented order, collecting **every** failed check as a [`Failure`]. A manifest
+//! case's `x07 test` report is checked by [`crate::manifest::check`].
 
 use std::sync::OnceLock;
 
@@ -160,6 +161,9 @@ impl Verdict {
 
 /// Checks one run of `case`.
 pub fn check(case: &PlannedCase, output: &RunOutput) -> Verdict {
+    if let crate::plan::Target::TestManifest(test) = &case.target {
+        return crate::manifest::check::check(case, test, output);
+    }
     let mut verdict = Verdict::default();
     if output.timed_out {
         verdict.runner_crashed = true;

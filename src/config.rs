@@ -78,6 +78,8 @@ pub struct RawSettings {
     /// `X07_NATIVE_CACHE_DIR` for the runners unless the caller set it; `""` leaves it
     /// unset (the toolchain's own default).
     pub native_cache_dir: Option<PathBuf>,
+    /// `x07 test` manifests to run besides each project fixture's `tests/tests.json`.
+    pub test_manifests: Option<Vec<PathBuf>>,
 }
 
 impl RawSettings {
@@ -111,6 +113,12 @@ impl RawSettings {
                 base.join(path)
             }
         });
+        self.test_manifests = self.test_manifests.map(|manifests| {
+            manifests
+                .into_iter()
+                .map(|manifest| lexically_normal(&base.join(manifest)))
+                .collect()
+        });
         self
     }
 
@@ -135,8 +143,25 @@ impl RawSettings {
             env,
             env_clear: over.env_clear.or(self.env_clear),
             native_cache_dir: over.native_cache_dir.or(self.native_cache_dir),
+            test_manifests: over.test_manifests.or(self.test_manifests),
         }
     }
+}
+
+/// `path` without `.` and `..` parts (resolved by text, not on disk), so that a manifest
+/// named `../x/tests.json` gets the same test name however it is written.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// A bare program name (`x07`) stays a name to look up on PATH; a path is anchored.
@@ -177,6 +202,9 @@ pub struct Settings {
     /// The native cache given to the runners unless the caller set `X07_NATIVE_CACHE_DIR`
     /// (default `<cargo target dir>/x07-native-cache`; `None`: left to the toolchain).
     pub native_cache_dir: Option<PathBuf>,
+    /// `x07 test` manifests named by `test_manifests` (absolute), run besides each
+    /// project fixture's `tests/tests.json`.
+    pub test_manifests: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -209,6 +237,7 @@ impl Settings {
             env: raw.env.unwrap_or_default(),
             env_clear: raw.env_clear.unwrap_or_default(),
             native_cache_dir,
+            test_manifests: raw.test_manifests.unwrap_or_default(),
         }
     }
 }

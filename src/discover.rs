@@ -1,6 +1,8 @@
 //! Finding fixtures: walk each selected package's fixture roots (directories
-//! or globs), collect fixture directories (those holding `x07.json`) and
-//! smoke-suite files (`*.smoke.json`), in a deterministic order.
+//! or globs), collect fixture directories (those holding `x07.json`),
+//! smoke-suite files (`*.smoke.json`) and the `x07 test` manifests of those projects
+//! (`tests/tests.json`, plus the files the `test_manifests` key names), in a
+//! deterministic order.
 //!
 //! Discovery only looks at names on disk; it reads no fixture file, so
 //! [`locate`] (used by `--exact`) costs the same for 10 or 10,000 fixtures.
@@ -11,6 +13,7 @@ use std::sync::Arc;
 
 use crate::config::{PackageConfig, WorkspaceConfig};
 use crate::fixture::{PROJECT_FILE, SMOKE_SUFFIX};
+use crate::manifest::PROJECT_MANIFEST;
 use crate::model::CaseId;
 
 /// What kind of fixture was found.
@@ -20,6 +23,9 @@ pub enum FixtureKind {
     Project,
     /// A `*.smoke.json` file.
     SmokeSuite,
+    /// An `x07 test` manifest: a project's `tests/tests.json`, or a file named by the
+    /// `test_manifests` configuration key (see [`crate::manifest`]).
+    TestManifest,
     /// A directory under a fixture root that could not be read: it may hold fixtures,
     /// so it becomes one failing case per profile instead of stopping the run.
     Unreadable(Arc<std::io::Error>),
@@ -128,7 +134,12 @@ pub fn discover(workspace: &WorkspaceConfig) -> Result<Vec<FixtureLocation>, Dis
             }
             walk_root(&base, |path, kind| {
                 if let Some(matcher) = &matcher {
-                    let relative = path.strip_prefix(&package.root).unwrap_or(path);
+                    // A project's manifest is selected with its project.
+                    let selected = match kind {
+                        FixtureKind::TestManifest => project_of_manifest(path),
+                        _ => path,
+                    };
+                    let relative = selected.strip_prefix(&package.root).unwrap_or(selected);
                     // An unreadable directory may hold matching fixtures: keep it when the
                     // glob could match below it.
                     let could_match = matches!(kind, FixtureKind::Unreadable(_))
@@ -146,8 +157,30 @@ pub fn discover(workspace: &WorkspaceConfig) -> Result<Vec<FixtureLocation>, Dis
                 });
             });
         }
+        for manifest in &package.settings.test_manifests {
+            let name = fixture_name(&workspace.root, manifest);
+            found.entry(name.clone()).or_insert(FixtureLocation {
+                path: manifest.clone(),
+                name,
+                kind: FixtureKind::TestManifest,
+                package: index,
+            });
+        }
     }
     Ok(found.into_values().collect())
+}
+
+/// The project directory of a project's manifest (`<project>/tests/tests.json`).
+fn project_of_manifest(manifest: &Path) -> &Path {
+    manifest.parent().and_then(Path::parent).unwrap_or(manifest)
+}
+
+/// Whether `path` is a project's test manifest: `<dir>/tests/tests.json` with
+/// `<dir>/x07.json` beside `tests/`.
+pub fn is_project_manifest(path: &Path) -> bool {
+    path.ends_with(PROJECT_MANIFEST)
+        && path.is_file()
+        && project_of_manifest(path).join(PROJECT_FILE).is_file()
 }
 
 /// Whether a glob could match a path below `dir` (its literal prefix agrees so far).
@@ -197,6 +230,13 @@ fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
         .any(|(name, kind)| name == PROJECT_FILE && !kind.is_dir());
     if is_fixture {
         on_fixture(dir, FixtureKind::Project);
+        let has_tests_dir = entries
+            .iter()
+            .any(|(name, kind)| name == "tests" && kind.is_dir());
+        let manifest = dir.join(PROJECT_MANIFEST);
+        if has_tests_dir && manifest.is_file() {
+            on_fixture(&manifest, FixtureKind::TestManifest);
+        }
         return;
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -289,19 +329,30 @@ pub fn locate(workspace: &WorkspaceConfig, test_name: &str) -> Option<FixtureLoc
         FixtureKind::Project
     } else if path.is_file() && id.fixture.ends_with(SMOKE_SUFFIX) {
         FixtureKind::SmokeSuite
+    } else if is_project_manifest(&path) || configured_manifest(workspace, &path).is_some() {
+        FixtureKind::TestManifest
     } else {
         return None;
     };
     let package = workspace
         .packages
         .iter()
-        .position(|package| under_fixture_roots(package, &path))?;
+        .position(|package| under_fixture_roots(package, &path))
+        .or_else(|| configured_manifest(workspace, &path))?;
     Some(FixtureLocation {
         name: fixture_name(&workspace.root, &path),
         path,
         kind,
         package,
     })
+}
+
+/// The package whose `test_manifests` names `path`, if one does.
+fn configured_manifest(workspace: &WorkspaceConfig, path: &Path) -> Option<usize> {
+    workspace
+        .packages
+        .iter()
+        .position(|package| package.settings.test_manifests.iter().any(|m| m == path))
 }
 
 fn under_fixture_roots(package: &PackageConfig, path: &Path) -> bool {
@@ -353,6 +404,7 @@ mod tests {
             env: Default::default(),
             env_clear: Default::default(),
             native_cache_dir: None,
+            test_manifests: vec![],
         };
         WorkspaceConfig {
             root: root.to_path_buf(),
@@ -482,6 +534,41 @@ mod tests {
             discover_path(&mut ws, &root.join("demo")).unwrap()[0].package,
             1
         );
+    }
+
+    #[test]
+    fn project_manifests_and_configured_manifests_are_found_and_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("fixtures/p/x07.json"));
+        touch(&root.join("fixtures/p/tests/tests.json"));
+        touch(&root.join("fixtures/q/x07.json"));
+        touch(&root.join("fixtures/q/tests/other.json"));
+        touch(&root.join("fixtures/loose/tests/tests.json"));
+        touch(&root.join("extra/suite.json"));
+        let mut ws = workspace(root, &["fixtures"]);
+        ws.packages[0].settings.test_manifests = vec![root.join("extra/suite.json")];
+        let found = discover(&ws).unwrap();
+        let names: Vec<(&str, bool)> = found
+            .iter()
+            .map(|f| (f.name.as_str(), matches!(f.kind, FixtureKind::TestManifest)))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("extra/suite.json", true),
+                ("fixtures/p", false),
+                ("fixtures/p/tests/tests.json", true),
+                ("fixtures/q", false)
+            ]
+        );
+        let located = locate(&ws, "fixtures/p/tests/tests.json::a%3A%3Ab::solve-pure").unwrap();
+        assert!(matches!(located.kind, FixtureKind::TestManifest));
+        assert!(locate(&ws, "extra/suite.json::t::run-os").is_some());
+        assert!(locate(&ws, "fixtures/loose/tests/tests.json::t::run-os").is_none());
+        // A glob selects a project's manifest with the project.
+        let globbed = discover(&workspace(root, &["fixtures/p*"])).unwrap();
+        assert_eq!(globbed.len(), 2, "{globbed:?}");
     }
 
     #[test]

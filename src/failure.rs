@@ -103,6 +103,134 @@ pub enum Failure {
         /// Its value.
         actual: Option<String>,
     },
+    /// An `x07 test` call for one manifest entry did not report what the entry expects
+    /// (see [`crate::manifest`]).
+    X07Test(X07TestFailure),
+}
+
+/// What went wrong with one `x07 test` call (a manifest case).
+#[derive(Debug, Clone)]
+pub enum X07TestFailure {
+    /// Stdout is JSON but not an x07test report.
+    ReportShape {
+        /// What serde found wrong.
+        error: String,
+    },
+    /// The report is not an `x07.x07test@0.4.x` report.
+    ReportVersion {
+        /// Its `schema_version`.
+        actual: String,
+    },
+    /// x07 refused the manifest: no test ran, `summary.errors` problems (its stderr
+    /// lists them as `CODE: message (pointer)`).
+    ManifestRefused {
+        /// `summary.errors`.
+        errors: u64,
+    },
+    /// The report has no result for the test.
+    TestMissing {
+        /// The test id.
+        id: String,
+        /// The ids it has results for.
+        reported: Vec<String>,
+    },
+    /// The test's status is not what its `expect` asks for.
+    Status(Box<TestOutcome>),
+    /// x07's exit code disagrees with its report (x07-test notes §2.2).
+    ExitCode {
+        /// The code the report implies: 0 all as expected, 11 a compile failure, 12 a run
+        /// failure, else 10.
+        expected: i32,
+        /// The code x07 exited with.
+        actual: Option<i32>,
+    },
+}
+
+/// The result of one manifest test, as its report describes it.
+#[derive(Debug, Clone, Default)]
+pub struct TestOutcome {
+    /// What the entry expects (`pass`, `fail`, `skip`).
+    pub expect: String,
+    /// The status x07 reported (`pass fail skip error xfail_pass xfail_fail`).
+    pub status: String,
+    /// `run.failure_code_u32` when not 0: the assertion's code (1001–1004 for std.test's
+    /// assertions), the `std.test.fail` code or the status record's code.
+    pub failure_code: Option<u32>,
+    /// The got/expected bytes of a failed `assert_bytes_eq` (`X07T_ASSERT_BYTES_EQ`).
+    pub assert_bytes: Option<AssertBytes>,
+    /// The trap (`X07T_RUN_TRAP`).
+    pub trap: Option<String>,
+    /// The compile error (`ETEST_COMPILE`).
+    pub compile_error: Option<String>,
+    /// A property test's counterexample (`X07T_EPBT_FAIL`).
+    pub counterexample: Option<Counterexample>,
+    /// Every diagnostic: code and message.
+    pub diags: Vec<(String, String)>,
+    /// `failure_kind` (`contract_violation`, …).
+    pub failure_kind: Option<String>,
+    /// `contract_repro_path`.
+    pub contract_repro_path: Option<String>,
+    /// `compile.ok`, when it compiled or failed to.
+    pub compile_ok: Option<bool>,
+    /// `run.ok`, when it ran.
+    pub run_ok: Option<bool>,
+    /// `run.exit_code`.
+    pub run_exit_code: Option<i64>,
+    /// The program's stderr, decoded from `run.stderr_b64`.
+    pub program_stderr: Option<Vec<u8>>,
+}
+
+/// Both sides of a failed `std.test.assert_bytes_eq`, as far as the report shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertBytes {
+    /// What the test got.
+    pub got: BytesPrefix,
+    /// What it expected.
+    pub expected: BytesPrefix,
+}
+
+/// The first bytes of a value and its whole length (x07 shows at most 64 bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BytesPrefix {
+    /// The whole length.
+    pub len: u64,
+    /// The first bytes.
+    pub prefix: Vec<u8>,
+}
+
+/// The smallest failing input a property test found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counterexample {
+    /// Each parameter's value.
+    pub params: Vec<CounterexampleParam>,
+    /// The assertion code of the failure.
+    pub assert_code: Option<u32>,
+    /// Cases run before it failed.
+    pub cases_attempted: Option<u64>,
+    /// How shrinking ended (`minimal_found`, …).
+    pub shrinking: Option<String>,
+}
+
+/// One parameter of a counterexample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterexampleParam {
+    /// Its name.
+    pub name: String,
+    /// Its type (`i32`, `bytes`).
+    pub ty: String,
+    /// Its value: a number, or bytes.
+    pub value: ParamValue,
+}
+
+/// A counterexample parameter's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    /// An integer.
+    Int(i64),
+    /// Bytes.
+    Bytes(Vec<u8>),
+    /// Something else, as JSON text.
+    Other(String),
 }
 
 /// `mode` or `world`.
@@ -236,6 +364,14 @@ pub enum FixtureProblem {
         at: String,
         /// What is wrong.
         message: String,
+    },
+    /// An `x07 test` manifest, or one of its entries, is broken: x07 would refuse it (or
+    /// the copied run could not see a file it names).
+    TestManifest {
+        /// The manifest file.
+        file: PathBuf,
+        /// Each problem, with x07's code and the JSON pointer.
+        problems: Vec<crate::manifest::format::ManifestProblem>,
     },
     /// A profile listed in `x07test.json` is not declared in `x07.json`.
     UndeclaredProfile {

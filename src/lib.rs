@@ -6,6 +6,8 @@
 //! report) → [`report`] (every output is a sink of the engine's events), with
 //! [`failure`] the data of what went wrong and [`message`] the only place that words it.
 //! [`session`] ties the stages together for `cargo x07 test`, bless and the harness.
+//! [`manifest`] brings the tests of X07 projects' own `x07 test` manifests into the same
+//! pipeline.
 #![forbid(unsafe_code)]
 
 pub mod backend;
@@ -17,6 +19,7 @@ pub mod discover;
 pub mod engine;
 pub mod failure;
 pub mod fixture;
+pub mod manifest;
 pub mod message;
 pub mod model;
 pub mod new_fixture;

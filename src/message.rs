@@ -25,6 +25,9 @@ use crate::model::CaseStatus;
 use crate::plan::{OutputOrigin, PlannedCase, SchemaVersionCheck, Target, SANDBOX_WORLD};
 use crate::run::{path_from_cwd, EnvClear, Reproduce, RunOutput, RunnerEnv};
 
+mod x07test;
+pub use x07test::assertion_name;
+
 /// At most this many bytes of stderr/stdout are quoted in a message.
 const QUOTE_LIMIT: usize = 4000;
 /// At most this many schema problems are listed.
@@ -68,6 +71,7 @@ pub fn check_name(failure: &Failure) -> &'static str {
         Failure::ExitStatus { .. } => "exit_status",
         Failure::Output { .. } => "output",
         Failure::Text { field, .. } => text_field_name(*field),
+        Failure::X07Test(failure) => x07test::check_name(failure),
     }
 }
 
@@ -204,6 +208,7 @@ pub fn failure_summary(failure: &Failure) -> String {
                 show(actual)
             ),
         },
+        Failure::X07Test(failure) => x07test::summary(failure),
     }
 }
 
@@ -310,6 +315,14 @@ pub fn fixture_problem(problem: &FixtureProblem) -> String {
         FixtureProblem::InvalidValue { file, at, message } => {
             format!("{}: {at}: {message}", rel(file))
         }
+        FixtureProblem::TestManifest { file, problems } => {
+            let items: Vec<String> = problems.iter().map(x07test::problem_line).collect();
+            first_and_rest(
+                &format!("x07 test manifest {}", rel(file)),
+                &items,
+                "problems",
+            )
+        }
         FixtureProblem::UndeclaredProfile {
             profile,
             expectations,
@@ -396,6 +409,9 @@ fn copy_as_fixture(text: &str, case: &PlannedCase, output: &RunOutput) -> String
     match (&output.project_copy, &case.target) {
         (Some(copy), Target::Project { dir, .. }) => {
             text.replace(&copy.display().to_string(), &rel(dir))
+        }
+        (Some(copy), Target::TestManifest(test)) => {
+            text.replace(&copy.display().to_string(), &rel(&test.copy_root))
         }
         _ => text.to_string(),
     }
@@ -517,7 +533,10 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
             }
         }
     }
-    let has_report = verdict.is_some_and(|v| v.actual.is_some());
+    let manifest_case = matches!(case.target, Target::TestManifest(_));
+    let has_report = verdict.is_some_and(|v| {
+        v.actual.is_some() || (manifest_case && !v.runner_crashed && v.report.is_some())
+    });
     let has_json = verdict.is_some_and(|v| v.report.is_some());
     if let Some(output) = output {
         if !has_json {
@@ -560,6 +579,11 @@ fn checks_and_diff(outcome: &CaseOutcome, out: &mut String) {
         let _ = writeln!(out, "  - {}", failure_summary(failure));
         for detail in failure_details(failure) {
             let _ = writeln!(out, "    {detail}");
+        }
+    }
+    for failure in &outcome.failures {
+        if let Failure::X07Test(failure) = failure {
+            out.push_str(&x07test::details(failure));
         }
     }
     for failure in &outcome.failures {

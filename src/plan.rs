@@ -52,6 +52,9 @@ pub enum Target {
         /// Index of the case in the suite's `cases` (for bless).
         case_index: usize,
     },
+    /// `x07 test --manifest … --filter ID --exact …` for one entry of a test manifest
+    /// (see [`crate::manifest`]).
+    TestManifest(Arc<crate::manifest::ManifestTest>),
 }
 
 /// A `--policy` argument.
@@ -266,6 +269,7 @@ pub fn count_cases(workspace: &WorkspaceConfig, fixtures: &[FixtureLocation]) ->
                     .map(|suite| suite.cases.len())
                     .unwrap_or(1),
                 FixtureKind::Unreadable(_) => settings.profiles.len(),
+                FixtureKind::TestManifest => crate::manifest::plan::count_cases(&location.path),
             }
         })
         .sum()
@@ -298,6 +302,9 @@ impl<'a> Planner<'a> {
             FixtureKind::Project => self.plan_project(location, settings),
             FixtureKind::SmokeSuite => self.plan_smoke(location, settings),
             FixtureKind::Unreadable(error) => unreadable_cases(location, settings, error),
+            FixtureKind::TestManifest => {
+                crate::manifest::plan::plan_manifest(location, settings, &self.workspace.root)
+            }
         }
     }
 

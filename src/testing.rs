@@ -84,6 +84,7 @@ pub fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
         env: Default::default(),
         env_clear: Default::default(),
         native_cache_dir: None,
+        test_manifests: Vec::new(),
     };
     WorkspaceConfig {
         root: root.to_path_buf(),

@@ -26,6 +26,9 @@ pub enum Arg {
 /// The arguments after the program name: `run --project … --repair=off …`.
 pub fn command_args(case: &PlannedCase) -> Vec<Arg> {
     let text = |value: &str| Arg::Text(value.to_string());
+    if let Target::TestManifest(test) = &case.target {
+        return crate::manifest::command::command_args(test);
+    }
     let mut args = vec![text("run")];
     match &case.target {
         Target::Project { profile, .. } => {
@@ -70,6 +73,7 @@ pub fn command_args(case: &PlannedCase) -> Vec<Arg> {
                 args.push(Arg::Path(root.clone()));
             }
         }
+        Target::TestManifest(_) => {}
     }
     if case.world == SANDBOX_WORLD && case.sandbox_backend == SandboxBackend::Os {
         args.push(text("--sandbox-backend"));
@@ -174,9 +178,12 @@ pub fn reproduce(
     program: &str,
     cargo_x07_flags: &[String],
 ) -> Reproduce {
+    if let Target::TestManifest(test) = &case.target {
+        return crate::manifest::command::reproduce(case, test, runner, program);
+    }
     let project_dir = match &case.target {
         Target::Project { dir, .. } => dir.clone(),
-        Target::Smoke { .. } => case.fixture_dir.clone(),
+        Target::Smoke { .. } | Target::TestManifest(_) => case.fixture_dir.clone(),
     };
     let mut words: Vec<String> = case
         .run
@@ -201,7 +208,7 @@ pub fn reproduce(
     let cargo_x07 = (runner == RunnerKind::Embedded).then(|| {
         let fixture = match &case.target {
             Target::Project { dir, .. } => dir.clone(),
-            Target::Smoke { .. } => case.source_file.clone(),
+            Target::Smoke { .. } | Target::TestManifest(_) => case.source_file.clone(),
         };
         let mut words = vec![
             "cargo".to_string(),

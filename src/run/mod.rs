@@ -76,6 +76,9 @@ pub fn run_case(
     leading_args: &[OsString],
     env: &RunnerEnv,
 ) -> Result<RunOutput, RunnerFailure> {
+    if let Target::TestManifest(test) = &case.target {
+        return crate::manifest::command::run_test(case, test, program, leading_args);
+    }
     let io = |error: std::io::Error| RunnerFailure::Io(Arc::new(error));
     let scratch = tempfile::Builder::new()
         .prefix("cargo-x07-")
@@ -92,7 +95,7 @@ pub fn run_case(
             copy::copy_fixture(dir, &copy)?;
             copy
         }
-        Target::Smoke { .. } => scratch.path().to_path_buf(),
+        Target::Smoke { .. } | Target::TestManifest(_) => scratch.path().to_path_buf(),
     };
     let mut runner = Command::new(program);
     runner
