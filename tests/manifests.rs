@@ -699,15 +699,17 @@ fn each_call_runs_one_entry_from_a_scratch_directory_and_is_killed_at_the_timeou
         line("MANIFEST "),
         r#"{"schema_version":"x07.tests_manifest@0.2.0","tests":[{"id":"files/read-datasandboxed","world":"run-os-sandboxed","entry":"files_test.read_data","policy_json":"policy.json"}]}"#
     );
+    // The run's environment (tests/toolchain_env.rs checks it in full): the run-shaping
+    // variables removed, the native cache default in the workspace's target directory;
+    // plus the os sandbox backend.
     let env: Vec<&str> = calls.lines().filter(|l| l.starts_with("ENV ")).collect();
-    assert_eq!(
-        env,
-        [
-            "ENV X07_I_ACCEPT_WEAKER_ISOLATION=1",
-            "ENV X07_SANDBOX_BACKEND=os"
-        ],
+    assert_eq!(env.len(), 3, "{calls}");
+    assert_eq!(env[0], "ENV X07_I_ACCEPT_WEAKER_ISOLATION=1", "{calls}");
+    assert!(
+        env[1].starts_with("ENV X07_NATIVE_CACHE_DIR=") && env[1].ends_with("/x07-native-cache"),
         "{calls}"
     );
+    assert_eq!(env[2], "ENV X07_SANDBOX_BACKEND=os", "{calls}");
     // The scratch directory is gone.
     assert!(!Path::new(&cwd).exists());
 

@@ -298,3 +298,170 @@ fn cases_share_the_native_cache_and_a_second_run_compiles_nothing() {
         .count();
     assert_eq!(entries, 1);
 }
+
+/// A stand-in `x07` that appends each call's arguments and `X07_*` environment to
+/// `$ENV_LOG`, then answers `x07 test` calls with the `x07-replay` stand-in (`$REPLAY`,
+/// the recorded reports of the bundled manifest project) and `x07 run` calls with
+/// `tests/data/fake-x07` (`$FAKE`).
+const RECORDING_X07: &str = r#"#!/bin/sh
+if [ "$1" = "--version" ]; then echo "x07 0.2.17-recording"; exit 0; fi
+{
+  printf 'CALL'; for arg in "$@"; do printf ' [%s]' "$arg"; done; printf '\n'
+  env | grep '^X07' | sort | sed 's/^/ENV /'
+} >> "$ENV_LOG"
+if [ "$1" = "test" ]; then exec "$REPLAY" "$@"; fi
+exec "$FAKE" "$@"
+"#;
+
+/// One runner call: its arguments and the `X07_*` variables it saw.
+struct Call {
+    args: String,
+    env: Vec<String>,
+}
+
+/// A workspace with the fake-runner fixture `fixtures/env` (two `x07 run` cases) and a copy
+/// of the bundled manifest project outside the fixture roots, whose `tests/tests.json`
+/// the `test_manifests` key names (six `x07 test` calls, one skipped entry).
+fn manifest_workspace(metadata: &str) -> Workspace {
+    let ws = workspace(&format!(
+        "[workspace.metadata.x07]\ntest_manifests = [\"projects/calc/tests/tests.json\"]\n{metadata}"
+    ));
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/manifests/calc");
+    copy_tree(&bundled, &ws.root().join("projects/calc"));
+    ws
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            write(&target, &std::fs::read(entry.path()).unwrap());
+        }
+    }
+}
+
+/// `cargo x07 test` with the recording stand-in, one case at a time, with `vars`
+/// inherited; the run's output and every runner call.
+fn run_recorded(ws: &Workspace, args: &[&str], vars: &[(&str, &str)]) -> (Output, Vec<Call>) {
+    use std::os::unix::fs::PermissionsExt;
+    let standin = ws.root().join("recording-x07");
+    std::fs::write(&standin, RECORDING_X07).unwrap();
+    std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut all = vec![
+        "test",
+        "--x07",
+        standin.to_str().unwrap(),
+        "--test-threads",
+        "1",
+    ];
+    all.extend_from_slice(args);
+    let mut command = ws.command(&all);
+    command
+        .env("ENV_LOG", log.path())
+        .env("REPLAY", x07_replay())
+        .env("FAKE", fake_x07());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    let mut calls: Vec<Call> = Vec::new();
+    for line in std::fs::read_to_string(log.path()).unwrap().lines() {
+        if let Some(args) = line.strip_prefix("CALL ") {
+            calls.push(Call {
+                args: args.to_string(),
+                env: Vec::new(),
+            });
+        } else if let (Some(var), Some(call)) = (line.strip_prefix("ENV "), calls.last_mut()) {
+            call.env.push(var.to_string());
+        }
+    }
+    (output, calls)
+}
+
+/// Checks that every call saw `expected` — the `x07 run` calls and the `x07 test` calls
+/// alike — and the sandboxed test also the os sandbox backend's two variables.
+fn assert_same_environment(output: &Output, calls: &[Call], expected: &[String]) {
+    assert_eq!(output.status.code(), Some(0), "{}", text(output));
+    let runs = calls.iter().filter(|c| c.args.starts_with("[run]")).count();
+    let tests = calls
+        .iter()
+        .filter(|c| c.args.starts_with("[test]"))
+        .count();
+    assert_eq!((runs, tests), (2, 6), "{}", text(output));
+    for call in calls {
+        let mut want = expected.to_vec();
+        if call.args.contains("[files/read-data sandboxed]") {
+            want.push("X07_I_ACCEPT_WEAKER_ISOLATION=1".into());
+            want.push("X07_SANDBOX_BACKEND=os".into());
+            want.sort();
+        }
+        assert_eq!(call.env, want, "{}", call.args);
+    }
+}
+
+/// Inherited besides [`CALLER`]: variables that would turn `x07 test` into a tool child
+/// or a VM sandbox run.
+const CALLER_FOR_TESTS: &[(&str, &str)] = &[
+    ("X07_TOOL_API_CHILD", "1"),
+    ("X07_SANDBOX_BACKEND", "vm"),
+    ("X07_I_ACCEPT_WEAKER_ISOLATION", "0"),
+];
+
+#[test]
+fn manifest_cases_get_the_same_environment_as_run_cases() {
+    let ws = manifest_workspace("env = { X07_FIXTURE_SET = \"kept\" }\n");
+    let mut inherited = CALLER.to_vec();
+    inherited.extend_from_slice(CALLER_FOR_TESTS);
+
+    // Set-up variables pass (the caller's native cache wins), run-shaping ones never
+    // reach either kind of call, the configured env is set.
+    let (output, calls) = run_recorded(&ws, &[], &inherited);
+    let passed = [
+        "X07_CC=clang",
+        "X07_CC_ARGS=-O1",
+        "X07_FIXTURE_SET=kept",
+        "X07_NATIVE_CACHE_DIR=/var/cache/x07-native",
+        "X07_OFFLINE=1",
+    ]
+    .map(String::from);
+    assert_same_environment(&output, &calls, &passed);
+    assert!(
+        first_line(&output).ends_with(
+            "; inherited X07_*: passed X07_CC, X07_CC_ARGS, X07_NATIVE_CACHE_DIR, X07_OFFLINE; \
+             removed X07_I_ACCEPT_WEAKER_ISOLATION, X07_OS_FS_READ_ROOTS, X07_OS_SANDBOXED, \
+             X07_PROFILE, X07_SANDBOX_BACKEND, X07_TOOL_API_CHILD, X07_WORLD (run-shaping)"
+        ),
+        "{}",
+        first_line(&output)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let sandboxed = "projects/calc/tests/tests.json::files/read-data sandboxed::run-os-sandboxed";
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.contains(sandboxed) && line.ends_with("... ok")),
+        "{stdout}"
+    );
+
+    // The native cache default is the one the x07 run cases get.
+    let (output, calls) = run_recorded(&ws, &[], CALLER_FOR_TESTS);
+    let cache = target_dir(&ws).join("x07-native-cache");
+    let default = [
+        "X07_FIXTURE_SET=kept".to_string(),
+        format!("X07_NATIVE_CACHE_DIR={}", cache.display()),
+    ];
+    assert_same_environment(&output, &calls, &default);
+
+    // --clean-env: nothing inherited, only what is set on purpose.
+    let (output, calls) = run_recorded(&ws, &["--clean-env"], &inherited);
+    assert_same_environment(&output, &calls, &["X07_FIXTURE_SET=kept".to_string()]);
+
+    // env_clear = "all" likewise.
+    let ws = manifest_workspace("env_clear = \"all\"\n");
+    let (output, calls) = run_recorded(&ws, &[], &inherited);
+    assert_same_environment(&output, &calls, &[]);
+}

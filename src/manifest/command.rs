@@ -30,7 +30,7 @@ use crate::backend::RunnerKind;
 use crate::config::SandboxBackend;
 use crate::failure::RunnerFailure;
 use crate::plan::PlannedCase;
-use crate::run::{self, copy, path_from_cwd, shell_quote, Arg, Reproduce, RunOutput};
+use crate::run::{self, copy, path_from_cwd, shell_quote, Arg, Reproduce, RunOutput, RunnerEnv};
 
 /// The flags after `--filter ID` of every call: exactly that id, unit and property
 /// tests alike, and no fail-fast (which would turn a failure into skips).
@@ -43,13 +43,15 @@ pub const OS_SANDBOX_ENV: [(&str, &str); 2] = [
     ("X07_I_ACCEPT_WEAKER_ISOLATION", "1"),
 ];
 
-/// The variables a case's `x07 test` process gets on top of the cleaned environment:
-/// the configured `env`, and for a sandboxed test on the `os` sandbox backend (the
-/// default) the two of [`OS_SANDBOX_ENV`].
+/// The variables a case's `x07 test` process gets on top of the run's environment: the
+/// configured `env`, and for a sandboxed test on the `os` sandbox backend (the default)
+/// the two of [`OS_SANDBOX_ENV`] — set on purpose, although inherited copies of them are
+/// removed as run-shaping.
 ///
-/// The inherited run-shaping variables (`X07_OS_*`, `X07_TOOL_API_CHILD`, the sandbox
-/// ones) are removed by [`crate::run::clean_env`], the same helper `x07 run` cases use —
-/// the one place that decides which inherited variables a runner sees.
+/// Everything else is the run's [`RunnerEnv`] (`crate::run::env`), the same one `x07 run`
+/// cases get: inherited run-shaping variables (`X07_OS_*`, `X07_TOOL_API_CHILD`, the
+/// sandbox ones, …) removed, toolchain set-up ones (`X07_CC`, `X07_NATIVE_CACHE_DIR`, …)
+/// passed, the native cache default, and `--clean-env` / `env_clear = "all"`.
 pub fn test_env(case: &PlannedCase) -> BTreeMap<String, String> {
     let mut env = case.run.env.clone();
     if case.world == SANDBOXED_WORLD && case.sandbox_backend == SandboxBackend::Os {
@@ -102,14 +104,15 @@ pub fn one_test_manifest(test: &ManifestTest) -> Value {
     })
 }
 
-/// Runs one manifest entry with `program` (`leading_args` first): copy the project,
-/// write the one-test manifest, call `x07 test` from a scratch directory, collect. The
-/// temporary directory is removed afterwards.
+/// Runs one manifest entry with `program` (`leading_args` first) in the run's environment
+/// `env` plus [`test_env`]: copy the project, write the one-test manifest, call `x07 test`
+/// from a scratch directory, collect. The temporary directory is removed afterwards.
 pub fn run_test(
     case: &PlannedCase,
     test: &ManifestTest,
     program: &Path,
     leading_args: &[OsString],
+    env: &RunnerEnv,
 ) -> Result<RunOutput, RunnerFailure> {
     let io = |error: std::io::Error| RunnerFailure::Io(Arc::new(error));
     let scratch = tempfile::Builder::new()
@@ -141,7 +144,7 @@ pub fn run_test(
         .args(leading_args)
         .args(test_args(&manifest, &test.id, Some(&artifacts)))
         .current_dir(&cwd);
-    run::clean_env(&mut command, &test_env(case));
+    env.apply(&mut command, &test_env(case));
     let output = run::execute(command, case.timeout).map(|mut output| {
         output.project_copy = Some(project_copy.clone());
         output

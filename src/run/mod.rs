@@ -77,7 +77,7 @@ pub fn run_case(
     env: &RunnerEnv,
 ) -> Result<RunOutput, RunnerFailure> {
     if let Target::TestManifest(test) = &case.target {
-        return crate::manifest::command::run_test(case, test, program, leading_args);
+        return crate::manifest::command::run_test(case, test, program, leading_args, env);
     }
     let io = |error: std::io::Error| RunnerFailure::Io(Arc::new(error));
     let scratch = tempfile::Builder::new()

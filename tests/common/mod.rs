@@ -15,6 +15,12 @@ pub fn cargo_x07() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cargo-x07"))
 }
 
+/// The `x07-replay` stand-in: answers `x07 test` calls with the real toolchain's recorded
+/// reports (`tests/data/x07-replay/`).
+pub fn x07_replay() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_x07-replay"))
+}
+
 /// The fake runner script.
 pub fn fake_x07() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake-x07")
