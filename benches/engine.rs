@@ -13,7 +13,8 @@
 //! 5. per-case overhead of an `x07 test` manifest case (project copy, one-entry
 //!    manifest, scratch directory, report check) over the `x07 test` call alone, with
 //!    the `x07-replay` stand-in as x07 (it compiles nothing, so the numbers are the
-//!    harness's; what x07 itself costs per call is in the toolchain notes §4.1).
+//!    harness's; what x07 itself costs per call is in the toolchain notes §4.1). The
+//!    stand-in is the workspace member `replay/`, built next to cargo-x07 first.
 //!
 //! Unix only (the trivial runner is a shell script).
 
@@ -27,6 +28,9 @@ use cargo_x07::discover;
 use cargo_x07::engine::{self, EngineOptions, RunPlan, SelectedCase, Sinks};
 use cargo_x07::plan;
 use cargo_x07::run;
+
+#[path = "../tests/common/replay.rs"]
+mod replay;
 
 fn settings(root: &Path, profiles: &[&str]) -> Settings {
     Settings {
@@ -316,7 +320,7 @@ fn bench_manifest_overhead() {
         .iter()
         .find(|case| case.id.case == "double/pure")
         .expect("the bundled manifest's double/pure");
-    let program = PathBuf::from(env!("CARGO_BIN_EXE_x07-replay"));
+    let program = replay::x07_replay_next_to(Path::new(env!("CARGO_BIN_EXE_cargo-x07")));
     let runner = CommandBackend {
         info: RunnerInfo {
             kind: RunnerKind::X07,

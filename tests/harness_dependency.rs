@@ -105,7 +105,17 @@ fn a_user_workspace_installs_cargo_x07_and_runs_the_harness_by_path() {
     );
     assert!(installed.status.success(), "{}", text(&installed));
     let bin = tools.join("bin");
-    assert!(bin.join("cargo-x07").is_file());
+    // Only the product: the test-only `x07-replay` stand-in (a fake `x07`) is a workspace
+    // member of its own and never lands on a user's PATH.
+    let mut installed: Vec<String> = std::fs::read_dir(&bin)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    installed.sort();
+    assert_eq!(
+        installed,
+        [format!("cargo-x07{}", std::env::consts::EXE_SUFFIX)]
+    );
     // Then `cargo x07 …` works in the user's workspace.
     let output = cargo(root, &["x07", "test"], Some(&bin));
     let out = text(&output);

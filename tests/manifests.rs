@@ -26,7 +26,7 @@ fn repo() -> PathBuf {
 }
 
 fn replay() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_x07-replay"))
+    common::x07_replay()
 }
 
 fn probes() -> PathBuf {

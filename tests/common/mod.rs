@@ -3,6 +3,8 @@
 //! runner (`tests/data/fake-x07`), and report builders.
 #![allow(dead_code)]
 
+pub mod replay;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,10 +17,10 @@ pub fn cargo_x07() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cargo-x07"))
 }
 
-/// The `x07-replay` stand-in: answers `x07 test` calls with the real toolchain's recorded
-/// reports (`tests/data/x07-replay/`).
+/// The `x07-replay` stand-in (the workspace member `replay/`): answers `x07 test` calls
+/// with the real toolchain's recorded reports (`tests/data/x07-replay/`).
 pub fn x07_replay() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_x07-replay"))
+    replay::x07_replay_next_to(&cargo_x07())
 }
 
 /// The fake runner script.

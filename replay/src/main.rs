@@ -19,6 +19,12 @@
 //! several tests the `summary` is recounted for the one test taken from it. It repeats
 //! the recorded side effects: the artifact directories of OS-world tests and the files a
 //! test writes (`marker.txt`).  See `tests/data/x07-replay/README.md`.
+//!
+//! It is a workspace member of its own (`replay/`, `publish = false`), not a binary of
+//! cargo-x07: `cargo install` never puts this fake `x07` on a user's PATH, and the
+//! product binary embeds none of the recordings. `cargo build` and `cargo test
+//! --workspace` build it into `target/<profile>/`, where the tests find it
+//! (`tests/common/replay.rs`).
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -419,8 +425,12 @@ fn fnv1a64(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// The repository root (this package is its `replay/`).
     fn workspace() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("replay/ is inside the repository")
+            .to_path_buf()
     }
 
     /// Every file the index lists still has its recorded content: a changed test module,
