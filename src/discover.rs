@@ -263,15 +263,18 @@ pub enum PathError {
     #[error("{} does not exist", .0.display())]
     Missing(PathBuf),
     /// The path exists but holds no fixture.
-    #[error("{} holds no fixture (no directory with {PROJECT_FILE}, no *{SMOKE_SUFFIX} file)", .0.display())]
+    #[error("{} holds no fixture (no directory with {PROJECT_FILE}, no *{SMOKE_SUFFIX} file, no x07 test manifest)", .0.display())]
     NoFixture(PathBuf),
 }
 
 /// The fixtures at or below `given` (relative to the current directory): a fixture
-/// directory, its `x07.json`, a `*.smoke.json` file, or any directory holding fixtures —
-/// whether or not it lies under the configured fixture roots (`cargo x07 test <dir>`,
-/// `cargo x07 run <dir>`). The walk is the one of [`discover`]; each fixture gets the
-/// settings of the package holding it ([`WorkspaceConfig::package_for_path`]).
+/// directory, its `x07.json`, a `*.smoke.json` file, an `x07 test` manifest (a project's
+/// `tests/tests.json` or one named by `test_manifests`), or any directory holding
+/// fixtures — whether or not it lies under the configured fixture roots (`cargo x07 test
+/// <dir>`, `cargo x07 run <dir>`). The walk is the one of [`discover`], plus the
+/// configured manifests at or below the path; each fixture gets the settings of the
+/// package holding it ([`WorkspaceConfig::package_for_path`]), a configured manifest those
+/// of the package that names it.
 pub fn discover_path(
     workspace: &mut WorkspaceConfig,
     given: &Path,
@@ -298,18 +301,35 @@ pub fn discover_path(
         Err(_) => canonical,
     };
     let mut found: Vec<(PathBuf, FixtureKind)> = Vec::new();
+    if is_project_manifest(&base) {
+        // A project's own `tests/tests.json`: its `x07 test` cases, not the project's.
+        found.push((base.clone(), FixtureKind::TestManifest));
+    }
     walk_root(&base, |path, kind| found.push((path.to_path_buf(), kind)));
+    for package in &workspace.packages {
+        for manifest in &package.settings.test_manifests {
+            if manifest.starts_with(&base) && !found.iter().any(|(path, _)| path == manifest) {
+                found.push((manifest.clone(), FixtureKind::TestManifest));
+            }
+        }
+    }
     if found.is_empty() {
         return Err(PathError::NoFixture(given.to_path_buf()));
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found
         .into_iter()
-        .map(|(path, kind)| FixtureLocation {
-            name: fixture_name(&workspace.root, &path),
-            package: workspace.package_for_path(&path),
-            path,
-            kind,
+        .map(|(path, kind)| {
+            let configured = match kind {
+                FixtureKind::TestManifest => configured_manifest(workspace, &path),
+                _ => None,
+            };
+            FixtureLocation {
+                name: fixture_name(&workspace.root, &path),
+                package: configured.unwrap_or_else(|| workspace.package_for_path(&path)),
+                path,
+                kind,
+            }
         })
         .collect())
 }
@@ -513,7 +533,7 @@ mod tests {
         assert!(
             empty
                 .to_string()
-                .ends_with("holds no fixture (no directory with x07.json, no *.smoke.json file)"),
+                .ends_with("holds no fixture (no directory with x07.json, no *.smoke.json file, no x07 test manifest)"),
             "{empty}"
         );
     }
@@ -534,6 +554,55 @@ mod tests {
             discover_path(&mut ws, &root.join("demo")).unwrap()[0].package,
             1
         );
+    }
+
+    #[test]
+    fn a_path_selects_test_manifests_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("p/x07.json"));
+        touch(&root.join("p/tests/tests.json"));
+        touch(&root.join("p/tests/other.json"));
+        touch(&root.join("extra/suite.json"));
+        let mut ws = workspace(root, &["fixtures"]);
+        // The package lives in member/: p/ is outside it (workspace settings, entry 1).
+        ws.packages[0].root = root.join("member");
+        ws.packages[0].settings.test_manifests = vec![root.join("extra/suite.json")];
+        let found = |ws: &mut WorkspaceConfig, path: &str| -> Vec<(String, bool, usize)> {
+            discover_path(ws, &root.join(path))
+                .unwrap()
+                .into_iter()
+                .map(|f| {
+                    let manifest = matches!(f.kind, FixtureKind::TestManifest);
+                    (f.name, manifest, f.package)
+                })
+                .collect()
+        };
+        // A project: its x07 run cases and its manifest, as discovery finds them.
+        assert_eq!(
+            found(&mut ws, "p"),
+            [
+                ("p".to_string(), false, 1),
+                ("p/tests/tests.json".to_string(), true, 1)
+            ]
+        );
+        // A project's manifest: only its x07 test cases.
+        assert_eq!(
+            found(&mut ws, "p/tests/tests.json"),
+            [("p/tests/tests.json".to_string(), true, 1)]
+        );
+        // A configured manifest, named or below the path: the naming package's settings.
+        assert_eq!(
+            found(&mut ws, "extra/suite.json"),
+            [("extra/suite.json".to_string(), true, 0)]
+        );
+        assert_eq!(
+            found(&mut ws, "extra"),
+            [("extra/suite.json".to_string(), true, 0)]
+        );
+        // Any other JSON file is no fixture.
+        let other = discover_path(&mut ws, &root.join("p/tests/other.json")).unwrap_err();
+        assert!(matches!(other, PathError::NoFixture(_)), "{other}");
     }
 
     #[test]

@@ -680,9 +680,22 @@ pub fn run_summary(outcome: &CaseOutcome) -> String {
         return out;
     }
     let actual = outcome.verdict.as_ref().and_then(|v| v.actual.as_ref());
+    // An `x07 test` call: its report's words for the test instead of `x07 run`'s.
+    let x07test = match (&case.target, &outcome.output) {
+        (Target::TestManifest(test), Some(output)) => outcome
+            .verdict
+            .as_ref()
+            .and_then(|verdict| verdict.report.as_ref())
+            .and_then(|report| {
+                let with_stderr = outcome.status != CaseStatus::Failed;
+                x07test::call_summary(report, &test.id, output.exit_code, with_stderr)
+            }),
+        _ => None,
+    };
     if let Some(output) = &outcome.output {
-        match actual {
-            Some(actual) => {
+        match (&x07test, actual) {
+            (Some(lines), _) => out.push_str(lines),
+            (None, Some(actual)) => {
                 if let Some(code) = actual.exit_code {
                     let _ = writeln!(out, "exit code: {code}");
                 }
@@ -709,7 +722,7 @@ pub fn run_summary(outcome: &CaseOutcome) -> String {
                     let _ = write!(out, "compile error:\n{}", indent(&error));
                 }
             }
-            None => {
+            (None, None) => {
                 let code = match (output.exit_code, output.signal) {
                     (Some(code), _) => code.to_string(),
                     (None, Some(signal)) => format!("none (signal {signal})"),

@@ -206,6 +206,12 @@ fn the_stand_in_gives_every_bundled_test_its_recorded_verdict_and_the_fixture_st
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", common::text(&run));
+    // The manifest's path selects its cases as a path (not as a name filter).
+    assert!(
+        !String::from_utf8_lossy(&run.stderr).contains("test-name filter"),
+        "{}",
+        common::text(&run)
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         stdout.starts_with("runner: x07 0.2.17 (x07-replay: replays recorded x07 test outputs"),
@@ -942,5 +948,63 @@ fn report_text_cannot_become_a_github_workflow_command() {
             Vec::<String>::new(),
             "{format}\n{text}"
         );
+    }
+}
+
+/// `cargo x07 run` shows a manifest case in the words of its `x07 test` report: the
+/// status against `expect`, compile and run, the program's stderr decoded, and for a
+/// failure the failed checks with the got/expected bytes.
+#[test]
+fn cargo_x07_run_summarises_a_manifest_case_from_its_report() {
+    let replay = replay();
+    let name = bundled_name("double/os", "run-os");
+    let run = in_repo(&["run", &name, "--x07", replay.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = common::text(&run);
+    assert_eq!(run.status.code(), Some(0), "{text}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let summary = stdout.split_once(&format!("== {name}\n")).unwrap().1;
+    let lines: Vec<&str> = summary.lines().collect();
+    assert!(
+        lines[0].starts_with("command: ")
+            && lines[0].ends_with(
+                " test --manifest fixtures/manifests/calc/tests/tests.json --filter double/os \
+                 --exact --all --no-fail-fast"
+            ),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[1..5],
+        [
+            "exit code: 0",
+            "status: pass (expect: pass; duration_ms 14)",
+            "compile: ok; run: ok, exit code 0",
+            "program stderr (run.stderr_b64): the runner's statistics line (fuel_used 41, heap_used 9)",
+        ],
+        "{stdout}"
+    );
+    assert!(lines[5].starts_with("verdict: pass ("), "{stdout}");
+    assert!(!stdout.contains("no readable report"), "{stdout}");
+
+    // A recorded failure: the same lines, then the failed checks and the bytes.
+    let probes = repo().join("tests/data/x07-test/Cargo.toml");
+    let name = "probes/basic/tests/tests.json::c/fail_bytes::solve-pure";
+    let mut command = Command::new(common::cargo_x07());
+    command
+        .args(["x07", "run", name, "--x07", replay.to_str().unwrap()])
+        .arg("--manifest-path")
+        .arg(&probes)
+        .current_dir(repo());
+    clean(&mut command);
+    let run = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{}", common::text(&run));
+    for expected in [
+        "exit code: 10\nstatus: fail (expect: pass; duration_ms 10)\ncompile: ok; run: ok, exit code 0\nverdict: FAIL (",
+        "  - status: expected pass, got fail; assertion code 1003 (std.test.assert_bytes_eq)\n",
+        "assert_bytes_eq (- expected, + got):\n  -hello there\n  +hello world\n",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
     }
 }

@@ -214,7 +214,7 @@ fn a_path_without_fixtures_is_still_a_name_filter() {
     let (code, out) = test(&ws, &["src"], ws.root());
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains("note: src holds no fixture (no directory with x07.json, no *.smoke.json file); FILTER is used as a test-name filter"),
+        out.contains("note: src holds no fixture (no directory with x07.json, no *.smoke.json file, no x07 test manifest); FILTER is used as a test-name filter"),
         "{out}"
     );
     assert!(

@@ -6,9 +6,12 @@
 
 use std::fmt::Write as _;
 
+use base64::Engine as _;
+
 use super::{display_text, indent, output_diff, printable_text};
 use crate::failure::{Counterexample, ParamValue, TestOutcome, X07TestFailure};
 use crate::manifest::format::ManifestProblem;
+use crate::manifest::report::X07TestReport;
 
 /// The diagnostic of a trap (its `details.trap` is shown as `trap`).
 const TRAP: &str = "X07T_RUN_TRAP";
@@ -269,6 +272,55 @@ fn program_stderr(stderr: &[u8], trap: Option<&str>) -> String {
         "program stderr (run.stderr_b64):\n{}",
         indent(&display_text(stderr))
     )
+}
+
+/// What `cargo x07 run` shows of one `x07 test` call (before the verdict): the exit
+/// code, the test's status against its `expect`, whether it compiled and ran, and — with
+/// `with_stderr`, i.e. when the failed checks will not show it — the decoded program
+/// stderr. `None` when `report` is not a readable `x07 test` report of test `id`.
+pub fn call_summary(
+    report: &serde_json::Value,
+    id: &str,
+    exit_code: Option<i32>,
+    with_stderr: bool,
+) -> Option<String> {
+    let report = X07TestReport::from_value(report).ok()?;
+    let result = report.tests.iter().find(|result| result.id == id)?;
+    let mut out = String::new();
+    if let Some(code) = exit_code {
+        let _ = writeln!(out, "exit code: {code}");
+    }
+    let _ = writeln!(
+        out,
+        "status: {} (expect: {}; duration_ms {})",
+        result.status, result.expect, result.duration_ms
+    );
+    let compile = match &result.compile {
+        Some(compile) if compile.ok => "ok",
+        Some(_) => "failed",
+        None => "not compiled",
+    };
+    let run = match &result.run {
+        Some(run) => {
+            let code = run
+                .exit_code
+                .map(|code| format!(", exit code {code}"))
+                .unwrap_or_default();
+            format!("{}{code}", if run.ok { "ok" } else { "failed" })
+        }
+        None => "not run".into(),
+    };
+    let _ = writeln!(out, "compile: {compile}; run: {run}");
+    let stderr = result
+        .run
+        .as_ref()
+        .and_then(|run| run.stderr_b64.as_deref())
+        .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+        .filter(|bytes| with_stderr && !bytes.is_empty());
+    if let Some(bytes) = stderr {
+        out.push_str(&program_stderr(&bytes, None));
+    }
+    Some(out)
 }
 
 /// One problem of a manifest, as listed: `CODE: message (at /tests/0/world)`.
