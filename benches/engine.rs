@@ -36,6 +36,7 @@ fn settings(root: &Path, profiles: &[&str]) -> Settings {
         smoke_root: root.to_path_buf(),
         smoke_module_roots: vec![],
         env: Default::default(),
+        differential: false,
     }
 }
 
@@ -43,6 +44,7 @@ fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
     let settings = settings(root, profiles);
     WorkspaceConfig {
         root: root.to_path_buf(),
+        target_dir: root.join("target"),
         workspace_settings: settings.clone(),
         packages: vec![PackageConfig {
             name: "bench".into(),

@@ -68,6 +68,8 @@ pub struct RawSettings {
     pub smoke_module_roots: Option<Vec<PathBuf>>,
     /// Extra environment variables for every runner process.
     pub env: Option<BTreeMap<String, String>>,
+    /// Run `cargo x07 test` as if `--differential` were given.
+    pub differential: Option<bool>,
 }
 
 impl RawSettings {
@@ -117,6 +119,7 @@ impl RawSettings {
             smoke_root: over.smoke_root.or(self.smoke_root),
             smoke_module_roots: over.smoke_module_roots.or(self.smoke_module_roots),
             env,
+            differential: over.differential.or(self.differential),
         }
     }
 }
@@ -153,6 +156,8 @@ pub struct Settings {
     pub smoke_module_roots: Vec<PathBuf>,
     /// Extra environment variables for every runner process.
     pub env: BTreeMap<String, String>,
+    /// Whether `cargo x07 test` runs the profile differential by default.
+    pub differential: bool,
 }
 
 impl Settings {
@@ -172,6 +177,7 @@ impl Settings {
                 .unwrap_or_else(|| workspace_root.to_path_buf()),
             smoke_module_roots: raw.smoke_module_roots.unwrap_or_default(),
             env: raw.env.unwrap_or_default(),
+            differential: raw.differential.unwrap_or(false),
         }
     }
 }
@@ -192,6 +198,9 @@ pub struct PackageConfig {
 pub struct WorkspaceConfig {
     /// The workspace root directory; test names are relative to it.
     pub root: PathBuf,
+    /// Cargo's target directory for this workspace (`cargo metadata`'s
+    /// `target_directory`); cargo-x07 keeps its state files under it.
+    pub target_dir: PathBuf,
     /// Settings from `[workspace.metadata.x07]` alone (for runner choice and jobs).
     pub workspace_settings: Settings,
     /// Selected packages, in workspace member order.
@@ -206,6 +215,16 @@ impl WorkspaceConfig {
             .first()
             .and_then(|package| package.settings.x07.clone())
             .or_else(|| self.workspace_settings.x07.clone())
+    }
+
+    /// The `differential` setting: on when any selected package (or the workspace) turns
+    /// it on.
+    pub fn configured_differential(&self) -> bool {
+        self.workspace_settings.differential
+            || self
+                .packages
+                .iter()
+                .any(|package| package.settings.differential)
     }
 
     /// The `jobs` setting: the first selected package's, else the workspace's.
@@ -300,6 +319,7 @@ pub fn load(selection: &Selection) -> Result<WorkspaceConfig, ConfigError> {
     }
     Ok(WorkspaceConfig {
         workspace_settings: Settings::from_raw(workspace_raw, &root),
+        target_dir: metadata.target_directory.clone().into_std_path_buf(),
         root,
         packages,
     })
@@ -356,6 +376,7 @@ mod tests {
         };
         let mut workspace = WorkspaceConfig {
             root: "/ws".into(),
+            target_dir: "/ws/target".into(),
             workspace_settings: ws_settings,
             packages: vec![package(serde_json::json!({}))],
         };

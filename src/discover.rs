@@ -293,9 +293,11 @@ mod tests {
             smoke_root: root.to_path_buf(),
             smoke_module_roots: vec![],
             env: Default::default(),
+            differential: false,
         };
         WorkspaceConfig {
             root: root.to_path_buf(),
+            target_dir: root.join("target"),
             workspace_settings: settings.clone(),
             packages: vec![PackageConfig {
                 name: "p".into(),

@@ -8,15 +8,18 @@
 //! [`session`] ties the stages together for `cargo x07 test`, bless and the harness.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod backend;
 pub mod bless;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod differential;
 pub mod discover;
 pub mod engine;
 pub mod failure;
 pub mod fixture;
+pub mod history;
 pub mod message;
 pub mod model;
 pub mod partition;

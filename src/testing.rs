@@ -82,9 +82,11 @@ pub fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
         smoke_root: root.to_path_buf(),
         smoke_module_roots: Vec::new(),
         env: Default::default(),
+        differential: false,
     };
     WorkspaceConfig {
         root: root.to_path_buf(),
+        target_dir: root.join("target"),
         workspace_settings: settings.clone(),
         packages: vec![PackageConfig {
             name: "ws".into(),
