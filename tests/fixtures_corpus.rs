@@ -134,11 +134,12 @@ fn area_title(area: &str) -> &'static str {
         "traps" => "Traps and resource limits",
         "compile-errors" => "Compile errors (expected failures)",
         "derived" => "Derived-policy flags (--allow-host, --deny-host, --allow-read-root, --allow-write-root)",
+        "audit" => "Demonstrations of `cargo x07 audit` and `cargo x07 test --differential`",
         _ => "Other",
     }
 }
 
-const AREA_ORDER: [&str; 13] = [
+const AREA_ORDER: [&str; 14] = [
     "core",
     "std",
     "binary",
@@ -152,6 +153,7 @@ const AREA_ORDER: [&str; 13] = [
     "traps",
     "compile-errors",
     "derived",
+    "audit",
 ];
 
 fn render_readme() -> String {
