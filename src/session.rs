@@ -250,13 +250,6 @@ fn run_tests_inner(
     let mut plan = selection.plan(cases, total);
     if differential_on {
         plan.differential = differential::companions(&plan.cases, &os_cases);
-        say(
-            stderr,
-            &format!(
-                "differential: {} sandbox case(s) will also run under their os profile\n",
-                plan.differential.len()
-            ),
-        );
     }
     plan.previous_run = previous.clone().map(Arc::new);
 
@@ -315,6 +308,15 @@ fn run_tests_inner(
         say(stderr, &description);
     } else {
         say(stdout, &description);
+    }
+    if differential_on {
+        say(
+            stderr,
+            &format!(
+                "differential: {} sandbox case(s) will also run under their os profile\n",
+                plan.differential.len()
+            ),
+        );
     }
     let mut sinks = report::sinks(
         &options,

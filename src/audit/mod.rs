@@ -706,6 +706,8 @@ pub fn audit(
         .prefix("cargo-x07-audit-")
         .tempdir()
         .map_err(AuditError::Temp)?;
+    // Removed on Ctrl-C too, with the cases' own copies.
+    let _registered = run::process::ScratchRegistration::new(scratch.path());
     struct Job {
         policy: usize,
         grant: usize,

@@ -174,9 +174,9 @@ pub fn human(report: &AuditReport) -> String {
     );
     let _ = writeln!(
         out,
-        "  {} under their own policies, {} without one grant, {} skipped as unreachable; finished in {:.2}s",
-        plural(report.baseline_runs, "case run", "case runs"),
-        plural(report.runs, "run", "runs"),
+        "  runs: {} under the policies themselves, {} without one grant, {} skipped (provably unreachable); finished in {:.2}s",
+        report.baseline_runs,
+        report.runs,
         report.skipped,
         report.duration.as_secs_f64()
     );
