@@ -195,6 +195,11 @@ fn read_program(entry: &Path, roots: &[PathBuf]) -> Reach {
             .map(|imports| imports.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         for import in imports {
+            let relative = format!("{}.x07.json", import.replace('.', "/"));
+            let local = roots
+                .iter()
+                .map(|root| root.join(&relative))
+                .find(|path| path.is_file());
             if import.starts_with("std.") {
                 let known = PURE_STD_MODULES.contains(&import) || classify(import).is_some();
                 if !known {
@@ -203,14 +208,12 @@ fn read_program(entry: &Path, roots: &[PathBuf]) -> Reach {
                         shown(&file)
                     ));
                 }
+                // A module root's own file of that name is read too, in case it is the
+                // one the toolchain loads.
+                pending.extend(local);
                 continue;
             }
-            let relative = format!("{}.x07.json", import.replace('.', "/"));
-            match roots
-                .iter()
-                .map(|root| root.join(&relative))
-                .find(|path| path.is_file())
-            {
+            match local {
                 Some(module) => pending.push(module),
                 None => {
                     return Reach::unknown(format!(
@@ -322,5 +325,18 @@ mod tests {
         }
         write(&main, r#"{"solve":["bytes.lit","hello"]}"#);
         assert_eq!(project(dir.path()).families, Some(BTreeSet::new()));
+        // A module root's own file named like a pure std module is read too.
+        write(
+            &main,
+            r#"{"imports":["std.bytes"],"solve":["bytes.lit","hello"]}"#,
+        );
+        write(
+            &dir.path().join("src/std/bytes.x07.json"),
+            r#"{"decls":[["defn","std.bytes.len",[],"i32",["os.fs.read_file"]]]}"#,
+        );
+        assert_eq!(
+            project(dir.path()).families,
+            Some(BTreeSet::from([Family::Fs]))
+        );
     }
 }
