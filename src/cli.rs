@@ -203,7 +203,7 @@ pub struct TestArgs {
     /// Do not run the profile differential, even when the `differential` configuration key is on.
     #[arg(long, overrides_with = "differential")]
     pub no_differential: bool,
-    /// Run the cases that failed in the last run first (from <target dir>/cargo-x07/last-run.json).
+    /// Run the cases that failed in the last run first (from `<target dir>/cargo-x07/last-run.json`).
     #[arg(long)]
     pub failed_first: bool,
     /// Run only the cases that failed in the last run (with the other filters and --partition).
