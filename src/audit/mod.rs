@@ -21,35 +21,30 @@
 //! fixtures changes.
 
 pub mod grants;
+mod progress;
+mod proof;
 pub mod reach;
 pub mod render;
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use self::grants::{Family, Grant, Removal, RunFlag, TemplateChoice};
+use self::grants::{Grant, Removal, RunFlag, TemplateChoice};
+use self::proof::ProgramFacts;
 use self::reach::Reach;
 use crate::backend::{self, Backend as _, BackendChoice, CommandBackend};
 use crate::config::{SandboxBackend, Selection as Packages};
-use crate::engine::{
-    self, exit, CaseOutcome, EngineOptions, Event, EventSink, RunPlan, SelectedCase, SinkError,
-};
+use crate::engine::{self, exit, CaseOutcome, EngineOptions, RunPlan, SelectedCase};
 use crate::fixture::PROJECT_FILE;
 use crate::message;
 use crate::model::CaseStatus;
 use crate::plan::{PlannedCase, PolicyArg, Target, SANDBOX_WORLD};
 use crate::run;
 use crate::session;
-
-/// The default arena of the runtime (`--max-memory-bytes`), inside the address-space limit.
-const DEFAULT_ARENA_BYTES: u64 = 64 * 1024 * 1024;
-/// What the runtime needs besides its arena, with room to spare: 64 MiB with a 16 MiB
-/// arena and 128 MiB with the default 64 MiB one were both observed to work.
-const RUNTIME_MARGIN_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How the audit result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -237,10 +232,7 @@ pub fn run_audit(request: &AuditRequest) -> i32 {
 /// One sandbox case under audit.
 struct AuditedCase {
     case: PlannedCase,
-    reach: Reach,
-    arena: u64,
-    /// The case's own run reported a compile error: the program never ran.
-    compile_failed: bool,
+    facts: ProgramFacts,
 }
 
 /// The policy of a sandbox case: the file, canonical.
@@ -296,109 +288,7 @@ fn arena(case: &PlannedCase, manifests: &mut HashMap<PathBuf, Option<Value>>) ->
             return bytes;
         }
     }
-    DEFAULT_ARENA_BYTES
-}
-
-/// The families whose grants a program may see through the `X07_OS_*` variables that
-/// encode the policy, when `os.env.get` may read them; `None`: possibly every grant.
-fn visible_through_env(policy: &Value) -> Option<Vec<Family>> {
-    let strings = |pointer: &str| -> Vec<&str> {
-        policy
-            .pointer(pointer)
-            .and_then(Value::as_array)
-            .map(|keys| keys.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default()
-    };
-    if policy.pointer("/env/enabled").and_then(Value::as_bool) != Some(true) {
-        return Some(Vec::new());
-    }
-    let denied = strings("/env/deny_keys");
-    let mut visible = Vec::new();
-    for key in strings("/env/allow_keys") {
-        if !key.starts_with("X07_OS_") || denied.contains(&key) {
-            continue;
-        }
-        let family = [
-            ("X07_OS_FS_", Family::Fs),
-            ("X07_OS_DENY_HIDDEN", Family::Fs),
-            ("X07_OS_NET_", Family::Net),
-            ("X07_OS_ENV_", Family::Env),
-            ("X07_OS_TIME_", Family::Time),
-            ("X07_OS_PROC", Family::Process),
-            ("X07_OS_DB_", Family::Db),
-        ]
-        .iter()
-        .find(|(prefix, _)| key.starts_with(prefix))
-        .map(|(_, family)| *family)?;
-        visible.push(family);
-    }
-    Some(visible)
-}
-
-/// Why `case` provably cannot exercise `grant`, or `None` when it may.
-fn unreachable_because(audited: &AuditedCase, grant: &Grant, policy: &Value) -> Option<String> {
-    if audited.compile_failed
-        && !matches!(
-            grant.family,
-            Family::Language | Family::CpuLimit | Family::WallLimit | Family::MemLimit
-        )
-    {
-        return Some(
-            "its program does not compile (its own run reports a compile error), so it never runs"
-                .to_string(),
-        );
-    }
-    let families = audited.reach.families.as_ref()?;
-    let source = &audited.reach.source;
-    let mut reached = families.clone();
-    if reached.contains(&Family::Env) {
-        // The policy is handed to the program as X07_OS_* variables: one it may read
-        // shows it the grants encoded there.
-        reached.extend(visible_through_env(policy)?);
-    }
-    if reached.contains(&Family::Process) {
-        // Child processes are other programs: they may touch files and the network.
-        reached.insert(Family::Fs);
-        reached.insert(Family::Net);
-    }
-    let io = [Family::Fs, Family::Process, Family::Net, Family::Db]
-        .iter()
-        .any(|family| reached.contains(family));
-    match grant.family {
-        family @ (Family::Fs
-        | Family::Env
-        | Family::Time
-        | Family::Process
-        | Family::Net
-        | Family::Db) => (!reached.contains(&family)).then(|| {
-            format!("no {} call in {source}", reach::family_calls(family))
-        }),
-        Family::FdsLimit => (!io).then(|| {
-            format!("opens no file, process, socket or database: no os.fs/os.process/os.net/os.db call in {source}")
-        }),
-        Family::ProcsLimit => (!reached.contains(&Family::Process)).then(|| {
-            format!("starts no process: no {} call in {source}", reach::family_calls(Family::Process))
-        }),
-        Family::MemLimit => {
-            let Removal::SetNumber { value, .. } = &grant.removal else {
-                return None;
-            };
-            let fits = audited.arena.saturating_add(RUNTIME_MARGIN_BYTES) <= *value;
-            (!io && fits).then(|| {
-                format!(
-                    "no os.fs/os.process/os.net/os.db call in {source}: it needs its {} MiB arena plus the runtime's own (< {} MiB), within {} MiB",
-                    audited.arena / (1024 * 1024),
-                    RUNTIME_MARGIN_BYTES / (1024 * 1024),
-                    value / (1024 * 1024)
-                )
-            })
-        }
-        Family::Language
-        | Family::Threads
-        | Family::CpuLimit
-        | Family::WallLimit
-        | Family::CoreDumps => None,
-    }
+    proof::DEFAULT_ARENA_BYTES
 }
 
 /// The derived-policy flag grants of a case.
@@ -457,73 +347,6 @@ fn derived_case(
     derived
 }
 
-/// Progress of the audit's runs on standard error: a bar on a terminal, else a line at
-/// every quarter.
-struct AuditProgress {
-    bar: Option<indicatif::ProgressBar>,
-    total: usize,
-    done: usize,
-    phase: &'static str,
-    lines: bool,
-}
-
-impl AuditProgress {
-    fn new(enabled: Option<bool>, phase: &'static str) -> AuditProgress {
-        let terminal = std::io::stderr().is_terminal() && !crate::report::progress::running_in_ci();
-        let bar = enabled.unwrap_or(terminal).then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.set_message(phase);
-            bar
-        });
-        AuditProgress {
-            lines: bar.is_none() && enabled != Some(false),
-            bar,
-            total: 0,
-            done: 0,
-            phase,
-        }
-    }
-}
-
-impl EventSink for AuditProgress {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
-        match event {
-            Event::RunStarted(start) => {
-                self.total = start.case_count;
-                if let Some(bar) = &self.bar {
-                    bar.set_length(start.case_count as u64);
-                    bar.enable_steady_tick(Duration::from_millis(200));
-                }
-            }
-            Event::CaseFinished(_) => {
-                self.done += 1;
-                if let Some(bar) = &self.bar {
-                    bar.inc(1);
-                } else if self.lines && self.total >= 8 {
-                    let quarter = self.total.div_ceil(4);
-                    if self.done.is_multiple_of(quarter) && self.done < self.total {
-                        eprintln!("audit: {} {}/{}", self.phase, self.done, self.total);
-                    }
-                }
-            }
-            Event::RunFinished { .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.finish_and_clear();
-                }
-            }
-            Event::CaseStarted(_) => {}
-        }
-        Ok(())
-    }
-}
-
 fn run_cases(
     cases: Vec<PlannedCase>,
     backend: &CommandBackend,
@@ -541,7 +364,7 @@ fn run_cases(
             .collect(),
         ..RunPlan::default()
     };
-    let mut sink = AuditProgress::new(progress, phase);
+    let mut sink = progress::AuditProgress::new(progress, phase);
     let result = engine::run(
         &plan,
         backend,
@@ -659,9 +482,11 @@ pub fn audit(
             mine.push(audited.len());
             audited.push(AuditedCase {
                 case: case.clone(),
-                reach,
-                arena,
-                compile_failed: false,
+                facts: ProgramFacts {
+                    reach,
+                    arena,
+                    compile_failed: false,
+                },
             });
         }
         if value.is_none() {
@@ -695,7 +520,7 @@ pub fn audit(
         .map(|index| baseline.get(index))
         .collect();
     for (member, outcome) in audited.iter_mut().zip(&baseline) {
-        member.compile_failed = outcome
+        member.facts.compile_failed = outcome
             .and_then(|outcome| outcome.verdict.as_ref())
             .and_then(|verdict| verdict.actual.as_ref())
             .is_some_and(|actual| actual.compile_ok == Some(false));
@@ -787,7 +612,9 @@ pub fn audit(
                     continue;
                 }
                 if !request.exhaustive {
-                    if let Some(proof) = unreachable_because(member, &judged.grant, value) {
+                    if let Some(proof) =
+                        proof::unreachable_because(&member.facts, &judged.grant, value)
+                    {
                         judged.unreachable.push((member.case.id.test_name(), proof));
                         skipped += 1;
                         continue;
