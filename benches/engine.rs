@@ -47,6 +47,7 @@ fn settings(root: &Path, profiles: &[&str]) -> Settings {
         env_clear: Default::default(),
         native_cache_dir: None,
         test_manifests: vec![],
+        differential: false,
     }
 }
 
@@ -54,6 +55,7 @@ fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
     let settings = settings(root, profiles);
     WorkspaceConfig {
         root: root.to_path_buf(),
+        target_dir: root.join("target"),
         workspace_settings: settings.clone(),
         packages: vec![PackageConfig {
             name: "bench".into(),

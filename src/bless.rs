@@ -122,6 +122,16 @@ fn blessable(outcome: &CaseOutcome) -> Result<Blessed, String> {
     if verdict.vm_fail_closed {
         return Err("the VM sandbox backend failed closed".into());
     }
+    if outcome
+        .failures
+        .iter()
+        .any(|failure| matches!(failure, crate::failure::Failure::Differential(_)))
+    {
+        return Err(
+            "the profile differential failed: the report already meets the expectations; change the case by hand"
+                .into(),
+        );
+    }
     Ok(Blessed::from_actual(actual))
 }
 

@@ -1,4 +1,5 @@
-//! The `cargo x07` command line (clap derive): `test`, `list`, `run`, `bless`.
+//! The `cargo x07` command line (clap derive): `test`, `list`, `run`, `new`, `policy`,
+//! `bless`, `audit`.
 //!
 //! Parsed as `cargo x07 …` (`bin_name = "cargo"` with an `X07` subcommand),
 //! the way cargo runs external subcommands. Each command is a function over
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
+use crate::audit::{AuditFormat, AuditRequest};
 use crate::backend::{self, BackendChoice, CommandBackend};
 use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
 use crate::engine;
@@ -67,6 +69,39 @@ pub enum Command {
         help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}"
     )]
     Bless(TestArgs),
+    /// Least-privilege audit: which grants of each sandbox policy its cases need.
+    Audit(AuditArgs),
+}
+
+/// `cargo x07 audit`.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Package selection.
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Runner settings.
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+    /// Audit the policies of the sandbox cases whose test names contain FILTER (each judged over all its cases).
+    pub filter: Option<String>,
+    /// Output: human (a table per policy file) or json.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+    /// Exit 1 when any grant is unneeded (or cannot be judged), for CI.
+    #[arg(long)]
+    pub deny_unneeded: bool,
+    /// Run every case without every grant, skipping none that are provably unreachable.
+    #[arg(long)]
+    pub exhaustive: bool,
+    /// Runs at once (default: as for `test`).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Draw a progress bar on stderr (default: on a terminal outside CI; lines otherwise).
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+    /// Never show progress.
+    #[arg(long, overrides_with = "progress")]
+    pub no_progress: bool,
 }
 
 /// `cargo x07 new`.
@@ -178,6 +213,18 @@ pub struct TestArgs {
     /// Rewrite the expected exit/output/trap/compile-error fields of failing cases (refused when CI is set).
     #[arg(long)]
     pub bless: bool,
+    /// Also run each sandbox case that expects a denial under the os profile; fail it when it ends the same way there.
+    #[arg(long, overrides_with = "no_differential")]
+    pub differential: bool,
+    /// Do not run the profile differential, even when the `differential` configuration key is on.
+    #[arg(long, overrides_with = "differential")]
+    pub no_differential: bool,
+    /// Run the cases that failed in the last run first (from `<target dir>/cargo-x07/last-run.json`).
+    #[arg(long)]
+    pub failed_first: bool,
+    /// Run only the cases that failed in the last run (with the other filters and --partition).
+    #[arg(long)]
+    pub last_failed: bool,
     /// CI options: --profile, --partition, --junit, --message-format, --github, --allow-empty, --progress, --slowest.
     #[command(flatten)]
     pub ci: CiArgs,
@@ -254,6 +301,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Command::Run(args) => crate::run_command::run(args),
         Command::Policy(command) => policy(command),
         Command::New(args) => crate::new_fixture::run(&args.dir, args.template.as_deref()),
+        Command::Audit(args) => audit(args),
     }
 }
 
@@ -379,8 +427,42 @@ pub fn test(args: TestArgs) -> i32 {
         libtest: args.libtest,
         ci: args.ci,
         bless: args.bless,
+        differential: if args.differential {
+            Some(true)
+        } else if args.no_differential {
+            Some(false)
+        } else {
+            None
+        },
+        last_failed: args.last_failed,
+        failed_first: args.failed_first,
     };
     session::run_tests(request, Streams::standard())
+}
+
+/// `cargo x07 audit`: see [`crate::audit`].
+pub fn audit(args: AuditArgs) -> i32 {
+    let request = AuditRequest {
+        packages: args.workspace.selection(),
+        x07: args.runner.x07,
+        backend: args.runner.backend,
+        sandbox_backend: args.runner.sandbox_backend,
+        timeout_ms: args.runner.timeout_ms,
+        clean_env: args.runner.clean_env,
+        jobs: args.jobs,
+        filter: args.filter,
+        format: args.format,
+        deny_unneeded: args.deny_unneeded,
+        exhaustive: args.exhaustive,
+        progress: if args.no_progress {
+            Some(false)
+        } else if args.progress {
+            Some(true)
+        } else {
+            None
+        },
+    };
+    crate::audit::run_audit(&request)
 }
 
 /// `cargo x07 policy init|check` (the work is in [`crate::policy`]).

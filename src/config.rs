@@ -80,6 +80,8 @@ pub struct RawSettings {
     pub native_cache_dir: Option<PathBuf>,
     /// `x07 test` manifests to run besides each project fixture's `tests/tests.json`.
     pub test_manifests: Option<Vec<PathBuf>>,
+    /// Run `cargo x07 test` as if `--differential` were given.
+    pub differential: Option<bool>,
 }
 
 impl RawSettings {
@@ -144,6 +146,7 @@ impl RawSettings {
             env_clear: over.env_clear.or(self.env_clear),
             native_cache_dir: over.native_cache_dir.or(self.native_cache_dir),
             test_manifests: over.test_manifests.or(self.test_manifests),
+            differential: over.differential.or(self.differential),
         }
     }
 }
@@ -205,6 +208,8 @@ pub struct Settings {
     /// `x07 test` manifests named by `test_manifests` (absolute), run besides each
     /// project fixture's `tests/tests.json`.
     pub test_manifests: Vec<PathBuf>,
+    /// Whether `cargo x07 test` runs the profile differential by default.
+    pub differential: bool,
 }
 
 impl Settings {
@@ -238,6 +243,7 @@ impl Settings {
             env_clear: raw.env_clear.unwrap_or_default(),
             native_cache_dir,
             test_manifests: raw.test_manifests.unwrap_or_default(),
+            differential: raw.differential.unwrap_or(false),
         }
     }
 }
@@ -258,6 +264,9 @@ pub struct PackageConfig {
 pub struct WorkspaceConfig {
     /// The workspace root directory; test names are relative to it.
     pub root: PathBuf,
+    /// Cargo's target directory for this workspace (`cargo metadata`'s
+    /// `target_directory`); cargo-x07 keeps its state files under it.
+    pub target_dir: PathBuf,
     /// Settings from `[workspace.metadata.x07]` alone (for runner choice and jobs).
     pub workspace_settings: Settings,
     /// Selected packages, in workspace member order.
@@ -272,6 +281,16 @@ impl WorkspaceConfig {
             .first()
             .and_then(|package| package.settings.x07.clone())
             .or_else(|| self.workspace_settings.x07.clone())
+    }
+
+    /// The `differential` setting: on when any selected package (or the workspace) turns
+    /// it on.
+    pub fn configured_differential(&self) -> bool {
+        self.workspace_settings.differential
+            || self
+                .packages
+                .iter()
+                .any(|package| package.settings.differential)
     }
 
     /// The `jobs` setting: the first selected package's, else the workspace's.
@@ -402,6 +421,7 @@ pub fn load(selection: &Selection) -> Result<WorkspaceConfig, ConfigError> {
     }
     Ok(WorkspaceConfig {
         workspace_settings: Settings::from_raw(workspace_raw, &root, &target_dir),
+        target_dir,
         root,
         packages,
     })
@@ -461,6 +481,7 @@ mod tests {
         };
         let mut workspace = WorkspaceConfig {
             root: "/ws".into(),
+            target_dir: "/ws/target".into(),
             workspace_settings: ws_settings,
             packages: vec![package(serde_json::json!({}))],
         };

@@ -425,9 +425,11 @@ mod tests {
             env_clear: Default::default(),
             native_cache_dir: None,
             test_manifests: vec![],
+            differential: false,
         };
         WorkspaceConfig {
             root: root.to_path_buf(),
+            target_dir: root.join("target"),
             workspace_settings: settings.clone(),
             packages: vec![PackageConfig {
                 name: "p".into(),

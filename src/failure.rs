@@ -106,6 +106,9 @@ pub enum Failure {
     /// An `x07 test` call for one manifest entry did not report what the entry expects
     /// (see [`crate::manifest`]).
     X07Test(X07TestFailure),
+    /// `--differential`: the same case under the `os` profile says the sandbox run's
+    /// outcome is not the policy's doing (see [`crate::differential`]).
+    Differential(DifferentialFailure),
 }
 
 /// What went wrong with one `x07 test` call (a manifest case).
@@ -231,6 +234,60 @@ pub enum ParamValue {
     Bytes(Vec<u8>),
     /// Something else, as JSON text.
     Other(String),
+}
+
+/// What the profile differential found wrong with a sandbox case that passed its own checks.
+#[derive(Debug, Clone)]
+pub enum DifferentialFailure {
+    /// The case expects a denial, but under `os` (no policy) it ends the same way: the
+    /// denial is not evidence of the policy.
+    NotEvidence {
+        /// The `os` profile the case ran under.
+        os_profile: String,
+        /// How the `os` run ended.
+        os: RunEnding,
+        /// The `x07 run …` line of the `os` run.
+        reproduce: String,
+    },
+    /// The fixture has no expectations file, yet its `os` and sandbox runs end differently.
+    OutcomesDiffer {
+        /// The `os` profile the case ran under.
+        os_profile: String,
+        /// How the `os` run ended.
+        os: RunEnding,
+        /// How the sandbox run ended.
+        sandbox: RunEnding,
+        /// The `x07 run …` line of the `os` run.
+        reproduce: String,
+    },
+    /// `x07.json` declares no `run-os` profile to run the case under.
+    NoOsProfile {
+        /// The project manifest.
+        manifest: PathBuf,
+    },
+    /// The `os` run gave nothing to compare (the runner could not run, crashed or
+    /// printed no report); its first failure says why.
+    OsRunFailed {
+        /// The `os` profile.
+        os_profile: String,
+        /// Why the `os` run gave no report.
+        failure: Box<Failure>,
+    },
+}
+
+/// How a run ended, as far as the differential compares runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunEnding {
+    /// The report's `exit_code`.
+    pub exit_code: Option<i64>,
+    /// `solve.exit_status`.
+    pub exit_status: Option<i64>,
+    /// `solve.trap`.
+    pub trap: Option<String>,
+    /// `compile.compile_error`.
+    pub compile_error: Option<String>,
+    /// The decoded output.
+    pub output: Option<Vec<u8>>,
 }
 
 /// `mode` or `world`.

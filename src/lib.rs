@@ -7,18 +7,22 @@
 //! [`failure`] the data of what went wrong and [`message`] the only place that words it.
 //! [`session`] ties the stages together for `cargo x07 test`, bless and the harness.
 //! [`manifest`] brings the tests of X07 projects' own `x07 test` manifests into the same
-//! pipeline.
+//! pipeline. [`audit`] (`cargo x07 audit`), [`differential`] (`--differential`) and
+//! [`history`] (`--failed-first` / `--last-failed`) build on the same engine.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod backend;
 pub mod bless;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod differential;
 pub mod discover;
 pub mod engine;
 pub mod failure;
 pub mod fixture;
+pub mod history;
 pub mod manifest;
 pub mod message;
 pub mod model;

@@ -17,8 +17,8 @@ use crate::check::{first_difference, DifferenceKind, SUPPORTED_REPORT_FAMILY};
 use crate::config::SandboxBackend;
 use crate::engine::CaseOutcome;
 use crate::failure::{
-    ContainmentRoot, CopyFailure, Failure, FileRole, FixtureProblem, FlagField, LabelField,
-    ProcessExit, RunnerFailure, TextExpectation, TextField,
+    ContainmentRoot, CopyFailure, DifferentialFailure, Failure, FileRole, FixtureProblem,
+    FlagField, LabelField, ProcessExit, RunEnding, RunnerFailure, TextExpectation, TextField,
 };
 use crate::fixture::FixtureError;
 use crate::model::CaseStatus;
@@ -72,6 +72,7 @@ pub fn check_name(failure: &Failure) -> &'static str {
         Failure::Output { .. } => "output",
         Failure::Text { field, .. } => text_field_name(*field),
         Failure::X07Test(failure) => x07test::check_name(failure),
+        Failure::Differential(_) => "differential",
     }
 }
 
@@ -209,6 +210,67 @@ pub fn failure_summary(failure: &Failure) -> String {
             ),
         },
         Failure::X07Test(failure) => x07test::summary(failure),
+        Failure::Differential(failure) => format!("{name}: {}", differential_summary(failure)),
+    }
+}
+
+/// How a run ended, in a few words: `exit_code 1, trap "…"` or `exit_code 0, output "…"`.
+pub fn run_ending(ending: &RunEnding) -> String {
+    let code = match ending.exit_code {
+        Some(code) => format!("exit_code {code}"),
+        None => "no exit_code".to_string(),
+    };
+    if let Some(error) = &ending.compile_error {
+        let first = error.lines().next().unwrap_or("");
+        return format!("{code}, compile error {:?}", display_text(first.as_bytes()));
+    }
+    if let Some(trap) = &ending.trap {
+        let status = ending
+            .exit_status
+            .map(|status| format!(", exit status {status}"))
+            .unwrap_or_default();
+        return format!("{code}, trap {:?}{status}", display_text(trap.as_bytes()));
+    }
+    match &ending.output {
+        None => format!("{code}, no output"),
+        Some(bytes) => match printable_text(bytes) {
+            Some(text) if text.chars().count() <= 200 => format!("{code}, output {text:?}"),
+            _ => {
+                let hex: String = bytes.iter().take(16).map(|b| format!("{b:02x}")).collect();
+                let more = if bytes.len() > 16 { "…" } else { "" };
+                format!("{code}, output of {} bytes ({hex}{more})", bytes.len())
+            }
+        },
+    }
+}
+
+fn differential_summary(failure: &DifferentialFailure) -> String {
+    match failure {
+        DifferentialFailure::NotEvidence { os_profile, os, .. } => format!(
+            "the denial is not evidence of the policy: under profile `{os_profile}` (no policy) the case ends the same way ({})",
+            run_ending(os)
+        ),
+        DifferentialFailure::OutcomesDiffer {
+            os_profile,
+            os,
+            sandbox,
+            ..
+        } => format!(
+            "the sandbox run ends differently from the run under profile `{os_profile}`, and the fixture has no x07test.json that expects it: {os_profile}: {}; sandbox: {}",
+            run_ending(os),
+            run_ending(sandbox)
+        ),
+        DifferentialFailure::NoOsProfile { manifest } => format!(
+            "cannot run the case without its policy: {} declares no profile with world run-os",
+            rel(manifest)
+        ),
+        DifferentialFailure::OsRunFailed {
+            os_profile,
+            failure,
+        } => format!(
+            "the run under profile `{os_profile}` gave no outcome to compare: {}",
+            failure_summary(failure)
+        ),
     }
 }
 
@@ -222,6 +284,18 @@ fn failure_details(failure: &Failure) -> Vec<String> {
             }
             lines
         }
+        Failure::Differential(DifferentialFailure::NotEvidence { reproduce, .. }) => vec![
+            format!("the run without the policy: {reproduce}"),
+            "a failure the program also has without the policy proves nothing about the policy: \
+             expect it for every profile if it is the program's own, or change the case so that \
+             only the policy can cause it"
+                .to_string(),
+        ],
+        Failure::Differential(DifferentialFailure::OutcomesDiffer { reproduce, .. }) => vec![
+            format!("the run without the policy: {reproduce}"),
+            "add an x07test.json whose by_profile expectations say how the profiles differ"
+                .to_string(),
+        ],
         _ => Vec::new(),
     }
 }
@@ -428,6 +502,36 @@ pub fn reproduce_footer(reproduce: &Reproduce) -> String {
             format!("reproduce with:\n  {}\n", reproduce.x07)
         }
     }
+}
+
+/// The failed check that says most about how a failing case ended, in one line: a trap,
+/// an output, a compile error, a missing report (with the first line of the runner's
+/// stderr), else the first failed check.
+pub fn telling_check(outcome: &CaseOutcome) -> String {
+    let rank = |failure: &Failure| match failure {
+        Failure::Text {
+            field: TextField::Trap,
+            ..
+        } => 0,
+        Failure::Output { .. } => 1,
+        Failure::Text {
+            field: TextField::CompileError,
+            ..
+        } => 2,
+        Failure::NoReport { .. } | Failure::Timeout { .. } | Failure::Runner(_) => 3,
+        _ => 4,
+    };
+    let Some(failure) = outcome.failures.iter().min_by_key(|failure| rank(failure)) else {
+        return "case failed".to_string();
+    };
+    let mut text = failure_summary(failure);
+    if let (Failure::NoReport { .. }, Some(output)) = (failure, &outcome.output) {
+        let stderr = display_text(&output.stderr);
+        if let Some(line) = stderr.lines().find(|line| !line.trim().is_empty()) {
+            let _ = write!(text, " (runner stderr: {})", line.trim());
+        }
+    }
+    text
 }
 
 /// The one-line summaries of every failure of a case.

@@ -1,6 +1,10 @@
 //! Selection: which planned cases a run reports on, exactly as libtest selects tests
 //! (FILTER, `--exact`, `--skip`, `--ignored`, `--include-ignored`), after `--profile` and
-//! before `--partition` (so `slice` splits what the filters keep).
+//! before `--partition` (so `slice` splits what the filters keep). `--last-failed` is one
+//! more filter (applied with the others, before the partition); `--failed-first` only
+//! reorders what is selected.
+
+use std::collections::BTreeSet;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -17,6 +21,10 @@ pub struct Selection {
     pub partition: Option<Partition>,
     /// libtest's test-name filters and ignore flags.
     pub libtest: Arguments,
+    /// `--last-failed`: only the cases with these test names (the last run's failures).
+    pub only: Option<BTreeSet<String>>,
+    /// `--failed-first`: the cases with these test names run before the others.
+    pub first: Option<BTreeSet<String>>,
 }
 
 /// A probe trial carrying only what libtest's selection looks at.
@@ -25,9 +33,12 @@ fn probe(case: &PlannedCase) -> Trial {
 }
 
 impl Selection {
-    /// Whether a test-name filter is given (FILTER, `--skip`, `--ignored`).
+    /// Whether a test-name filter is given (FILTER, `--skip`, `--ignored`, `--last-failed`).
     pub fn name_filtered(&self) -> bool {
-        self.libtest.filter.is_some() || !self.libtest.skip.is_empty() || self.libtest.ignored
+        self.libtest.filter.is_some()
+            || !self.libtest.skip.is_empty()
+            || self.libtest.ignored
+            || self.only.is_some()
     }
 
     /// The name `--exact` selects, when there is one (only that fixture needs planning).
@@ -53,8 +64,15 @@ impl Selection {
     /// than `cases.len()` when `--exact` planned only one fixture).
     pub fn plan(&self, mut cases: Vec<PlannedCase>, total_cases: usize) -> RunPlan {
         cases.retain(|case| self.selects_profile(&case.id.profile) && self.selects_name(case));
+        if let Some(only) = &self.only {
+            cases.retain(|case| only.contains(&case.id.test_name()));
+        }
         if let Some(partition) = &self.partition {
             partition.retain(&mut cases, |case| &case.id);
+        }
+        if let Some(first) = &self.first {
+            // A stable sort: each group keeps the plan's order.
+            cases.sort_by_key(|case| !first.contains(&case.id.test_name()));
         }
         let selected: Vec<SelectedCase> = cases
             .into_iter()
@@ -72,6 +90,7 @@ impl Selection {
             cases: selected,
             name_filtered: self.name_filtered(),
             partition: self.partition,
+            ..RunPlan::default()
         }
     }
 }

@@ -4,14 +4,18 @@
 //! the harness test target (`x07_harness::main`) all call [`run_tests`], so they select,
 //! print and exit alike.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::backend::{self, Backend as _, BackendChoice, CommandBackend, RunnerKind};
 use crate::bless;
 use crate::config::{self, SandboxBackend, Selection as Packages, WorkspaceConfig};
+use crate::differential;
 use crate::discover;
 use crate::engine::{self, exit, EngineOptions};
+use crate::history::LastRun;
 use crate::plan::{self, PlannedCase};
 use crate::report::{self, args::CiArgs, MessageFormat, SharedStream, Streams};
 use crate::run::{self, EnvClear, RunnerEnv};
@@ -40,6 +44,13 @@ pub struct TestRequest {
     pub ci: CiArgs,
     /// Rewrite the expectations of failing cases afterwards.
     pub bless: bool,
+    /// `--differential` (`Some(true)`) / `--no-differential` (`Some(false)`); `None`: the
+    /// `differential` configuration key.
+    pub differential: Option<bool>,
+    /// `--last-failed`: run only the cases that failed in the last run.
+    pub last_failed: bool,
+    /// `--failed-first`: run the last run's failures before the other cases.
+    pub failed_first: bool,
 }
 
 /// Why a run could not start (exit code 2).
@@ -273,11 +284,28 @@ fn run_tests_inner(
     }
     let mut workspace = config::load(&packages)?;
     override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
+    let state_path = LastRun::path(&workspace.target_dir);
+    let previous = match LastRun::load(&state_path) {
+        Ok(previous) => previous,
+        Err(error) => {
+            say(
+                stderr,
+                &format!("warning: {error}; the last run's results are not used\n"),
+            );
+            None
+        }
+    };
+    let recorded_failures = previous.as_ref().map(LastRun::failed).unwrap_or_default();
     let mut selection = Selection {
         profiles: request.ci.profiles.clone(),
         partition: request.ci.partition,
         libtest: request.libtest.clone(),
+        only: request.last_failed.then(|| recorded_failures.clone()),
+        first: request.failed_first.then(|| recorded_failures.clone()),
     };
+    if request.last_failed && request.failed_first {
+        selection.first = None;
+    }
     let at_path = match &path {
         Some(path) => match load_cases_at(&mut workspace, path) {
             Ok(loaded) => Some(loaded),
@@ -309,7 +337,27 @@ fn run_tests_inner(
     } else {
         Vec::new()
     };
-    let plan = selection.plan(cases, total);
+    // Every test name of the workspace, when the whole workspace was planned (not with
+    // `--exact`): the state file keeps only those.
+    let known_names: Option<HashSet<String>> =
+        (cases.len() == total).then(|| cases.iter().map(|case| case.id.test_name()).collect());
+    let differential_on = request
+        .differential
+        .unwrap_or_else(|| workspace.configured_differential());
+    let os_cases: Vec<PlannedCase> = if differential_on {
+        cases
+            .iter()
+            .filter(|case| case.world == differential::OS_WORLD)
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut plan = selection.plan(cases, total);
+    if differential_on {
+        plan.differential = differential::companions(&plan.cases, &os_cases);
+    }
+    plan.previous_run = previous.clone().map(Arc::new);
 
     if request.libtest.list {
         let mut text = String::new();
@@ -368,6 +416,15 @@ fn run_tests_inner(
     } else {
         say(stdout, &description);
     }
+    if differential_on {
+        say(
+            stderr,
+            &format!(
+                "differential: {} sandbox case(s) will also run under their os profile\n",
+                plan.differential.len()
+            ),
+        );
+    }
     let mut sinks = report::sinks(
         &options,
         Streams {
@@ -390,12 +447,31 @@ fn run_tests_inner(
     }
     let summary = &result.summary;
     let mut code = exit::process_exit_code(summary, sinks.errors().len());
+    if !result.outcomes.is_empty() || known_names.is_some() {
+        let next = previous.unwrap_or_default().updated(
+            &result.outcomes,
+            known_names.as_ref(),
+            &workspace.root,
+        );
+        if let Err(error) = next.save(&state_path) {
+            say(stderr, &format!("warning: {error}\n"));
+        }
+    }
+    if request.last_failed && summary.selected == 0 {
+        say(
+            stderr,
+            &format!(
+                "note: --last-failed: {} records no failed case among the selected ones; nothing ran\n",
+                run::path_from_cwd(&state_path).display()
+            ),
+        );
+    }
     if summary.outcome == exit::RunOutcome::NoCasesSelected {
         say(
             stderr,
             "error: no test case selected (no fixture found, or none left after --profile and --partition); pass --allow-empty to exit 0\n",
         );
-    } else if summary.selected == 0 && plan.name_filtered {
+    } else if summary.selected == 0 && plan.name_filtered && !request.last_failed {
         say(
             stderr,
             &format!(

@@ -85,9 +85,11 @@ pub fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
         env_clear: Default::default(),
         native_cache_dir: None,
         test_manifests: Vec::new(),
+        differential: false,
     };
     WorkspaceConfig {
         root: root.to_path_buf(),
+        target_dir: root.join("target"),
         workspace_settings: settings.clone(),
         packages: vec![PackageConfig {
             name: "ws".into(),

@@ -137,11 +137,12 @@ fn area_title(area: &str) -> &'static str {
         "derived" => "Derived-policy flags (--allow-host, --deny-host, --allow-read-root, --allow-write-root)",
         "lang-engine" => "Language rules of the real compiler: statement/value positions, moves, the optimizer's visible effects, fuel, recursion",
         "manifests" => "Projects with their own `x07 test` manifest (`tests/tests.json`)",
+        "audit" => "Demonstrations of `cargo x07 audit` and `cargo x07 test --differential`",
         _ => "Other",
     }
 }
 
-const AREA_ORDER: [&str; 16] = [
+const AREA_ORDER: [&str; 17] = [
     "core",
     "semantics",
     "std",
@@ -158,6 +159,7 @@ const AREA_ORDER: [&str; 16] = [
     "derived",
     "lang-engine",
     "manifests",
+    "audit",
 ];
 
 fn render_readme() -> String {

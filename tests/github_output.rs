@@ -95,6 +95,7 @@ fn step_summary_file_gets_a_failure_table_naming_the_broken_case() {
         stopped: false,
         outcome: RunOutcome::Failed,
         wall_time: Duration::from_millis(400),
+        since_last_run: None,
     };
     let mut options = ReportOptions::new(root());
     options.slowest = 2;

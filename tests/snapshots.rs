@@ -380,3 +380,98 @@ fn the_reproduce_lines_name_the_runner() {
     snapshot("reproduce_real_x07", &real);
     assert!(Path::new(env!("CARGO_TARGET_TMPDIR")).is_dir());
 }
+
+/// The sandbox case of `fixtures/<name>` after the profile differential, with `backend`
+/// answering both profiles.
+fn differential_outcome(
+    name: &str,
+    expectations: Option<Value>,
+    backend: &dyn Backend,
+) -> (Root, CaseOutcome) {
+    let root = Root::new(name);
+    let text = expectations.map(|value| value.to_string());
+    let mut files: Vec<(&str, &[u8])> = Vec::new();
+    if let Some(text) = &text {
+        files.push(("x07test.json", text.as_bytes()));
+    }
+    testing::write_fixture(&root.0, name, &files);
+    let cases = testing::plan(&root.0, name, &["os", "sandbox"]);
+    let selected: Vec<engine::SelectedCase> = cases
+        .iter()
+        .map(|case| engine::SelectedCase {
+            case: case.clone(),
+            ignored: None,
+        })
+        .collect();
+    let companions = cargo_x07::differential::companions(&selected, &cases);
+    let sandbox = cases
+        .iter()
+        .find(|case| case.id.profile == "sandbox")
+        .expect("a sandbox case");
+    let mut outcome = engine::execute_case(sandbox, backend);
+    cargo_x07::differential::apply(&companions[&sandbox.id], &mut outcome, backend);
+    (root, outcome)
+}
+
+/// A backend answering each profile with its own report.
+fn by_profile(os: String, sandbox: String, code: i32) -> Recorded {
+    Recorded::new(RunnerKind::Embedded, move |case| {
+        let stdout = if case.id.profile == "sandbox" {
+            &sandbox
+        } else {
+            &os
+        };
+        Ok(RunOutput {
+            exit_code: Some(if stdout.is_empty() { 2 } else { code }),
+            stdout: stdout.as_bytes().to_vec(),
+            duration: Duration::from_millis(7),
+            ..RunOutput::default()
+        })
+    })
+}
+
+#[test]
+fn differential_findings() {
+    let trap = "os.fs.read_file open failed path=missing.txt";
+    let (_root, not_evidence) = differential_outcome(
+        "denial",
+        Some(json!({
+            "schema_version": "cargo-x07.fixture@0.1.0",
+            "profiles": ["sandbox"],
+            "cases": [{ "name": "missing", "input": { "text": "missing.txt" },
+                        "expect": { "trap": { "contains": "os.fs.read_file" } } }]
+        })),
+        &by_profile(
+            testing::report("run-os", b"", Some(trap)),
+            testing::report(
+                "run-os-sandboxed",
+                b"",
+                Some("os.fs.read_file open failed path=./missing.txt"),
+            ),
+            1,
+        ),
+    );
+    snapshot("differential_not_evidence", &not_evidence);
+
+    let (_root, differ) = differential_outcome(
+        "world",
+        None,
+        &by_profile(
+            testing::report("run-os", b"v=run-os", None),
+            testing::report("run-os-sandboxed", b"v=run-os-sandboxed", None),
+            0,
+        ),
+    );
+    snapshot("differential_outcomes_differ", &differ);
+
+    let (_root, no_report) = differential_outcome(
+        "silent",
+        None,
+        &by_profile(
+            String::new(),
+            testing::report("run-os-sandboxed", b"x", None),
+            0,
+        ),
+    );
+    snapshot("differential_os_run_failed", &no_report);
+}

@@ -15,13 +15,16 @@
 
 pub mod exit;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, RunnerInfo};
 use crate::check::{self, Verdict};
+use crate::differential::{self, Companion};
 use crate::failure::Failure;
+use crate::history::{LastRun, SinceLastRun};
 use crate::model::{CaseId, CaseStatus};
 use crate::partition::Partition;
 use crate::plan::PlannedCase;
@@ -47,6 +50,11 @@ pub struct RunPlan {
     pub name_filtered: bool,
     /// The shard this run covers.
     pub partition: Option<Partition>,
+    /// `--differential`: what to run after a sandbox case passed (see [`differential`]).
+    pub differential: HashMap<CaseId, Arc<Companion>>,
+    /// The last run's verdicts, when known: the summary then says which cases newly
+    /// failed and which were fixed.
+    pub previous_run: Option<Arc<LastRun>>,
 }
 
 /// How to run.
@@ -154,6 +162,8 @@ pub struct RunSummary {
     pub outcome: exit::RunOutcome,
     /// Wall time of the run.
     pub wall_time: Duration,
+    /// Cases newly failed and fixed since the last run, when the last run is known.
+    pub since_last_run: Option<SinceLastRun>,
 }
 
 impl RunSummary {
@@ -356,7 +366,11 @@ pub fn run(
                         Some(reason) => CaseOutcome::ignored(&selected.case, reason),
                         None => {
                             let _ = sender.send(Message::Started(index));
-                            execute_case(&selected.case, backend)
+                            let mut outcome = execute_case(&selected.case, backend);
+                            if let Some(companion) = plan.differential.get(&selected.case.id) {
+                                differential::apply(companion, &mut outcome, backend);
+                            }
+                            outcome
                         }
                     };
                     let _ = sender.send(Message::Finished(index, Box::new(outcome)));
@@ -399,6 +413,10 @@ pub fn run(
             options.allow_empty,
         ),
         wall_time: started.elapsed(),
+        since_last_run: plan
+            .previous_run
+            .as_deref()
+            .map(|previous| SinceLastRun::compare(previous, &outcomes)),
     };
     // After a stop, the outputs that are still open (JUnit, step summary) still get the
     // end of the run, with what finished.

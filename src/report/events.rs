@@ -110,6 +110,11 @@ pub struct SummaryEvent {
     pub exit_code: i32,
     /// The slowest cases, slowest first (as many as `--slowest`).
     pub slowest: Vec<SlowCase>,
+    /// Cases of this run that failed and did not fail in the last run, by name (empty
+    /// when there is no last run on record).
+    pub newly_failed: Vec<String>,
+    /// Cases of this run that pass and failed in the last run, by name.
+    pub fixed: Vec<String>,
 }
 
 fn millis(duration: std::time::Duration) -> u64 {
@@ -176,6 +181,16 @@ pub fn summary_event(summary: &RunSummary, slowest: &[&CaseOutcome]) -> String {
                 duration_ms: millis(outcome.duration),
             })
             .collect(),
+        newly_failed: summary
+            .since_last_run
+            .as_ref()
+            .map(|since| since.newly_failed.clone())
+            .unwrap_or_default(),
+        fixed: summary
+            .since_last_run
+            .as_ref()
+            .map(|since| since.fixed.clone())
+            .unwrap_or_default(),
     })
 }
 
@@ -300,6 +315,7 @@ mod tests {
             stopped: false,
             outcome: RunOutcome::Passed,
             wall_time: Duration::from_millis(1500),
+            since_last_run: None,
         };
         let event: Value = serde_json::from_str(&summary_event(&summary, &[])).unwrap();
         assert_eq!(event["type"], "summary");
@@ -307,5 +323,7 @@ mod tests {
         assert_eq!(event["exit_code"], 0);
         assert_eq!(event["duration_ms"], 1500);
         assert_eq!(event["slowest"], serde_json::json!([]));
+        assert_eq!(event["newly_failed"], serde_json::json!([]));
+        assert_eq!(event["fixed"], serde_json::json!([]));
     }
 }

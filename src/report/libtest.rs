@@ -204,6 +204,19 @@ impl LibtestPrinter {
                 text.push_str(&format!("    {name}\n"));
             }
         }
+        if let Some(since) = summary.since_last_run.as_ref().filter(|s| !s.is_empty()) {
+            text.push_str(&format!(
+                "\nsince the last run: {} newly failing, {} fixed\n",
+                since.newly_failed.len(),
+                since.fixed.len()
+            ));
+            for name in &since.newly_failed {
+                text.push_str(&format!("    newly failing: {name}\n"));
+            }
+            for name in &since.fixed {
+                text.push_str(&format!("    fixed:         {name}\n"));
+            }
+        }
         let totals = summary.totals;
         let verdict = if totals.failed > 0 {
             CaseStatus::Failed
