@@ -19,8 +19,14 @@
 //! The `os` run gets the sandbox run's wall time twice over plus two seconds (at most the
 //! case's timeout): an `os` run still going by then did not end the way the sandbox run
 //! did (a wall or CPU limit of the policy stopped that one). The check runs only after the
-//! sandbox case passed its own checks, on the same worker and backend; its result is a
-//! [`Failure::Differential`] on the sandbox case.
+//! sandbox case passed its own checks, on the same worker and backend (so in the run's
+//! environment, [`crate::run::RunnerEnv`]); its result is a [`Failure::Differential`] on
+//! the sandbox case.
+//!
+//! Only `x07 run` cases of project fixtures are compared. Sandboxed `x07 test` manifest
+//! entries are not ([`MANIFEST_NOT_COMPARED`]): their world and policy are fixed by the
+//! manifest entry, not chosen by a profile, so there is no `os` sibling to run; they run
+//! and are checked as usual, and the run says how many were left out.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -38,6 +44,22 @@ use crate::run;
 
 /// The world of the profile a sandbox case is compared with.
 pub const OS_WORLD: &str = "run-os";
+
+/// Why a sandboxed `x07 test` manifest case has no `os` companion run.
+pub const MANIFEST_NOT_COMPARED: &str =
+    "an x07 test manifest entry's world and policy_json are fixed by the manifest, so it has no os profile to compare with";
+
+/// How many of the selected cases are sandboxed `x07 test` manifest entries, which the
+/// differential leaves out (see [`MANIFEST_NOT_COMPARED`]).
+pub fn manifest_cases_not_compared(selected: &[SelectedCase]) -> usize {
+    selected
+        .iter()
+        .filter(|selected| {
+            selected.case.world == SANDBOX_WORLD
+                && matches!(selected.case.target, Target::TestManifest(_))
+        })
+        .count()
+}
 
 /// What the differential does after a sandbox case passed.
 #[derive(Debug, Clone)]

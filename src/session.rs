@@ -417,10 +417,17 @@ fn run_tests_inner(
         say(stdout, &description);
     }
     if differential_on {
+        let left_out = match differential::manifest_cases_not_compared(&plan.cases) {
+            0 => String::new(),
+            count => format!(
+                "; {count} sandboxed x07 test manifest case(s) are not compared ({})",
+                differential::MANIFEST_NOT_COMPARED
+            ),
+        };
         say(
             stderr,
             &format!(
-                "differential: {} sandbox case(s) will also run under their os profile\n",
+                "differential: {} sandbox case(s) will also run under their os profile{left_out}\n",
                 plan.differential.len()
             ),
         );

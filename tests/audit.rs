@@ -297,7 +297,7 @@ fn no_sandbox_case_is_exit_4_and_a_filter_that_matches_nothing_exit_0() {
     let ws = Workspace::new("");
     let output = ws.command(&["audit", "--no-progress"]).output().unwrap();
     assert_eq!(output.status.code(), Some(4), "{}", text(&output));
-    assert!(text(&output).contains("error: no sandbox case selected"));
+    assert!(text(&output).contains("error: no sandbox x07 run case selected"));
     let output = ws
         .command(&["audit", "--no-progress", "nothing-matches"])
         .output()

@@ -192,7 +192,7 @@ pub fn run_audit(request: &AuditRequest) -> i32 {
         Ok(None) => {
             let _ = writeln!(
                 stderr,
-                "error: no sandbox case selected{}",
+                "error: no sandbox x07 run case selected{}",
                 if request.filter.is_some() {
                     " by the filter"
                 } else {
