@@ -778,6 +778,9 @@ fn the_probe_workspace_in_the_repository_shows_a_failing_assertion_as_recorded()
     let data = repo().join("tests/data/x07-test");
     let before = files_under(&data);
     let replay = replay();
+    // The run's own files (the last-run record, the native cache) go to the cargo target
+    // directory, which for this stand-alone workspace would be inside tests/data.
+    let target = tempfile::tempdir().unwrap();
     let mut command = Command::new(common::cargo_x07());
     command
         .args([
@@ -794,6 +797,7 @@ fn the_probe_workspace_in_the_repository_shows_a_failing_assertion_as_recorded()
         ])
         .current_dir(repo());
     clean(&mut command);
+    command.env("CARGO_TARGET_DIR", target.path());
     let run = command.output().unwrap();
     let text = common::text(&run);
     assert_eq!(run.status.code(), Some(1), "{text}");
@@ -997,6 +1001,9 @@ fn cargo_x07_run_summarises_a_manifest_case_from_its_report() {
         .arg(&probes)
         .current_dir(repo());
     clean(&mut command);
+    // Its native cache goes to a target directory outside tests/data.
+    let target = tempfile::tempdir().unwrap();
+    command.env("CARGO_TARGET_DIR", target.path());
     let run = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{}", common::text(&run));
