@@ -82,7 +82,8 @@ pub struct AuditArgs {
     /// Runner settings.
     #[command(flatten)]
     pub runner: RunnerArgs,
-    /// Audit the policies of the sandbox cases whose test names contain FILTER (each judged over all its cases).
+    /// Audit the policies of the sandbox cases whose test names contain FILTER, or that lie
+    /// at or below FILTER when it is a path, as for `test` (each judged over all its cases).
     pub filter: Option<String>,
     /// Output: human (a table per policy file) or json.
     #[arg(long, value_enum, default_value_t = AuditFormat::Human)]

@@ -304,3 +304,57 @@ fn no_sandbox_case_is_exit_4_and_a_filter_that_matches_nothing_exit_0() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
 }
+
+/// FILTER as a path, as `cargo x07 test <path>` takes it: a fixture `cargo x07 new` made
+/// outside the fixture roots is audited; a path without fixtures stays a name filter.
+#[test]
+fn a_path_selects_the_policies_of_the_fixtures_below_it_also_outside_the_roots() {
+    let ws = Workspace::new("");
+    let created = ws.command(&["new", "demo"]).output().unwrap();
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created));
+    let before = ws.snapshot();
+    let audit = |args: &[&str]| {
+        let mut all = vec!["audit", "--backend", "embedded", "--no-progress"];
+        all.extend_from_slice(args);
+        ws.command(&all).output().unwrap()
+    };
+
+    let output = audit(&["--format", "json", "demo"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let report = json_of(&output);
+    let policies = report["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1, "{report}");
+    // The template policy `cargo x07 new` wrote, relative to where the audit ran.
+    assert_eq!(
+        policies[0]["file"],
+        json!("demo/policies/cli.sandbox.base.policy.json"),
+        "{report}"
+    );
+    assert_eq!(policies[0]["cases"], json!(["demo::greet::sandbox"]));
+    assert!(
+        report["summary"]["grants"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    // Its x07.json names the same fixture.
+    let output = audit(&["--format", "json", "demo/x07.json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(json_of(&output)["policies"].as_array().unwrap().len(), 1);
+
+    // The template policy grants more than a greeting needs.
+    let output = audit(&["--deny-unneeded", "demo"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+
+    // A path without fixtures is a test-name filter (which matches nothing here).
+    let output = audit(&["src"]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("FILTER is used as a test-name filter"),
+        "{all}"
+    );
+    assert!(
+        all.contains("error: no sandbox x07 run case selected by the filter"),
+        "{all}"
+    );
+    assert_eq!(ws.snapshot(), before, "the audit wrote into the workspace");
+}

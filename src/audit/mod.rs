@@ -8,8 +8,10 @@
 //! removal makes a case fail is **needed** (the table says which case and which check); a
 //! grant every case still passes without is **unneeded**. A policy shared by several
 //! fixtures is judged over all the sandbox cases of the workspace that use it, whatever
-//! FILTER selects (FILTER picks the policies, by the test names of their cases), so a
-//! verdict never rests on part of them.
+//! FILTER selects (FILTER picks the policies, by the test names of their cases, or — when
+//! it names a path holding fixtures, as for `cargo x07 test <path>` — by the cases at or
+//! below that path, also outside the fixture roots), so a verdict never rests on part of
+//! them.
 //!
 //! The run: first every case under its own policy (a case that fails there, is ignored or
 //! cannot run is not used), then one run per case × grant. A run is skipped only when the
@@ -26,7 +28,7 @@ mod proof;
 pub mod reach;
 pub mod render;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -37,7 +39,7 @@ use self::grants::{Grant, Removal, RunFlag, TemplateChoice};
 use self::proof::ProgramFacts;
 use self::reach::Reach;
 use crate::backend::{self, Backend as _, BackendChoice, CommandBackend};
-use crate::config::{SandboxBackend, Selection as Packages};
+use crate::config::{SandboxBackend, Selection as Packages, WorkspaceConfig};
 use crate::engine::{self, exit, CaseOutcome, EngineOptions, RunPlan, SelectedCase};
 use crate::fixture::PROJECT_FILE;
 use crate::message;
@@ -398,6 +400,39 @@ fn run_cases(
     result.outcomes
 }
 
+/// The workspace, with the command-line overrides, and — when FILTER names a path that
+/// holds fixtures ([`session::path_of_filter`]), as `cargo x07 test <path>` takes it — the
+/// cases at or below that path, also outside the fixture roots. A path selects the packages
+/// itself (the whole workspace unless `-p` is given); a path without fixtures stays a
+/// test-name filter, with a note, as for `cargo x07 test`.
+fn load_workspace(
+    request: &AuditRequest,
+    log: &mut dyn Write,
+) -> Result<(WorkspaceConfig, Option<Vec<PlannedCase>>), AuditError> {
+    let path = request.filter.as_deref().and_then(session::path_of_filter);
+    let mut packages = request.packages.clone();
+    if path.is_some() && packages.packages.is_empty() {
+        packages.workspace = true;
+    }
+    let load = |packages: &Packages| -> Result<WorkspaceConfig, AuditError> {
+        let mut workspace = crate::config::load(packages).map_err(session::SetupError::from)?;
+        session::override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
+        Ok(workspace)
+    };
+    let mut workspace = load(&packages)?;
+    let Some(path) = path else {
+        return Ok((workspace, None));
+    };
+    match session::load_cases_at(&mut workspace, &path) {
+        Ok((cases, _)) => Ok((workspace, Some(cases))),
+        Err(session::SetupError::Path(error)) => {
+            let _ = writeln!(log, "note: {error}; FILTER is used as a test-name filter");
+            Ok((load(&request.packages)?, None))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Runs the audit; `Ok(None)` when no sandbox case is selected.
 pub fn audit(
     request: &AuditRequest,
@@ -407,10 +442,20 @@ pub fn audit(
     if request.jobs == Some(0) {
         return Err(AuditError::ZeroJobs);
     }
-    let mut workspace =
-        crate::config::load(&request.packages).map_err(session::SetupError::from)?;
-    session::override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
-    let (all, _) = session::load_cases(&workspace, None)?;
+    let (workspace, at_path) = load_workspace(request, log)?;
+    let (mut all, _) = session::load_cases(&workspace, None)?;
+    // With a path, its sandbox cases choose the policies; those outside the fixture roots
+    // join the workspace's cases, by which every chosen policy is judged.
+    let chosen_by_path: Option<HashSet<String>> = at_path.map(|cases| {
+        let names: HashSet<String> = cases.iter().map(|case| case.id.test_name()).collect();
+        let known: HashSet<String> = all.iter().map(|case| case.id.test_name()).collect();
+        all.extend(
+            cases
+                .into_iter()
+                .filter(|case| !known.contains(&case.id.test_name())),
+        );
+        names
+    });
     let mut manifests: HashMap<PathBuf, Option<Value>> = HashMap::new();
     let sandbox: Vec<(PlannedCase, Option<PathBuf>)> = all
         .into_iter()
@@ -421,10 +466,14 @@ pub fn audit(
         })
         .collect();
     let filter = request.filter.as_deref().unwrap_or("");
+    let selects = |case: &PlannedCase| match &chosen_by_path {
+        Some(names) => names.contains(&case.id.test_name()),
+        None => case.id.test_name().contains(filter),
+    };
     let mut chosen: Vec<PathBuf> = Vec::new();
     let mut manifest_cases = 0;
     for (case, file) in &sandbox {
-        if !case.id.test_name().contains(filter) {
+        if !selects(case) {
             continue;
         }
         if is_manifest_case(case) {
