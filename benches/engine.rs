@@ -144,16 +144,13 @@ fn trivial_fixture(root: &Path, name: &str, sleep: &str) -> PathBuf {
 
 fn fake_runner() -> CommandBackend {
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake-x07");
-    CommandBackend {
-        info: RunnerInfo {
-            kind: RunnerKind::X07,
-            description: format!("runner: fake at {}", program.display()),
-            program_word: "x07".into(),
-            cargo_x07_flags: Vec::new(),
-        },
-        program,
-        leading_args: Vec::new(),
-    }
+    let info = RunnerInfo {
+        kind: RunnerKind::X07,
+        description: format!("runner: fake at {}", program.display()),
+        program_word: "x07".into(),
+        cargo_x07_flags: Vec::new(),
+    };
+    CommandBackend::new(program, Vec::new(), info)
 }
 
 fn bench_overhead() {
@@ -200,7 +197,8 @@ fn bench_overhead() {
         let mut command = Command::new(&runner.program);
         command.args(&args).current_dir(&fixture);
         run::clean_env(&mut command, &case.run.env);
-        let output = run::execute(command, case.timeout).unwrap();
+        let output = run::execute(command, case.timeout, run::CaptureLimits::for_report(1 << 20))
+            .unwrap();
         spawn.push(started.elapsed());
         let started = Instant::now();
         let verdict = cargo_x07::check::check(case, &output);

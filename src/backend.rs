@@ -1,10 +1,11 @@
-//! How a case is executed: the [`Backend`] trait and its command-line implementation.
+//! How a case is executed: the [`Backend`] trait and the [`Runner`] that [`resolve`]
+//! picks.
 //!
-//! [`CommandBackend`] spawns `x07 run …` — the real toolchain, or this very executable as
-//! the embedded runner (`<exe> __x07 run …`). Other backends (an in-process embedded
-//! runner that starts one solver process per case, say) implement the same trait; the
-//! engine only needs [`Backend::execute`], plus [`Backend::cannot_run`] to report a case
-//! it does not support as ignored with a reason.
+//! A real `x07` (or any runner command) runs each case as `x07 run …`
+//! ([`CommandBackend`]); the embedded runner plans each case in-process and starts one
+//! solver process per case ([`crate::run::embedded`]). The engine only needs
+//! [`Backend::execute`], plus [`Backend::cannot_run`] to report a case it does not
+//! support as ignored with a reason.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 use crate::failure::RunnerFailure;
 use crate::plan::PlannedCase;
-use crate::run::{self, RunOutput, EMBEDDED_RUNNER_ARG};
+use crate::run::embedded::EmbeddedRunner;
+use crate::run::{self, LazyScratch, RunOutput, EMBEDDED_RUNNER_ARG};
 
 /// Which kind of runner runs the cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,15 +95,29 @@ pub enum ResolveError {
     CurrentExe(std::io::Error),
 }
 
-/// Runs each case as a process: `<program> [leading args] run …`.
-#[derive(Debug, Clone)]
+/// Runs each case as a process: `<program> [leading args] run …`, on a fresh copy of
+/// its fixture in the run's scratch root.
+#[derive(Debug)]
 pub struct CommandBackend {
     /// The executable.
     pub program: PathBuf,
-    /// Arguments before `run …` (`__x07` for the embedded runner).
+    /// Arguments before `run …`.
     pub leading_args: Vec<OsString>,
     /// What the reporters say about it.
     pub info: RunnerInfo,
+    scratch: LazyScratch,
+}
+
+impl CommandBackend {
+    /// A backend that runs `program [leading_args] run …`.
+    pub fn new(program: PathBuf, leading_args: Vec<OsString>, info: RunnerInfo) -> Self {
+        CommandBackend {
+            program,
+            leading_args,
+            info,
+            scratch: LazyScratch::default(),
+        }
+    }
 }
 
 impl Backend for CommandBackend {
@@ -110,7 +126,69 @@ impl Backend for CommandBackend {
     }
 
     fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
-        run::run_case(case, &self.program, &self.leading_args)
+        run::run_case(case, &self.program, &self.leading_args, &self.scratch)
+    }
+}
+
+/// The embedded runner, in-process (see [`crate::run::embedded`]).
+#[derive(Debug)]
+pub struct EmbeddedBackend {
+    /// What the reporters say about it.
+    pub info: RunnerInfo,
+    runner: EmbeddedRunner,
+}
+
+impl EmbeddedBackend {
+    /// The embedded runner whose solver zygotes are `exe __x07 __zygote`.
+    pub fn new(exe: PathBuf, info: RunnerInfo) -> Self {
+        EmbeddedBackend {
+            info,
+            runner: EmbeddedRunner::new(exe),
+        }
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    fn info(&self) -> &RunnerInfo {
+        &self.info
+    }
+
+    fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
+        self.runner.run_case(case)
+    }
+}
+
+/// The runner [`resolve`] picks.
+#[derive(Debug)]
+pub struct Runner {
+    /// What the reporters say about it (the reproduce flags can be added to).
+    pub info: RunnerInfo,
+    backend: ResolvedBackend,
+}
+
+#[derive(Debug)]
+enum ResolvedBackend {
+    Command(CommandBackend),
+    Embedded(EmbeddedBackend),
+}
+
+impl Backend for Runner {
+    fn info(&self) -> &RunnerInfo {
+        &self.info
+    }
+
+    fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
+        match &self.backend {
+            ResolvedBackend::Command(backend) => backend.execute(case),
+            ResolvedBackend::Embedded(backend) => backend.execute(case),
+        }
+    }
+
+    fn cannot_run(&self, case: &PlannedCase) -> Option<String> {
+        match &self.backend {
+            ResolvedBackend::Command(backend) => backend.cannot_run(case),
+            ResolvedBackend::Embedded(backend) => backend.cannot_run(case),
+        }
     }
 }
 
@@ -141,7 +219,7 @@ pub fn resolve(
     explicit: Option<&Path>,
     choice: BackendChoice,
     configured: Option<&Path>,
-) -> Result<CommandBackend, ResolveError> {
+) -> Result<Runner, ResolveError> {
     if choice != BackendChoice::Embedded {
         let from_env = std::env::var_os("X07")
             .filter(|value| !value.is_empty())
@@ -169,15 +247,15 @@ pub fn resolve(
             let version = external_version(&program);
             let program_word = on_path_as
                 .unwrap_or_else(|| run::path_from_cwd(&program).to_string_lossy().into_owned());
-            return Ok(CommandBackend {
-                info: RunnerInfo {
-                    kind: RunnerKind::X07,
-                    description: format!("runner: {version} at {}", program.display()),
-                    program_word,
-                    cargo_x07_flags: Vec::new(),
-                },
-                program,
-                leading_args: Vec::new(),
+            let info = RunnerInfo {
+                kind: RunnerKind::X07,
+                description: format!("runner: {version} at {}", program.display()),
+                program_word,
+                cargo_x07_flags: Vec::new(),
+            };
+            return Ok(Runner {
+                info: info.clone(),
+                backend: ResolvedBackend::Command(CommandBackend::new(program, Vec::new(), info)),
             });
         }
         if choice == BackendChoice::X07 {
@@ -190,19 +268,19 @@ pub fn resolve(
     } else {
         Vec::new()
     };
-    Ok(CommandBackend {
-        info: RunnerInfo {
-            kind: RunnerKind::Embedded,
-            description: format!(
-                "runner: embedded x07-lite {} ({} {EMBEDDED_RUNNER_ARG})",
-                env!("CARGO_PKG_VERSION"),
-                program.display()
-            ),
-            program_word: "x07".into(),
-            cargo_x07_flags,
-        },
-        program,
-        leading_args: vec![EMBEDDED_RUNNER_ARG.into()],
+    let info = RunnerInfo {
+        kind: RunnerKind::Embedded,
+        description: format!(
+            "runner: embedded x07-lite {} ({} {EMBEDDED_RUNNER_ARG})",
+            env!("CARGO_PKG_VERSION"),
+            program.display()
+        ),
+        program_word: "x07".into(),
+        cargo_x07_flags,
+    };
+    Ok(Runner {
+        info: info.clone(),
+        backend: ResolvedBackend::Embedded(EmbeddedBackend::new(program, info)),
     })
 }
 
@@ -211,7 +289,14 @@ fn external_version(program: &Path) -> String {
     let mut command = Command::new(program);
     command.arg("--version");
     run::clean_env(&mut command, &Default::default());
-    match run::execute(command, Duration::from_secs(10)) {
+    match run::execute(
+        command,
+        Duration::from_secs(10),
+        run::CaptureLimits {
+            stdout: 64 * 1024,
+            stderr: 64 * 1024,
+        },
+    ) {
         Ok(output) if output.exit_code == Some(0) => {
             let text = String::from_utf8_lossy(&output.stdout);
             match text.lines().next().map(str::trim) {

@@ -115,6 +115,26 @@ pub struct Actual {
 }
 
 impl Actual {
+    /// The checked values of the embedded runner's report, handed over in-process: the
+    /// output and the program's stderr are bytes already (nothing to decode).
+    pub fn of_embedded(report: &x07_lite::report::RunnerReport) -> Actual {
+        let solve = report.solve.as_ref();
+        Actual {
+            schema_version: Some(x07_lite::report::RUNNER_REPORT_SCHEMA_VERSION.to_string()),
+            mode: Some(report.mode.as_str().to_string()),
+            world: Some(report.world.clone()),
+            exit_code: Some(i64::from(report.exit_code())),
+            compile_ok: Some(report.compile.ok),
+            solve_ok: solve.map(|solve| solve.ok),
+            exit_status: solve.map(|solve| i64::from(solve.exit_status)),
+            output: solve.map(|solve| solve.solve_output().to_vec()),
+            trap: solve.and_then(|solve| solve.trap.clone()),
+            compile_error: report.compile.compile_error.clone(),
+            solve_stderr: solve.map(|solve| solve.stderr.clone()),
+            solved: solve.is_some(),
+        }
+    }
+
     /// The checked values of a report.
     pub fn of(report: &RunnerReport) -> Actual {
         let solve = report.solve.as_ref();
@@ -172,6 +192,34 @@ pub fn check(case: &PlannedCase, output: &RunOutput) -> Verdict {
         code: output.exit_code,
         signal: output.signal,
     };
+    if let Some(report) = &output.report {
+        // The embedded runner's report, as data: built by x07-lite's report code (whose
+        // every kind of report the runner's tests validate against the schema), so it
+        // is not printed, parsed and validated again here.
+        let actual = Actual::of_embedded(report);
+        verdict.vm_fail_closed = report
+            .compile
+            .trap
+            .as_deref()
+            .is_some_and(|trap| trap.starts_with("vm backend failure"));
+        verdict
+            .failures
+            .extend(compare(&case.expect, &actual, output));
+        verdict.actual = Some(actual);
+        return verdict;
+    }
+    if output.stdout_dropped > 0 {
+        verdict.runner_crashed = true;
+        verdict.failures.push(Failure::NoReport {
+            parse_error: Some(format!(
+                "more than any report can need: cut after {} bytes, {} more bytes not kept",
+                output.stdout.len(),
+                output.stdout_dropped
+            )),
+            exit,
+        });
+        return verdict;
+    }
     let value: Value = match serde_json::from_slice(&output.stdout) {
         Ok(value) => value,
         Err(error) => {

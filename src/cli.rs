@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-use crate::backend::{self, Backend as _, BackendChoice, CommandBackend};
+use crate::backend::{self, Backend as _, BackendChoice, Runner};
 use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
 use crate::discover::{self, FixtureKind, FixtureLocation};
 use crate::engine::{self, EngineOptions, Event, EventSink, RunPlan, SelectedCase, SinkError};
@@ -332,7 +332,7 @@ pub fn load_workspace(
 pub fn resolve_runner(
     runner: &RunnerArgs,
     workspace: &WorkspaceConfig,
-) -> Result<CommandBackend, backend::ResolveError> {
+) -> Result<Runner, backend::ResolveError> {
     let configured = workspace.configured_x07();
     backend::resolve(runner.x07.as_deref(), runner.backend, configured.as_deref())
 }
@@ -526,6 +526,11 @@ impl EventSink for RunPrinter {
             (Some(report), _) => {
                 text.push_str(&serde_json::to_string_pretty(report).unwrap_or_default());
                 text.push('\n');
+            }
+            (None, Some(output)) if output.report.is_some() => {
+                if let Some(report) = &output.report {
+                    text.push_str(&report.to_text());
+                }
             }
             (None, Some(output)) => {
                 text.push_str("(stdout is not a JSON report)\n");

@@ -24,6 +24,8 @@ pub mod os;
 pub mod policy;
 pub mod project;
 pub mod report;
+pub mod run;
 pub mod sandbox;
 pub mod solver;
 pub mod templates;
+pub mod zygote;

@@ -44,7 +44,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -195,12 +195,46 @@ pub fn sandbox_environment(
         .collect()
 }
 
-/// Re-executes this solver with only the sandbox environment when it has more; returns
-/// only when nothing had to be dropped, or (an error) when the re-exec failed.
-fn drop_environment(policy: &Policy) -> Result<(), String> {
+/// How a solver process was started, which decides how it drops an environment it
+/// must not keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// A fresh executable (`<exe> __solve <spec>`): the caller's environment is in its
+    /// initial environment block (`/proc/<pid>/environ`), so it re-executes itself
+    /// without it.
+    Exec,
+    /// Forked by a zygote ([`crate::zygote`]) that was started with an empty
+    /// environment and set the solver's own variables after the fork: nothing of the
+    /// caller is in the initial block, so dropping a variable only unsets it.
+    Forked,
+}
+
+/// Where the solver's input comes from.
+#[derive(Debug)]
+pub enum SolverInput {
+    /// The `u32le len + input` frame on stdin (an exec'd solver).
+    StdinFrame,
+    /// The bytes themselves (a forked solver got them with its request).
+    Bytes(Vec<u8>),
+}
+
+/// Drops every variable the sandbox does not allow. An exec'd solver re-executes itself
+/// with only the sandbox environment when it has more (returning only when nothing had
+/// to be dropped, or with an error when the re-exec failed); a forked one unsets them.
+fn drop_environment(policy: &Policy, start: Start) -> Result<(), String> {
     let current: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let kept = sandbox_environment(policy, current.iter().cloned());
     if kept.len() == current.len() {
+        return Ok(());
+    }
+    if start == Start::Forked {
+        for (key, _) in &current {
+            if !kept.iter().any(|(k, _)| k == key) {
+                // A forked solver is single-threaded here: nothing reads the
+                // environment concurrently.
+                std::env::remove_var(key);
+            }
+        }
         return Ok(());
     }
     let exe = std::env::current_exe().map_err(|err| format!("locate solver: {err}"))?;
@@ -212,6 +246,44 @@ fn drop_environment(policy: &Policy) -> Result<(), String> {
     Err(format!(
         "re-exec solver without the caller's environment: {err}"
     ))
+}
+
+/// The stack a compile may need: parsing and checking recurse over the expression tree
+/// (at most 128 JSON levels), as deep as [`crate::parse::load_program`]'s helper thread
+/// allows.
+const COMPILE_STACK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Compiles the program. On the main thread the compile runs right here: the main
+/// thread's stack grows on demand up to `RLIMIT_STACK`, which is raised to 64 MiB for the
+/// compile and put back afterwards (child processes see the limit they always had), so
+/// stack pages are touched only as deep as the program's nesting goes and no thread is
+/// started. Elsewhere, or where the limit cannot be raised, the compile runs on a helper
+/// thread with that stack.
+fn compile(
+    entry: &std::path::Path,
+    module_roots: &[PathBuf],
+) -> Result<crate::parse::Program, crate::parse::CompileError> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let on_main_thread = rustix::thread::gettid() == rustix::process::getpid();
+    if on_main_thread {
+        if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_STACK) {
+            let raised = soft >= COMPILE_STACK_BYTES
+                || (hard >= COMPILE_STACK_BYTES
+                    && setrlimit(Resource::RLIMIT_STACK, COMPILE_STACK_BYTES, hard).is_ok());
+            if raised {
+                let outcome = std::panic::catch_unwind(|| {
+                    crate::parse::load_program_on_this_thread(entry, module_roots)
+                });
+                let _ = setrlimit(Resource::RLIMIT_STACK, soft, hard);
+                return outcome.unwrap_or_else(|_| {
+                    Err(crate::parse::CompileError::new(
+                        "x07-lite internal error: the compiler panicked",
+                    ))
+                });
+            }
+        }
+    }
+    crate::parse::load_program(entry, module_roots)
 }
 
 /// SIGTERM (starter gone, or its timeout), SIGINT, SIGHUP and SIGXCPU (the CPU soft
@@ -231,13 +303,22 @@ fn install_signal_thread() {
     }
 }
 
-/// The solver process: reads the input frame, runs `solve`, writes the output frame.
-/// Returns the process exit status. See the module documentation for the contract.
+/// The exec'd solver process (`<exe> __solve <spec JSON>`): reads the input frame,
+/// runs `solve`, writes the output frame. Returns the process exit status. See the
+/// module documentation for the contract.
 pub fn child_main(spec_json: &str) -> i32 {
-    use crate::sandbox::{landlock, tree};
     let Ok(spec) = serde_json::from_str::<SolverSpec>(spec_json) else {
         return 2;
     };
+    run_solver(&spec, SolverInput::StdinFrame, Start::Exec)
+}
+
+/// The solver, however it was started: isolates itself, compiles and runs the program,
+/// writes the output frame; returns the exit status. The caller has set up stdin
+/// (`/dev/null` or the input frame), stdout and stderr (pipes), the working directory,
+/// the environment and the process group, and is the process's main thread.
+pub fn run_solver(spec: &SolverSpec, input: SolverInput, start: Start) -> i32 {
+    use crate::sandbox::{landlock, tree};
     let started = std::time::Instant::now();
     // A solver never outlives the process that started it (say, one killed by a
     // harness timeout): the kernel kills it when its parent goes, and a parent already
@@ -260,7 +341,7 @@ pub fn child_main(spec_json: &str) -> i32 {
             },
             None => Policy::deny_all(),
         };
-        if let Err(err) = drop_environment(&policy) {
+        if let Err(err) = drop_environment(&policy, start) {
             return trap_exit(&err);
         }
         Some(policy)
@@ -269,18 +350,25 @@ pub fn child_main(spec_json: &str) -> i32 {
     };
     spec.limits.apply_early();
 
-    let mut raw = Vec::new();
-    if std::io::stdin().lock().read_to_end(&mut raw).is_err() || raw.len() < 4 {
-        return 2;
-    }
-    let len = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-    if raw.len() - 4 != len {
-        return 2;
-    }
-    let input = &raw[4..];
+    let raw = match input {
+        SolverInput::StdinFrame => {
+            let mut raw = Vec::new();
+            if std::io::stdin().lock().read_to_end(&mut raw).is_err() || raw.len() < 4 {
+                return 2;
+            }
+            let len = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
+            if raw.len() - 4 != len {
+                return 2;
+            }
+            raw.drain(..4);
+            raw
+        }
+        SolverInput::Bytes(bytes) => bytes,
+    };
+    let input = &raw[..];
 
     // The program is compiled here, not in the parent, so a run loads it only once.
-    let program = match crate::parse::load_program(&spec.entry, &spec.module_roots) {
+    let program = match compile(&spec.entry, &spec.module_roots) {
         Ok(program) => program,
         Err(err) => {
             let line = json!({ COMPILE_ERROR_KEY: {
@@ -378,12 +466,15 @@ pub fn child_main(spec_json: &str) -> i32 {
     };
     match outcome.result {
         Ok(output) => {
-            let mut frame = Vec::with_capacity(output.len() + 4);
-            frame.extend_from_slice(&(output.len() as u32).to_le_bytes());
-            frame.extend_from_slice(&output);
+            // The frame is written in two parts, so the output is never copied (it can
+            // be as large as `max_output_bytes`).
+            let length = (output.len() as u32).to_le_bytes();
             let mut stdout = std::io::stdout().lock();
             // A parent that stopped reading (output cap) is not the solver's failure.
-            let _ = stdout.write_all(&frame).and_then(|()| stdout.flush());
+            let _ = stdout
+                .write_all(&length)
+                .and_then(|()| stdout.write_all(&output))
+                .and_then(|()| stdout.flush());
             let mut stderr = std::io::stderr().lock();
             let _ = stderr.write_all(stats_line(&outcome.stats).as_bytes());
             let _ = stderr.flush();
@@ -397,17 +488,11 @@ pub fn child_main(spec_json: &str) -> i32 {
 /// How to start the solver process and what to hand it.
 #[derive(Debug, Clone)]
 pub struct SolverLaunch {
-    /// The executable to re-exec (normally `std::env::current_exe()`).
-    pub exe: PathBuf,
-    /// Arguments that make `exe` run this CLI (e.g. `["__x07"]` when embedded).
-    pub self_prefix: Vec<OsString>,
     /// The solver's working directory.
     pub cwd: PathBuf,
-    /// Variables added to the inherited environment (`X07_WORLD`, `X07_OS_*`).
-    pub env: Vec<(OsString, OsString)>,
-    /// Start from an empty environment instead of the inherited one (a sandbox: `env`
-    /// then holds everything the solver gets, see [`sandbox_environment`]).
-    pub clear_env: bool,
+    /// The solver's whole environment (a sandbox: exactly what
+    /// [`sandbox_environment`] keeps, plus the `X07_*` variables of the run).
+    pub environment: Vec<(OsString, OsString)>,
     /// Wall-clock limit.
     pub wall_limit: Duration,
     /// Extra wall time granted, once, when the limit passes while the solver is still
@@ -416,7 +501,7 @@ pub struct SolverLaunch {
     pub starved_grace: Duration,
     /// `--max-output-bytes`.
     pub max_output_bytes: u64,
-    /// The solver spec.
+    /// The solver spec (`parent_pid` is filled in by the starter).
     pub spec: SolverSpec,
 }
 
@@ -437,9 +522,13 @@ pub struct RawRun {
     pub timed_out: bool,
     /// The solver's notes to its starter (e.g. that the kernel has no Landlock).
     pub notes: Vec<String>,
+    /// Whether the solver said it had started processes (it killed them; a starter
+    /// that is a child subreaper double-checks for leftovers).
+    pub children_started: bool,
 }
 
-fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
+/// The status code and signal of a finished process.
+pub fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
     match (status.code(), status.signal()) {
         (Some(code), _) => (code, None),
         (None, Some(signal)) => (128 + signal, Some(signal)),
@@ -470,32 +559,33 @@ fn kill_group(pid: u32) {
 /// larger ones are written by a helper thread.
 const DIRECT_WRITE_LIMIT: usize = 60 * 1024;
 
-/// Starts the solver process, feeds it the input frame and collects what it does.
+/// Starts the solver as a fresh process (`<exe> [self_prefix...] __solve <spec>`),
+/// feeds it the input frame and collects what it does: the command line's way (it is
+/// a child subreaper, so what a killed solver leaves behind is re-parented to it and
+/// killed here). cargo-x07 starts its solvers through [`crate::zygote`] instead.
 ///
 /// One thread polls the solver's stdout and stderr against the wall-clock deadline, so
 /// a run costs no thread start-ups (only very large inputs get a writer thread).
-pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    use std::time::Instant;
-
+pub fn launch(
+    launch: &SolverLaunch,
+    exe: &std::path::Path,
+    self_prefix: &[OsString],
+    input: &[u8],
+) -> Result<RawRun, String> {
     let started = Instant::now();
-    let mut deadline = started + launch.wall_limit;
-    let mut grace = launch.starved_grace;
-    let spec_json = serde_json::to_string(&launch.spec).map_err(|e| e.to_string())?;
+    let mut spec = launch.spec.clone();
+    spec.parent_pid = Some(std::process::id());
+    let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
     // Children the program starts and leaves running are re-parented to this process
     // when the solver is killed, so they can be found and killed below.
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    let mut command = Command::new(&launch.exe);
-    if launch.clear_env {
-        command.env_clear();
-    }
-    let mut child = command
-        .args(&launch.self_prefix)
+    let mut child = Command::new(exe)
+        .env_clear()
+        .args(self_prefix)
         .arg(SOLVE_SUBCOMMAND)
         .arg(spec_json)
         .current_dir(&launch.cwd)
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .envs(launch.environment.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -518,27 +608,131 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
             }));
         }
     }
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err("spawn solver: no pipes".into());
+    };
+    let captured = capture(
+        stdout.into(),
+        stderr.into(),
+        &Watch {
+            pid,
+            deadline: started + launch.wall_limit,
+            starved_grace: launch.starved_grace,
+            stdout_cap: (launch.max_output_bytes as usize).saturating_add(5),
+            hard_deadline: None,
+        },
+    )?;
 
-    let stdout_cap = (launch.max_output_bytes as usize).saturating_add(5);
-    let mut stdout_pipe = child.stdout.take();
-    let mut stderr_pipe = child.stderr.take();
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let mut stdout_over_cap = false;
-    let mut timed_out = false;
+    // Both streams are closed, so the solver is exiting (it never closes them itself);
+    // or the deadline passed and it is killed first.
+    if captured.timed_out {
+        kill_group(pid);
+    }
+    let status = child.wait().ok();
+    // Anything the solver left in its process group goes too.
+    kill_group(pid);
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
+    let (exit_status, signal) = match &status {
+        Some(status) => status_code(status),
+        None => (1, None),
+    };
+    let raw = captured.into_raw(exit_status, signal);
+    if raw.timed_out || signal.is_some() || raw.children_started {
+        // A solver killed from outside could not kill its own tree: what it started
+        // was re-parented to this process (a child subreaper) and goes now. After a
+        // normal end the solver has done it itself; this only double-checks.
+        crate::sandbox::tree::kill_descendants(std::process::id() as i32, Duration::from_secs(2));
+    }
+    Ok(raw)
+}
+
+/// What [`capture`] watches.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// The solver's pid (its state decides the starved grace).
+    pub pid: u32,
+    /// The wall-clock deadline of the run.
+    pub deadline: Instant,
+    /// Extra time granted once at the deadline when the solver is still runnable.
+    pub starved_grace: Duration,
+    /// Most stdout bytes kept (`4 + max_output_bytes + 1`); reading stops there.
+    pub stdout_cap: usize,
+    /// A deadline of the starter's own (a harness's case timeout), no grace.
+    pub hard_deadline: Option<Instant>,
+}
+
+/// What a solver wrote, read until both its streams closed or a deadline passed.
+#[derive(Debug, Default)]
+pub struct Captured {
+    /// Stdout, up to the cap.
+    pub stdout: Vec<u8>,
+    /// Whether stdout had more.
+    pub stdout_over_cap: bool,
+    /// Stderr, its first [`MAX_STDERR_BYTES`].
+    pub stderr: Vec<u8>,
+    /// The run's wall-clock deadline passed: the solver must be killed (report
+    /// `timed out`).
+    pub timed_out: bool,
+    /// The starter's hard deadline passed: the solver must be killed (no report).
+    pub hard_timed_out: bool,
+}
+
+impl Captured {
+    /// The raw run, given how the process ended.
+    pub fn into_raw(self, exit_status: i32, signal: Option<i32>) -> RawRun {
+        let (stderr, notes, children_started) = split_notes(&self.stderr);
+        RawRun {
+            exit_status: if self.timed_out { 137 } else { exit_status },
+            signal,
+            stdout: self.stdout,
+            stdout_over_cap: self.stdout_over_cap,
+            stderr,
+            timed_out: self.timed_out,
+            notes,
+            children_started,
+        }
+    }
+}
+
+/// Reads a solver's stdout and stderr on this thread (one `poll` loop, no helper
+/// threads) until both close, or until a deadline passes (then returns at once; the
+/// caller kills the solver). Stdout is read up to its cap and then closed (the solver's
+/// further writes fail); stderr keeps its first [`MAX_STDERR_BYTES`].
+pub fn capture(
+    stdout: std::os::fd::OwnedFd,
+    stderr: std::os::fd::OwnedFd,
+    watch: &Watch,
+) -> Result<Captured, String> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+
+    let mut deadline = watch.deadline;
+    let mut grace = watch.starved_grace;
+    let mut stdout_pipe = Some(std::fs::File::from(stdout));
+    let mut stderr_pipe = Some(std::fs::File::from(stderr));
+    let mut captured = Captured::default();
     let mut buffer = vec![0u8; 64 * 1024];
     while stdout_pipe.is_some() || stderr_pipe.is_some() {
         let now = Instant::now();
+        if watch.hard_deadline.is_some_and(|hard| now >= hard) {
+            captured.hard_timed_out = true;
+            break;
+        }
         if now >= deadline {
-            if !grace.is_zero() && is_runnable(pid) {
+            if !grace.is_zero() && is_runnable(watch.pid) {
                 deadline += grace;
                 grace = Duration::ZERO;
                 continue;
             }
-            timed_out = true;
+            captured.timed_out = true;
             break;
         }
-        let remaining_ms = (deadline - now).as_millis().clamp(1, 60_000) as i32;
+        let next = watch
+            .hard_deadline
+            .map_or(deadline, |hard| hard.min(deadline));
+        let remaining_ms = (next - now).as_millis().clamp(1, 60_000) as i32;
         let timeout = PollTimeout::try_from(remaining_ms).unwrap_or(PollTimeout::MAX);
         let (out_ready, err_ready) = {
             let mut fds = Vec::with_capacity(2);
@@ -565,11 +759,11 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
                 match pipe.read(&mut buffer) {
                     Ok(0) | Err(_) => stdout_pipe = None,
                     Ok(n) => {
-                        let room = stdout_cap - stdout.len();
-                        stdout.extend_from_slice(&buffer[..n.min(room)]);
+                        let room = watch.stdout_cap - captured.stdout.len();
+                        captured.stdout.extend_from_slice(&buffer[..n.min(room)]);
                         if n > room {
                             // Stop reading: the solver's further writes fail (EPIPE).
-                            stdout_over_cap = true;
+                            captured.stdout_over_cap = true;
                             stdout_pipe = None;
                         }
                     }
@@ -581,47 +775,14 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
                 match pipe.read(&mut buffer) {
                     Ok(0) | Err(_) => stderr_pipe = None,
                     Ok(n) => {
-                        let room = MAX_STDERR_BYTES.saturating_sub(stderr.len());
-                        stderr.extend_from_slice(&buffer[..n.min(room)]);
+                        let room = MAX_STDERR_BYTES.saturating_sub(captured.stderr.len());
+                        captured.stderr.extend_from_slice(&buffer[..n.min(room)]);
                     }
                 }
             }
         }
     }
-    drop(stdout_pipe);
-    drop(stderr_pipe);
-
-    // Both streams are closed, so the solver is exiting (it never closes them itself);
-    // or the deadline passed and it is killed first.
-    if timed_out {
-        kill_group(pid);
-    }
-    let status = child.wait().ok();
-    // Anything the solver left in its process group goes too.
-    kill_group(pid);
-    if let Some(writer) = writer {
-        let _ = writer.join();
-    }
-    let (exit_status, signal) = match &status {
-        Some(status) => status_code(status),
-        None => (1, None),
-    };
-    let (stderr, notes, children_started) = split_notes(&stderr);
-    if timed_out || signal.is_some() || children_started {
-        // A solver killed from outside could not kill its own tree: what it started
-        // was re-parented to this process (a child subreaper) and goes now. After a
-        // normal end the solver has done it itself; this only double-checks.
-        crate::sandbox::tree::kill_descendants(std::process::id() as i32, Duration::from_secs(2));
-    }
-    Ok(RawRun {
-        exit_status: if timed_out { 137 } else { exit_status },
-        signal,
-        stdout,
-        stdout_over_cap,
-        stderr,
-        timed_out,
-        notes,
-    })
+    Ok(captured)
 }
 
 /// Separates the solver's notes ([`NOTE_PREFIX`] lines) and its [`CHILDREN_MARK`] from
@@ -678,7 +839,6 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
         return SolveSection {
             ok: false,
             exit_status: 137,
-            solve_output: Vec::new(),
             stdout: Vec::new(),
             stderr: Vec::new(),
             metrics: None,
@@ -700,7 +860,6 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
         .and_then(|line| serde_json::from_str::<Value>(line).ok())
         .filter(Value::is_object);
 
-    let mut solve_output = Vec::new();
     let trap = if let Some(line) = trap_line {
         Some(line)
     } else if let Some(signal) = raw.signal {
@@ -719,20 +878,15 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
         } else if raw.stdout.len() as u64 - 4 != len {
             Some("native stdout length mismatch".to_string())
         } else {
-            solve_output = raw.stdout[4..].to_vec();
             None
         }
     };
     let metrics_reported = trap.as_deref() != Some("stdout exceeded cap");
     let ok = raw.exit_status == 0 && trap.is_none();
-    if !ok {
-        solve_output.clear();
-    }
     let trap_help = (trap.as_deref() == Some("fuel exhausted")).then(|| fuel_trap_help(fuel));
     SolveSection {
         ok,
         exit_status: raw.exit_status,
-        solve_output,
         stdout: raw.stdout,
         stderr: raw.stderr,
         metrics: if metrics_reported { stats } else { None },
@@ -780,6 +934,7 @@ mod tests {
             stderr: stderr.to_vec(),
             timed_out: false,
             notes: Vec::new(),
+            children_started: false,
         }
     }
 
@@ -791,7 +946,7 @@ mod tests {
             9,
         );
         assert!(ok.ok);
-        assert_eq!(ok.solve_output, b"hi");
+        assert_eq!(ok.solve_output(), b"hi");
         assert_eq!(ok.metrics.unwrap()["fuel_used"], 2);
 
         let exit = solve_section(raw(7, b"", b""), 1 << 20, 9);
@@ -812,7 +967,7 @@ mod tests {
             Some("native output too large: 4 > max_output_bytes=3")
         );
         assert!(big.metrics.is_some());
-        assert!(big.solve_output.is_empty());
+        assert!(big.solve_output().is_empty());
         assert!(!big.ok);
 
         let mut over = raw(0, b"\x04\x00\x00\x00D", b"{\"fuel_used\":2}\n");

@@ -127,7 +127,7 @@ pub fn command_args(case: &PlannedCase) -> Vec<Arg> {
 }
 
 /// Whether a relative path leaves its base directory (or is absolute).
-fn escapes(path: &str) -> bool {
+pub(crate) fn escapes(path: &str) -> bool {
     let path = Path::new(path);
     path.is_absolute()
         || path
@@ -249,14 +249,36 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
+/// Whether an inherited variable is kept from the runner's environment: every `X07_*`
+/// variable is removed (only the explicit ones reach the runner).
+fn inherited_by_runner(key: &std::ffi::OsStr) -> bool {
+    !key.to_string_lossy().starts_with("X07_")
+}
+
 /// Removes every inherited `X07_*` variable and sets only the explicit ones.
 pub fn clean_env(command: &mut Command, explicit: &BTreeMap<String, String>) {
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("X07_") {
+        if !inherited_by_runner(&key) {
             command.env_remove(&key);
         }
     }
     command.envs(explicit);
+}
+
+/// The whole environment a runner gets (what [`clean_env`] leaves a command with): the
+/// inherited variables it keeps, then the explicit ones. The embedded runner, which
+/// runs in-process, plans with this environment.
+pub fn runner_environment(explicit: &BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
+    let mut environment: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(key, _)| inherited_by_runner(key))
+        .filter(|(key, _)| key.to_str().is_none_or(|key| !explicit.contains_key(key)))
+        .collect();
+    environment.extend(
+        explicit
+            .iter()
+            .map(|(key, value)| (OsString::from(key), OsString::from(value))),
+    );
+    environment
 }
 
 #[cfg(test)]
@@ -472,7 +494,12 @@ mod tests {
             &mut command,
             &BTreeMap::from([("X07_KEEP".to_string(), "yes".to_string())]),
         );
-        let output = super::super::execute(command, std::time::Duration::from_secs(10)).unwrap();
+        let output = super::super::execute(
+            command,
+            std::time::Duration::from_secs(10),
+            super::super::CaptureLimits::for_report(1024),
+        )
+        .unwrap();
         assert_eq!(String::from_utf8_lossy(&output.stdout), "X07_KEEP=yes\n");
     }
 }

@@ -1,0 +1,221 @@
+//! The embedded runner, in-process: each case is planned here with x07-lite as a library
+//! ([`x07_lite::run::prepare`], the same function its command line calls) and runs as
+//! **one** process, the solver, forked by a per-thread solver zygote
+//! ([`x07_lite::zygote`]); the report is built here ([`x07_lite::run::finish`]) and
+//! handed to the checks as data ([`RunOutput::report`]).
+//!
+//! Why a zygote and not a small solver executable: measured on the 2-core development
+//! machine, starting any executable costs about 1 ms of CPU (`/bin/true`), the 2.5 MB
+//! `x07-lite` 1.4 ms and the 12 MB `cargo-x07` 1.8 ms — most of a 2 ms budget per case —
+//! while forking a small single-threaded process costs 0.2 ms. A separate executable
+//! also cannot be found by a harness test binary in a user's workspace; the zygote is
+//! this very executable (`<exe> __x07 __zygote`), started once per worker thread.
+//!
+//! Isolation is the solver's own (it applies the sandbox to itself whoever starts it);
+//! its process group, rlimits, parent-death signal and wall-clock kill apply to it alone.
+//! The zygote runs with an empty environment; each solver gets exactly the environment
+//! the command line would give it, computed by [`x07_lite::run::prepare`] from
+//! [`super::runner_environment`].
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+use std::time::Instant;
+
+use x07_lite::derived::Overrides;
+use x07_lite::run::{Next, RunContext, RunInput, RunRequest, SolveStep, StdinSource};
+use x07_lite::zygote::Zygote;
+
+use super::process::SolverRegistration;
+use super::{case_workspace, runner_environment, LazyScratch, RunOutput, EMBEDDED_RUNNER_ARG};
+use crate::config::SandboxBackend;
+use crate::failure::RunnerFailure;
+use crate::fixture::{Input, PROJECT_FILE};
+use crate::plan::{PlannedCase, PolicyArg, Target, SANDBOX_WORLD};
+
+/// The request `x07 run` would get from the case's command line
+/// ([`super::command_args`] rendered against `project_dir`), built directly: the flags,
+/// with the input as bytes instead of base64.
+pub fn request(case: &PlannedCase, project_dir: &Path) -> RunRequest {
+    let mut request = RunRequest {
+        repair: "off".into(),
+        ..RunRequest::default()
+    };
+    let text = |path: PathBuf| path.to_string_lossy().into_owned();
+    match &case.target {
+        Target::Project { profile, .. } => {
+            request.project = Some(text(project_dir.join(PROJECT_FILE)));
+            request.profile = profile.clone();
+            request.policy = match &case.run.policy {
+                Some(PolicyArg::InFixture(path)) => Some(text(project_dir.join(path))),
+                Some(PolicyArg::Outside(path)) => Some(text(path.clone())),
+                None => None,
+            };
+        }
+        Target::Smoke {
+            program,
+            policy,
+            module_roots,
+            ..
+        } => {
+            request.program = Some(text(program.clone()));
+            if case.world == SANDBOX_WORLD {
+                request.world = Some(SANDBOX_WORLD.into());
+            }
+            request.policy = policy.clone().map(text);
+            request.module_roots = module_roots.iter().cloned().map(text).collect();
+        }
+    }
+    if case.world == SANDBOX_WORLD && case.sandbox_backend == SandboxBackend::Os {
+        request.sandbox_backend = Some("os".into());
+        request.accept_weaker_isolation = true;
+    }
+    let run = &case.run;
+    request.overrides = Overrides {
+        allow_hosts: run.allow_hosts.clone(),
+        deny_hosts: run.deny_hosts.clone(),
+        allow_read_roots: run.allow_read_roots.clone(),
+        allow_write_roots: run.allow_write_roots.clone(),
+        ..Overrides::default()
+    };
+    request.solve_fuel = run.solve_fuel;
+    request.max_memory_bytes = run.max_memory_bytes;
+    request.max_output_bytes = run.max_output_bytes;
+    request.cpu_time_limit_seconds = run.cpu_time_limit_seconds;
+    request.input = match &case.input {
+        None => RunInput::None,
+        Some(Input::Bytes(bytes)) => RunInput::Bytes(bytes.clone()),
+        Some(Input::File(file)) => {
+            let path = if super::command::escapes(file) {
+                case.fixture_dir.join(file)
+            } else {
+                project_dir.join(file)
+            };
+            RunInput::File(text(path))
+        }
+        Some(Input::Argv(argv)) if argv.is_empty() => RunInput::EndOfFlags,
+        Some(Input::Argv(argv)) => RunInput::Args(argv.clone()),
+    };
+    request
+}
+
+/// Runs cases with the embedded runner in-process: one scratch root for the run, one
+/// solver zygote per thread that runs cases.
+#[derive(Debug)]
+pub struct EmbeddedRunner {
+    exe: PathBuf,
+    scratch: LazyScratch,
+    zygotes: Mutex<HashMap<ThreadId, Zygote>>,
+}
+
+impl EmbeddedRunner {
+    /// A runner whose zygotes are `exe __x07 __zygote` (this executable).
+    pub fn new(exe: PathBuf) -> EmbeddedRunner {
+        EmbeddedRunner {
+            exe,
+            scratch: LazyScratch::default(),
+            zygotes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn spawn_failure(&self, error: std::io::Error) -> RunnerFailure {
+        RunnerFailure::Spawn {
+            program: self.exe.clone(),
+            error: Arc::new(error),
+        }
+    }
+
+    /// This thread's zygote (started when it has none, or its old one is gone).
+    fn take_zygote(&self) -> Result<Zygote, RunnerFailure> {
+        let me = std::thread::current().id();
+        let existing = self
+            .zygotes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&me);
+        if let Some(mut zygote) = existing {
+            if zygote.is_alive() {
+                return Ok(zygote);
+            }
+        }
+        Zygote::start(&self.exe, &[OsString::from(EMBEDDED_RUNNER_ARG)])
+            .map_err(|error| self.spawn_failure(error))
+    }
+
+    fn keep_zygote(&self, zygote: Zygote) {
+        self.zygotes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(std::thread::current().id(), zygote);
+    }
+
+    /// Runs one case: copy, plan, solve, report.
+    pub fn run_case(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
+        let started = Instant::now();
+        let (case_dir, project_dir) = case_workspace(case, &self.scratch)?;
+        let context = RunContext {
+            cwd: project_dir.clone(),
+            env: runner_environment(&case.run.env),
+            stdin: StdinSource::Empty,
+        };
+        let mut output = RunOutput {
+            project_copy: matches!(case.target, Target::Project { .. })
+                .then(|| project_dir.clone()),
+            ..RunOutput::default()
+        };
+        match x07_lite::run::prepare(&request(case, &project_dir), &context) {
+            Err(refused) => {
+                output.exit_code = Some(refused.exit_code);
+                output.stderr = refused.stderr;
+            }
+            Ok(prepared) => {
+                output.stderr = prepared.stderr;
+                match prepared.next {
+                    Next::Report(report) => {
+                        output.exit_code = Some(report.exit_code());
+                        output.report = Some(Arc::new(report));
+                    }
+                    Next::Solve(step) => self.solve(step, started + case.timeout, &mut output)?,
+                }
+            }
+        }
+        output.duration = started.elapsed();
+        drop(case_dir);
+        Ok(output)
+    }
+
+    /// Starts the solver through this thread's zygote, collects it, builds the report.
+    fn solve(
+        &self,
+        step: SolveStep,
+        case_deadline: Instant,
+        output: &mut RunOutput,
+    ) -> Result<(), RunnerFailure> {
+        let mut zygote = self.take_zygote()?;
+        let solving = match zygote.spawn(&step.launch, &step.input) {
+            Ok(solving) => solving,
+            Err(message) => return Err(self.spawn_failure(std::io::Error::other(message))),
+        };
+        let registration = SolverRegistration::new(solving.pid, solving.pidfd.clone());
+        let solved = solving.finish(Some(case_deadline));
+        drop(registration);
+        let solved = match solved {
+            Ok(solved) => {
+                self.keep_zygote(zygote);
+                solved
+            }
+            Err(message) => return Err(self.spawn_failure(std::io::Error::other(message))),
+        };
+        if solved.hard_timed_out {
+            output.timed_out = true;
+            return Ok(());
+        }
+        let finished = x07_lite::run::finish(step.finish, solved.raw);
+        output.stderr.extend_from_slice(&finished.stderr);
+        output.exit_code = Some(finished.report.exit_code());
+        output.report = Some(Arc::new(finished.report));
+        Ok(())
+    }
+}
