@@ -1,7 +1,7 @@
 //! The `x07-lite` command line: `run` with the flags of `x07 run`, `policy init`, and
-//! the hidden solver subcommand. Exit codes and the stdout/stderr split follow
-//! `observed-behaviour.md` §1.1: 0 success, 1 a report with a failure, 2 usage errors,
-//! 3 a policy that fails its schema on the derived-policy path.
+//! the hidden solver zygote (`__zygote`, see [`crate::zygote`]). Exit codes and the
+//! stdout/stderr split follow `observed-behaviour.md` §1.1: 0 success, 1 a report with a
+//! failure, 2 usage errors, 3 a policy that fails its schema on the derived-policy path.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -17,9 +17,10 @@ use crate::project::Manifest;
 use crate::report::{
     policy_init_line, pretty_text, sort_keys, wrapped_text, RunnerReport, WrappedTarget,
 };
-use crate::run::{resolve_against, Next, Refused, RunContext, RunInput, RunRequest};
-use crate::solver::{self, SOLVE_SUBCOMMAND};
+use crate::run::{resolve_against, Next, Refused, RunContext, RunInput, RunRequest, SolveStep};
+use crate::solver;
 use crate::templates;
+use crate::zygote::Zygote;
 
 /// Runs the CLI with `args` (without argv\[0\]); `self_prefix` is what must follow
 /// `std::env::current_exe()` to re-invoke this same CLI (empty for the `x07-lite`
@@ -37,11 +38,10 @@ pub fn main_with_args(args: Vec<OsString>, self_prefix: Vec<OsString>) -> i32 {
 }
 
 fn dispatch(args: Vec<OsString>, self_prefix: Vec<OsString>) -> i32 {
-    if args.first().is_some_and(|a| a == SOLVE_SUBCOMMAND) {
-        let spec = args.get(1).and_then(|s| s.to_str()).unwrap_or("");
-        return solver::child_main(spec);
-    }
-    if args.first().is_some_and(|a| a == crate::zygote::ZYGOTE_SUBCOMMAND) {
+    if args
+        .first()
+        .is_some_and(|a| a == crate::zygote::ZYGOTE_SUBCOMMAND)
+    {
         return crate::zygote::serve();
     }
     let mut argv = vec![OsString::from("x07")];
@@ -424,8 +424,32 @@ fn write_stderr(bytes: &[u8]) {
     let _ = stderr.write_all(bytes).and_then(|()| stderr.flush());
 }
 
-/// `x07 run`: plan the run ([`crate::run::prepare`]), start the solver as a fresh
-/// process, build the report ([`crate::run::finish`]) and print it.
+/// Starts the solver through a zygote of this executable (`<exe> [self_prefix...]
+/// __zygote`, the way cargo-x07 starts every solver) and collects what it did.
+fn solve(step: &SolveStep, self_prefix: &[OsString]) -> Result<solver::RawRun, String> {
+    let exe =
+        std::env::current_exe().map_err(|err| format!("locate x07-lite executable: {err}"))?;
+    let mut zygote =
+        Zygote::start(&exe, self_prefix).map_err(|err| format!("spawn solver: {err}"))?;
+    let solved = zygote.spawn(&step.launch, &step.input)?.finish(None)?;
+    Ok(solved.raw)
+}
+
+/// The typed request of an `x07 run` command line (`args` after the program name,
+/// starting with `run`), as [`crate::run::prepare`] takes it; clap's error when the
+/// flags do not parse.
+pub fn parse_run_request(args: &[OsString]) -> Result<RunRequest, clap::Error> {
+    let mut argv = vec![OsString::from("x07")];
+    argv.extend(args.iter().cloned());
+    let matches = command().try_get_matches_from(argv)?;
+    match matches.subcommand() {
+        Some(("run", run)) => Ok(run_request(run, args)),
+        _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+    }
+}
+
+/// `x07 run`: plan the run ([`crate::run::prepare`]), start the solver, build the
+/// report ([`crate::run::finish`]) and print it.
 fn run_command(matches: &ArgMatches, raw_args: &[OsString], self_prefix: &[OsString]) -> i32 {
     let report_shape = matches
         .get_one::<String>("report")
@@ -446,15 +470,13 @@ fn run_command(matches: &ArgMatches, raw_args: &[OsString], self_prefix: &[OsStr
         }
     };
     write_stderr(&prepared.stderr);
-    let wrapped = (report_shape == "wrapped").then_some((&prepared.wrapped_target, prepared.repair.as_str()));
+    let wrapped =
+        (report_shape == "wrapped").then_some((&prepared.wrapped_target, prepared.repair.as_str()));
     let report_out = request.report_out.as_ref();
     let report = match prepared.next {
         Next::Report(report) => report,
         Next::Solve(step) => {
-            let raw = std::env::current_exe()
-                .map_err(|err| format!("locate x07-lite executable: {err}"))
-                .and_then(|exe| solver::launch(&step.launch, &exe, self_prefix, &step.input));
-            let raw = match raw {
+            let raw = match solve(&step, self_prefix) {
                 Ok(raw) => raw,
                 Err(message) => return Failure::Usage(message).emit(),
             };

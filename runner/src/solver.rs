@@ -1,48 +1,53 @@
-//! The solver process: `solve` runs in a child process (a re-exec of the current
-//! executable with the hidden `__solve` subcommand) that mirrors the ABI of the real
-//! compiled executable, and the parent applies the real runner's framing rules.
+//! The solver process: `solve` runs in a process of its own that mirrors the ABI of the
+//! real compiled executable, and its starter applies the real runner's framing rules.
+//! Every solver is forked by a solver zygote ([`crate::zygote`]): the `x07-lite run`
+//! command line starts one zygote for its one run, cargo-x07 one per worker thread.
 //!
-//! Child ABI (`observed-behaviour.md` §1.2 end, §5.3): `u32le len + input` on stdin;
-//! on success `u32le len + output` on stdout, one JSON stats line on stderr, exit 0;
-//! on a trap the trap text on stderr (one line, escaped) and exit status 132;
-//! `os.process.exit(c)` exits with `c` and writes no frame.
+//! ABI (`observed-behaviour.md` §1.2 end, §5.3), as the real executable's: on success
+//! `u32le len + output` on stdout, one JSON stats line on stderr, exit 0; on a trap the
+//! trap text on stderr (one line, escaped) and exit status 132; `os.process.exit(c)`
+//! exits with `c` and writes no frame. The input comes with the zygote's request (the
+//! real executable reads it from a file), and stdin is `/dev/null`.
 //!
-//! # The solver's contract (for whoever starts it: the CLI here, a harness later)
+//! # The solver's contract
 //!
-//! The solver isolates itself; a starter only has to do this:
-//! 1. Run `<exe> [self_prefix...] __solve <SolverSpec JSON>` with the run's directory as
-//!    cwd, stdin/stdout/stderr as pipes, as the leader of a new process group, from a
-//!    thread that lives until the solver is reaped (the solver's parent-death signal
-//!    fires when that thread ends). Pass `parent_pid` = the starter's pid in the spec.
+//! The solver isolates itself; its starter ([`crate::zygote`] and its caller) does this:
+//! 1. Fork it from a single-threaded process that lives until it is reaped (the
+//!    solver's parent-death signal fires when its parent goes), as the leader of a new
+//!    process group, with the run's directory as cwd, stdin `/dev/null`, stdout and
+//!    stderr pipes, and `parent_pid` = the parent's pid in the spec. The zygote was
+//!    started with an empty environment, so nothing of the caller's environment is in
+//!    the solver's initial environment block (`/proc/<pid>/environ`).
 //! 2. Environment: `X07_WORLD`, and for a sandbox `X07_OS_SANDBOXED=1` and the
 //!    `X07_OS_*` variables. In a sandbox the solver keeps only `X07_*` and the policy's
-//!    allowed `env` keys and re-executes itself once when it was given more
-//!    ([`sandbox_environment`]); pass exactly that to avoid the extra start.
-//! 3. Write the input frame to stdin and close it; read stdout (bounded by the output
-//!    cap) and stderr until both close. Lines of stderr that start with
-//!    [`NOTE_PREFIX`] are notes for the starter (e.g. no Landlock), not program output.
-//! 4. Enforce the wall-clock limit: at the deadline send SIGTERM (the solver kills its
-//!    process tree and dies by SIGKILL), then SIGKILL the process group after a grace
-//!    period; `wall_backstop_ms` in the spec makes the solver do the same on its own.
-//! 5. Reap it. If it died by a signal, processes it started may have been re-parented
-//!    to the starter when it is a child subreaper (as the CLI is): kill them
+//!    allowed `env` keys ([`sandbox_environment`]; it unsets anything else itself).
+//! 3. Read stdout (bounded by the output cap) and stderr until both close
+//!    ([`capture`]). Lines of stderr that start with [`NOTE_PREFIX`] are notes for the
+//!    starter (e.g. no Landlock), not program output.
+//! 4. Enforce the wall-clock limit: at the deadline SIGKILL the solver through a pidfd
+//!    (never a reused pid); `wall_backstop_ms` in the spec makes the solver kill its tree
+//!    and itself on its own, should the starter not.
+//! 5. Wait for the exit without reaping, kill the solver's process group while its id
+//!    is still reserved, reap. If it died by a signal, what it started was re-parented
+//!    to the parent (a child subreaper): kill it
 //!    ([`crate::sandbox::tree::kill_descendants`]).
 //!
-//! What the solver does itself, in order: dies with its starter (`PR_SET_PDEATHSIG`);
+//! What the solver does itself, in order: dies with its parent (`PR_SET_PDEATHSIG`);
 //! in a sandbox loads the policy and drops the environment; sets its rlimits (CPU soft
-//! limit, hard limit 2 s later; address space; open files; core dumps); reads the
-//! input and compiles the program; becomes the child subreaper of everything the
-//! program starts; in a sandbox confines itself with Landlock and `no_new_privs`; then
-//! starts its signal thread (SIGTERM, SIGINT, SIGHUP, SIGXCPU: kill the tree, die by
-//! SIGKILL) and its watchdog (CPU time of the whole tree, `limits.procs`, the wall
-//! backstop), runs `solve`, and kills the whole process tree before it writes its
-//! output, whatever way the solve ended.
+//! limit, hard limit 2 s later; core dumps; file size); compiles the program (on its
+//! main thread, whose stack may grow to 64 MiB for the compile: no compile thread);
+//! becomes the child subreaper of everything the program starts; sets its
+//! address-space limit; starts its signal thread (SIGTERM, SIGINT, SIGHUP, SIGXCPU:
+//! kill the tree, die by SIGKILL) and its watchdog (CPU time of the whole tree,
+//! `limits.procs`, the wall backstop), both still able to read `/proc`; in a sandbox
+//! confines itself with Landlock and `no_new_privs` and drops capabilities; sets its
+//! open-files limit; from then on its parent's death is a SIGTERM; runs `solve`, and
+//! kills the whole process tree before it writes its output, whatever way the solve
+//! ended.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -56,8 +61,6 @@ use crate::os::OsHost;
 use crate::policy::{load_policy, Policy};
 use crate::report::SolveSection;
 
-/// The hidden subcommand that runs the solver.
-pub const SOLVE_SUBCOMMAND: &str = "__solve";
 /// Exit status of a trapped solver (128 + SIGILL, as the real runtime).
 pub const TRAP_EXIT_STATUS: i32 = 132;
 /// The scheduler trace hash of a run that never used the scheduler.
@@ -195,57 +198,21 @@ pub fn sandbox_environment(
         .collect()
 }
 
-/// How a solver process was started, which decides how it drops an environment it
-/// must not keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    /// A fresh executable (`<exe> __solve <spec>`): the caller's environment is in its
-    /// initial environment block (`/proc/<pid>/environ`), so it re-executes itself
-    /// without it.
-    Exec,
-    /// Forked by a zygote ([`crate::zygote`]) that was started with an empty
-    /// environment and set the solver's own variables after the fork: nothing of the
-    /// caller is in the initial block, so dropping a variable only unsets it.
-    Forked,
-}
-
-/// Where the solver's input comes from.
-#[derive(Debug)]
-pub enum SolverInput {
-    /// The `u32le len + input` frame on stdin (an exec'd solver).
-    StdinFrame,
-    /// The bytes themselves (a forked solver got them with its request).
-    Bytes(Vec<u8>),
-}
-
-/// Drops every variable the sandbox does not allow. An exec'd solver re-executes itself
-/// with only the sandbox environment when it has more (returning only when nothing had
-/// to be dropped, or with an error when the re-exec failed); a forked one unsets them.
-fn drop_environment(policy: &Policy, start: Start) -> Result<(), String> {
+/// Unsets every variable the sandbox does not allow. The solver was forked by a zygote
+/// that was itself started with an empty environment, and got its variables set after
+/// the fork: nothing of the caller is in its initial environment block
+/// (`/proc/<pid>/environ`), so unsetting is all it takes. The starter normally passes
+/// exactly the sandbox environment already (see [`sandbox_environment`]).
+fn drop_environment(policy: &Policy) {
     let current: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let kept = sandbox_environment(policy, current.iter().cloned());
-    if kept.len() == current.len() {
-        return Ok(());
-    }
-    if start == Start::Forked {
-        for (key, _) in &current {
-            if !kept.iter().any(|(k, _)| k == key) {
-                // A forked solver is single-threaded here: nothing reads the
-                // environment concurrently.
-                std::env::remove_var(key);
-            }
+    for (key, _) in &current {
+        if !kept.iter().any(|(k, _)| k == key) {
+            // The solver is single-threaded here: nothing reads the environment
+            // concurrently.
+            std::env::remove_var(key);
         }
-        return Ok(());
     }
-    let exe = std::env::current_exe().map_err(|err| format!("locate solver: {err}"))?;
-    let err = Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env_clear()
-        .envs(kept)
-        .exec();
-    Err(format!(
-        "re-exec solver without the caller's environment: {err}"
-    ))
 }
 
 /// The stack a compile may need: parsing and checking recurse over the expression tree
@@ -303,21 +270,11 @@ fn install_signal_thread() {
     }
 }
 
-/// The exec'd solver process (`<exe> __solve <spec JSON>`): reads the input frame,
-/// runs `solve`, writes the output frame. Returns the process exit status. See the
-/// module documentation for the contract.
-pub fn child_main(spec_json: &str) -> i32 {
-    let Ok(spec) = serde_json::from_str::<SolverSpec>(spec_json) else {
-        return 2;
-    };
-    run_solver(&spec, SolverInput::StdinFrame, Start::Exec)
-}
-
-/// The solver, however it was started: isolates itself, compiles and runs the program,
-/// writes the output frame; returns the exit status. The caller has set up stdin
-/// (`/dev/null` or the input frame), stdout and stderr (pipes), the working directory,
-/// the environment and the process group, and is the process's main thread.
-pub fn run_solver(spec: &SolverSpec, input: SolverInput, start: Start) -> i32 {
+/// The solver process (forked by [`crate::zygote`]): isolates itself, compiles and runs
+/// the program on `input`, writes the output frame; returns the exit status. The zygote
+/// has set up stdin (`/dev/null`), stdout and stderr (pipes), the working directory,
+/// the environment and the process group; this is the process's only thread.
+pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
     use crate::sandbox::{landlock, tree};
     let started = std::time::Instant::now();
     // A solver never outlives the process that started it (say, one killed by a
@@ -341,31 +298,14 @@ pub fn run_solver(spec: &SolverSpec, input: SolverInput, start: Start) -> i32 {
             },
             None => Policy::deny_all(),
         };
-        if let Err(err) = drop_environment(&policy, start) {
-            return trap_exit(&err);
-        }
+        drop_environment(&policy);
         Some(policy)
     } else {
         None
     };
     spec.limits.apply_early();
 
-    let raw = match input {
-        SolverInput::StdinFrame => {
-            let mut raw = Vec::new();
-            if std::io::stdin().lock().read_to_end(&mut raw).is_err() || raw.len() < 4 {
-                return 2;
-            }
-            let len = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-            if raw.len() - 4 != len {
-                return 2;
-            }
-            raw.drain(..4);
-            raw
-        }
-        SolverInput::Bytes(bytes) => bytes,
-    };
-    let input = &raw[..];
+    let input = &input[..];
 
     // The program is compiled here, not in the parent, so a run loads it only once.
     let program = match compile(&spec.entry, &spec.module_roots) {
@@ -527,15 +467,6 @@ pub struct RawRun {
     pub children_started: bool,
 }
 
-/// The status code and signal of a finished process.
-pub fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => (code, None),
-        (None, Some(signal)) => (128 + signal, Some(signal)),
-        _ => (1, None),
-    }
-}
-
 /// Whether process `pid` is running or waiting for a CPU (not sleeping or blocked).
 /// Where the state cannot be read, it is taken as runnable.
 fn is_runnable(pid: u32) -> bool {
@@ -547,105 +478,6 @@ fn is_runnable(pid: u32) -> bool {
             .is_none_or(|state| state == 'R'),
         Err(_) => true,
     }
-}
-
-fn kill_group(pid: u32) {
-    use nix::sys::signal::{killpg, Signal};
-    use nix::unistd::Pid;
-    let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
-}
-
-/// Input frames up to this size are written before reading (they fit the pipe buffer);
-/// larger ones are written by a helper thread.
-const DIRECT_WRITE_LIMIT: usize = 60 * 1024;
-
-/// Starts the solver as a fresh process (`<exe> [self_prefix...] __solve <spec>`),
-/// feeds it the input frame and collects what it does: the command line's way (it is
-/// a child subreaper, so what a killed solver leaves behind is re-parented to it and
-/// killed here). cargo-x07 starts its solvers through [`crate::zygote`] instead.
-///
-/// One thread polls the solver's stdout and stderr against the wall-clock deadline, so
-/// a run costs no thread start-ups (only very large inputs get a writer thread).
-pub fn launch(
-    launch: &SolverLaunch,
-    exe: &std::path::Path,
-    self_prefix: &[OsString],
-    input: &[u8],
-) -> Result<RawRun, String> {
-    let started = Instant::now();
-    let mut spec = launch.spec.clone();
-    spec.parent_pid = Some(std::process::id());
-    let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
-    // Children the program starts and leaves running are re-parented to this process
-    // when the solver is killed, so they can be found and killed below.
-    let _ = nix::sys::prctl::set_child_subreaper(true);
-    let mut child = Command::new(exe)
-        .env_clear()
-        .args(self_prefix)
-        .arg(SOLVE_SUBCOMMAND)
-        .arg(spec_json)
-        .current_dir(&launch.cwd)
-        .envs(launch.environment.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| format!("spawn solver: {err}"))?;
-    let pid = child.id();
-
-    let mut frame = Vec::with_capacity(input.len() + 4);
-    frame.extend_from_slice(&(input.len() as u32).to_le_bytes());
-    frame.extend_from_slice(input);
-    let mut writer = None;
-    if let Some(mut stdin) = child.stdin.take() {
-        if frame.len() <= DIRECT_WRITE_LIMIT {
-            // A solver that dies before reading is reported by its exit, not here.
-            let _ = stdin.write_all(&frame);
-        } else {
-            writer = Some(thread::spawn(move || {
-                let _ = stdin.write_all(&frame);
-            }));
-        }
-    }
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err("spawn solver: no pipes".into());
-    };
-    let captured = capture(
-        stdout.into(),
-        stderr.into(),
-        &Watch {
-            pid,
-            deadline: started + launch.wall_limit,
-            starved_grace: launch.starved_grace,
-            stdout_cap: (launch.max_output_bytes as usize).saturating_add(5),
-            hard_deadline: None,
-        },
-    )?;
-
-    // Both streams are closed, so the solver is exiting (it never closes them itself);
-    // or the deadline passed and it is killed first.
-    if captured.timed_out {
-        kill_group(pid);
-    }
-    let status = child.wait().ok();
-    // Anything the solver left in its process group goes too.
-    kill_group(pid);
-    if let Some(writer) = writer {
-        let _ = writer.join();
-    }
-    let (exit_status, signal) = match &status {
-        Some(status) => status_code(status),
-        None => (1, None),
-    };
-    let raw = captured.into_raw(exit_status, signal);
-    if raw.timed_out || signal.is_some() || raw.children_started {
-        // A solver killed from outside could not kill its own tree: what it started
-        // was re-parented to this process (a child subreaper) and goes now. After a
-        // normal end the solver has done it itself; this only double-checks.
-        crate::sandbox::tree::kill_descendants(std::process::id() as i32, Duration::from_secs(2));
-    }
-    Ok(raw)
 }
 
 /// What [`capture`] watches.
@@ -898,6 +730,7 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     #[test]
     #[cfg(target_os = "linux")]

@@ -46,7 +46,7 @@ use rustix::net::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::solver::{self, RawRun, SolverInput, SolverLaunch, SolverSpec, Start, Watch};
+use crate::solver::{self, RawRun, SolverLaunch, SolverSpec, Watch};
 
 /// The hidden subcommand that runs the zygote.
 pub const ZYGOTE_SUBCOMMAND: &str = "__zygote";
@@ -175,10 +175,17 @@ fn send_with_fds(
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
     let mut control = SendAncillaryBuffer::new(&mut space);
     if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(fds)) {
-        return Err(std::io::Error::other("too many descriptors for one message"));
+        return Err(std::io::Error::other(
+            "too many descriptors for one message",
+        ));
     }
     let sent = loop {
-        match rustix::net::sendmsg(socket, &[IoSlice::new(bytes)], &mut control, SendFlags::empty()) {
+        match rustix::net::sendmsg(
+            socket,
+            &[IoSlice::new(bytes)],
+            &mut control,
+            SendFlags::empty(),
+        ) {
             Ok(sent) => break sent,
             Err(rustix::io::Errno::INTR) => continue,
             Err(error) => return Err(io_error(error)),
@@ -244,8 +251,12 @@ fn receive(socket: BorrowedFd<'_>) -> std::io::Result<Option<Received>> {
     if fds.len() != 2 {
         return Err(std::io::Error::other("a request needs two descriptors"));
     }
-    let stderr = fds.pop().ok_or_else(|| std::io::Error::other("no stderr"))?;
-    let stdout = fds.pop().ok_or_else(|| std::io::Error::other("no stdout"))?;
+    let stderr = fds
+        .pop()
+        .ok_or_else(|| std::io::Error::other("no stderr"))?;
+    let stdout = fds
+        .pop()
+        .ok_or_else(|| std::io::Error::other("no stdout"))?;
     let request: ForkRequest = serde_json::from_slice(&json).map_err(std::io::Error::other)?;
     Ok(Some(Received {
         request,
@@ -288,8 +299,9 @@ fn serve_one(socket: BorrowedFd<'_>, received: Received) -> std::io::Result<()> 
     };
     // The solver holds the pipes now; only it (and what it starts) may write to them.
     drop(received);
-    let pidfd = rustix::process::Pid::from_raw(pid)
-        .and_then(|raw| rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()).ok());
+    let pidfd = rustix::process::Pid::from_raw(pid).and_then(|raw| {
+        rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()).ok()
+    });
     let started = answer(STARTED, pid, 0);
     match &pidfd {
         Some(fd) => send_with_fds(socket, &started, &[fd.as_fd()])?,
@@ -362,11 +374,7 @@ fn solver_child(received: Received, zygote: u32) -> ! {
         }
         let mut spec = request.spec;
         spec.parent_pid = Some(zygote);
-        Ok(solver::run_solver(
-            &spec,
-            SolverInput::Bytes(input),
-            Start::Forked,
-        ))
+        Ok(solver::run_solver(&spec, input))
     })();
     std::process::exit(code.unwrap_or(2))
 }
@@ -402,7 +410,10 @@ impl Zygote {
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()?;
-        Ok(Zygote { child, socket: ours })
+        Ok(Zygote {
+            child,
+            socket: ours,
+        })
     }
 
     /// Whether the zygote process is still there (it dies with the thread that
@@ -579,8 +590,8 @@ impl Solving<'_> {
 fn read_exit(zygote: &mut Zygote) -> Result<(i32, i32), String> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let mut fds = [PollFd::new(zygote.socket.as_fd(), PollFlags::POLLIN)];
-    let timeout = PollTimeout::try_from(EXIT_REPORT_PATIENCE.as_millis() as i32)
-        .unwrap_or(PollTimeout::MAX);
+    let timeout =
+        PollTimeout::try_from(EXIT_REPORT_PATIENCE.as_millis() as i32).unwrap_or(PollTimeout::MAX);
     loop {
         match poll(&mut fds, timeout) {
             Ok(0) => {

@@ -219,3 +219,137 @@ impl EmbeddedRunner {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::model::CaseId;
+    use crate::plan::{resolve_expected, RunOptions};
+    use crate::run::{command_args, render_args};
+
+    fn case(world: &str, target: Target, input: Option<Input>, run: RunOptions) -> PlannedCase {
+        PlannedCase {
+            id: CaseId {
+                fixture: "fixtures/a".into(),
+                case: "c".into(),
+                profile: "p".into(),
+            },
+            target,
+            world: world.into(),
+            input,
+            run,
+            expect: resolve_expected(
+                &Default::default(),
+                world,
+                "project-compile-run",
+                Path::new("."),
+            )
+            .unwrap(),
+            timeout: std::time::Duration::from_secs(5),
+            ignore: None,
+            source_file: PathBuf::from("/ws/fixtures/a/x07test.json"),
+            fixture_dir: PathBuf::from("/ws/fixtures/a"),
+            description: None,
+            problems: Vec::new(),
+            sandbox_backend: SandboxBackend::Os,
+        }
+    }
+
+    fn project(profile: Option<&str>) -> Target {
+        Target::Project {
+            dir: PathBuf::from("/ws/fixtures/a"),
+            profile: profile.map(str::to_string),
+        }
+    }
+
+    /// What x07-lite's command line makes of the case's rendered `x07 run` arguments,
+    /// with `--input-b64` decoded (the embedded backend passes the bytes).
+    fn from_command_line(case: &PlannedCase, project_dir: &Path) -> RunRequest {
+        let args = render_args(&command_args(case), project_dir);
+        let mut parsed = x07_lite::cli::parse_run_request(&args).unwrap();
+        if let RunInput::Base64(text) = &parsed.input {
+            parsed.input = RunInput::Bytes(
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .unwrap(),
+            );
+        }
+        parsed
+    }
+
+    #[test]
+    fn the_request_is_what_the_x07_run_command_line_parses_to() {
+        let limits = RunOptions {
+            policy: Some(PolicyArg::InFixture("pol.json".into())),
+            allow_hosts: vec!["example.com:443".into()],
+            deny_hosts: vec!["example.com:*".into()],
+            allow_read_roots: vec!["data".into()],
+            allow_write_roots: vec!["out".into()],
+            solve_fuel: Some(1000),
+            max_memory_bytes: Some(2),
+            max_output_bytes: Some(3),
+            cpu_time_limit_seconds: Some(4),
+            env: BTreeMap::new(),
+        };
+        let outside = RunOptions {
+            policy: Some(PolicyArg::Outside("/ws/policies/p.json".into())),
+            ..RunOptions::default()
+        };
+        let mut vm = case(
+            SANDBOX_WORLD,
+            project(Some("sandbox")),
+            Some(Input::Argv(Vec::new())),
+            RunOptions::default(),
+        );
+        vm.sandbox_backend = SandboxBackend::Vm;
+        let smoke = Target::Smoke {
+            program: PathBuf::from("/ws/smoke/main.x07.json"),
+            policy: Some(PathBuf::from("/ws/smoke/policy.json")),
+            module_roots: vec![PathBuf::from("/ws/smoke"), PathBuf::from("/ws/lib")],
+            case_index: 0,
+        };
+        let cases = [
+            case(
+                "run-os",
+                project(Some("os")),
+                Some(Input::Bytes(b"hi\0there".to_vec())),
+                RunOptions::default(),
+            ),
+            case("run-os", project(None), None, RunOptions::default()),
+            case(
+                SANDBOX_WORLD,
+                project(Some("sandbox")),
+                Some(Input::Argv(vec!["a".into(), "".into(), "--b".into()])),
+                limits,
+            ),
+            case(SANDBOX_WORLD, project(Some("sandbox")), None, outside),
+            vm,
+            case(
+                "run-os",
+                project(Some("os")),
+                Some(Input::File("in.bin".into())),
+                RunOptions::default(),
+            ),
+            case(
+                "run-os",
+                project(Some("os")),
+                Some(Input::File("../shared/in.bin".into())),
+                RunOptions::default(),
+            ),
+            case(SANDBOX_WORLD, smoke, None, RunOptions::default()),
+        ];
+        let project_dir = Path::new("/tmp/scratch/0/a");
+        for case in &cases {
+            assert_eq!(
+                request(case, project_dir),
+                from_command_line(case, project_dir),
+                "{:?}",
+                command_args(case)
+            );
+        }
+    }
+}

@@ -44,7 +44,9 @@ enum Running {
 static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
 
 fn running() -> std::sync::MutexGuard<'static, Vec<Running>> {
-    RUNNING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Temporary directories of the cases (or runs) that are running now.
@@ -116,9 +118,7 @@ pub fn stop_running_cases() -> usize {
         }
     }
     let started = Instant::now();
-    while started.elapsed() < STOP_PATIENCE
-        && solvers.iter().any(|pid| process_alive(*pid))
-    {
+    while started.elapsed() < STOP_PATIENCE && solvers.iter().any(|pid| process_alive(*pid)) {
         std::thread::sleep(Duration::from_millis(10));
     }
     items.len()
@@ -279,7 +279,9 @@ pub fn execute(
             fds.push(PollFd::new(fd, PollFlags::IN));
             which.push(2);
         }
-        let wait = wake.saturating_duration_since(now).max(Duration::from_millis(1));
+        let wait = wake
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
         let timespec = Timespec {
             tv_sec: wait.as_secs() as i64,
             tv_nsec: i64::from(wait.subsec_nanos()),
@@ -358,15 +360,24 @@ mod tests {
     #[test]
     fn capture_keeps_the_head_and_counts_the_rest() {
         let mut command = Command::new("/bin/sh");
-        command.args(["-c", "head -c 300000 /dev/zero; head -c 70000 /dev/zero >&2"]);
+        command.args([
+            "-c",
+            "head -c 300000 /dev/zero; head -c 70000 /dev/zero >&2",
+        ]);
         let limits = CaptureLimits {
             stdout: 100_000,
             stderr: 65_536,
         };
         let output = execute(command, Duration::from_secs(10), limits).unwrap();
         assert_eq!(output.exit_code, Some(0));
-        assert_eq!((output.stdout.len(), output.stdout_dropped), (100_000, 200_000));
-        assert_eq!((output.stderr.len(), output.stderr_dropped), (65_536, 4_464));
+        assert_eq!(
+            (output.stdout.len(), output.stdout_dropped),
+            (100_000, 200_000)
+        );
+        assert_eq!(
+            (output.stderr.len(), output.stderr_dropped),
+            (65_536, 4_464)
+        );
     }
 
     #[test]
