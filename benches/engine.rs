@@ -170,6 +170,8 @@ fn bench_overhead() {
     let runner = fake_runner();
     let rounds = 200;
     let args = run::render_args(&run::command_args(case), &fixture);
+    // The copy as the backends make it: in the run's scratch root (tmpfs when usable).
+    let scratch = run::scratch::ScratchRoot::new().unwrap();
     // Interleaved, so that load from elsewhere on the machine hits both sides alike;
     // medians, so that a few slow outliers do not decide the number.
     let (mut direct, mut harness) = (Vec::new(), Vec::new());
@@ -196,9 +198,9 @@ fn bench_overhead() {
         );
         // Where the harness time goes.
         let started = Instant::now();
-        let scratch = tempfile::tempdir().unwrap();
-        run::copy::copy_fixture(&fixture, &scratch.path().join("trivial")).unwrap();
-        drop(scratch);
+        let case_dir = scratch.case_dir().unwrap();
+        run::copy::copy_fixture(&fixture, &case_dir.path().join("trivial")).unwrap();
+        drop(case_dir);
         copy.push(started.elapsed());
         let started = Instant::now();
         let mut command = Command::new(&runner.program);

@@ -312,12 +312,9 @@ fn serve_one(socket: BorrowedFd<'_>, received: Received) -> std::io::Result<()> 
     let child = Pid::from_raw(pid);
     // Exited, not reaped: the pid (and process group id) stay reserved while the group
     // is killed.
-    loop {
-        match waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            _ => break,
-        }
-    }
+    while let Err(nix::errno::Errno::EINTR) =
+        waitid(Id::Pid(child), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
+    {}
     let _ = nix::sys::signal::killpg(child, nix::sys::signal::Signal::SIGKILL);
     let (code, signal) = loop {
         match waitpid(child, None) {
