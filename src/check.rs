@@ -706,4 +706,62 @@ mod tests {
         assert!(verdict.vm_fail_closed);
         assert!(!verdict.passed());
     }
+
+    /// The embedded runner's report read as data gives the same values as its printed
+    /// JSON read back, for every shape of report.
+    #[test]
+    fn embedded_reports_read_as_their_printed_json() {
+        use x07_lite::report::{CompileSection, RunMode, RunnerReport as Lite, SolveSection};
+        let solve = |ok: bool, status: i32, stdout: &[u8], stderr: &[u8], trap: Option<&str>| {
+            SolveSection {
+                ok,
+                exit_status: status,
+                stdout: stdout.to_vec(),
+                stderr: stderr.to_vec(),
+                metrics: Some(json!({"fuel_used": 3})),
+                trap: trap.map(str::to_string),
+                trap_help: None,
+            }
+        };
+        let reports = [
+            Lite {
+                mode: RunMode::ProjectCompileRun,
+                world: "run-os".into(),
+                sandbox_backend: None,
+                compile: CompileSection::success("run-os"),
+                solve: Some(solve(true, 0, b"\x02\x00\x00\x00hi", b"{}\n", None)),
+            },
+            Lite {
+                mode: RunMode::CompileRun,
+                world: "run-os-sandboxed".into(),
+                sandbox_backend: Some("os".into()),
+                compile: CompileSection::success("run-os-sandboxed"),
+                solve: Some(solve(
+                    false,
+                    132,
+                    b"",
+                    b"err\nfuel exhausted\n",
+                    Some("fuel exhausted"),
+                )),
+            },
+            Lite {
+                mode: RunMode::ProjectCompileRun,
+                world: "run-os".into(),
+                sandbox_backend: None,
+                compile: CompileSection::failure("run-os", "Parse: bad".into(), None, Vec::new()),
+                solve: None,
+            },
+            Lite {
+                mode: RunMode::ProjectCompileRun,
+                world: "run-os-sandboxed".into(),
+                sandbox_backend: None,
+                compile: CompileSection::vm_failure("run-os-sandboxed", "no vm"),
+                solve: None,
+            },
+        ];
+        for report in &reports {
+            let printed = Actual::of(&RunnerReport::from_value(&report.to_value()).unwrap());
+            assert_eq!(Actual::of_embedded(report), printed, "{report:?}");
+        }
+    }
 }
