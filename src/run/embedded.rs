@@ -11,6 +11,11 @@
 //! also cannot be found by a harness test binary in a user's workspace; the zygote is
 //! this very executable (`<exe> __x07 __zygote`), started once per worker thread.
 //!
+//! The zygotes are kept per thread (by `ThreadId`, not rayon's `current_thread_index()`):
+//! a zygote dies with the thread that started it (its parent-death signal), so a new
+//! pool's threads must get new ones, and a caller outside any pool (the bench, a
+//! single case) gets one too.
+//!
 //! Isolation is the solver's own (it applies the sandbox to itself whoever starts it);
 //! its process group, rlimits, parent-death signal and wall-clock kill apply to it alone.
 //! The zygote runs with an empty environment; each solver gets exactly the environment
