@@ -43,6 +43,8 @@ fn settings(root: &Path, profiles: &[&str]) -> Settings {
         smoke_root: root.to_path_buf(),
         smoke_module_roots: vec![],
         env: Default::default(),
+        env_clear: Default::default(),
+        native_cache_dir: None,
     }
 }
 

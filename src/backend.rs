@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::failure::RunnerFailure;
 use crate::plan::PlannedCase;
 use crate::run::embedded::EmbeddedRunner;
-use crate::run::{self, LazyScratch, RunOutput, EMBEDDED_RUNNER_ARG};
+use crate::run::{self, EnvClear, LazyScratch, RunOutput, RunnerEnv, EMBEDDED_RUNNER_ARG};
 
 /// Which kind of runner runs the cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,16 +105,20 @@ pub struct CommandBackend {
     pub leading_args: Vec<OsString>,
     /// What the reporters say about it.
     pub info: RunnerInfo,
+    /// The environment of every runner process (see [`crate::run::env`]).
+    pub env: RunnerEnv,
     scratch: LazyScratch,
 }
 
 impl CommandBackend {
-    /// A backend that runs `program [leading_args] run …`.
+    /// A backend that runs `program [leading_args] run …` in the default environment
+    /// (inherited run-shaping variables removed).
     pub fn new(program: PathBuf, leading_args: Vec<OsString>, info: RunnerInfo) -> Self {
         CommandBackend {
             program,
             leading_args,
             info,
+            env: RunnerEnv::from_process(EnvClear::RunShaping, None),
             scratch: LazyScratch::default(),
         }
     }
@@ -126,7 +130,13 @@ impl Backend for CommandBackend {
     }
 
     fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
-        run::run_case(case, &self.program, &self.leading_args, &self.scratch)
+        run::run_case(
+            case,
+            &self.program,
+            &self.leading_args,
+            &self.env,
+            &self.scratch,
+        )
     }
 }
 
@@ -139,11 +149,12 @@ pub struct EmbeddedBackend {
 }
 
 impl EmbeddedBackend {
-    /// The embedded runner whose solver zygotes are `exe __x07 __zygote`.
+    /// The embedded runner whose solver zygotes are `exe __x07 __zygote`, in the default
+    /// environment (inherited run-shaping variables removed).
     pub fn new(exe: PathBuf, info: RunnerInfo) -> Self {
         EmbeddedBackend {
             info,
-            runner: EmbeddedRunner::new(exe),
+            runner: EmbeddedRunner::new(exe, RunnerEnv::from_process(EnvClear::RunShaping, None)),
         }
     }
 }
@@ -170,6 +181,20 @@ pub struct Runner {
 enum ResolvedBackend {
     Command(CommandBackend),
     Embedded(EmbeddedBackend),
+}
+
+impl Runner {
+    /// Runs the cases in `env`; the first output line ([`RunnerInfo::description`]) then
+    /// also says which inherited `X07_*` variables are passed and which removed.
+    pub fn set_environment(&mut self, env: RunnerEnv) {
+        if let Some(note) = crate::message::environment_note(&env) {
+            self.info.description = format!("{}; {note}", self.info.description);
+        }
+        match &mut self.backend {
+            ResolvedBackend::Command(backend) => backend.env = env,
+            ResolvedBackend::Embedded(backend) => backend.runner.set_environment(env),
+        }
+    }
 }
 
 impl Backend for Runner {

@@ -6,21 +6,16 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-use crate::backend::{self, Backend as _, BackendChoice, Runner};
+use crate::backend::{self, BackendChoice, Runner};
 use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
-use crate::discover::{self, FixtureKind, FixtureLocation};
-use crate::engine::{self, EngineOptions, Event, EventSink, RunPlan, SelectedCase, SinkError};
-use crate::fixture::{PROJECT_FILE, SMOKE_SUFFIX};
+use crate::engine;
 use crate::message;
-use crate::model::CaseStatus;
 use crate::partition::Partition;
-use crate::plan::{self, PlannedCase};
 use crate::report::{args::CiArgs, Streams};
-use crate::run;
 use crate::session::{self, TestRequest};
 
 /// Exit code for usage, configuration and discovery errors (and refused bless).
@@ -58,8 +53,12 @@ pub enum Command {
     Test(TestArgs),
     /// List the test cases (one name per line).
     List(ListArgs),
-    /// Run one fixture's cases and print each report and verdict.
+    /// Run cases (a fixture path, a test name or a filter) and show each one: command, exit
+    /// code, output, trap or compile error, verdict.
     Run(RunArgs),
+    /// Create a first fixture that passes at once (x07.json with os and sandbox profiles, a
+    /// sandbox policy, src/main.x07.json, x07test.json with one case); never overwrites.
+    New(NewArgs),
     /// Sandbox policy files: write a template (`init`) or validate files (`check`).
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -68,6 +67,18 @@ pub enum Command {
         help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}"
     )]
     Bless(TestArgs),
+}
+
+/// `cargo x07 new`.
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The fixture directory to create (must not exist, or be empty).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The sandbox policy template: cli (default), http-client, web-service, fs-tool,
+    /// sqlite-app, postgres-client, worker, worker-parallel.
+    #[arg(long, value_name = "T")]
+    pub template: Option<String>,
 }
 
 /// `cargo x07 policy …`.
@@ -146,6 +157,10 @@ pub struct RunnerArgs {
     /// Per-case timeout in milliseconds, overriding the configuration (fixtures may still set their own).
     #[arg(long, value_name = "MS")]
     pub timeout_ms: Option<u64>,
+    /// Remove every inherited X07_* variable from the runner's environment, not only the
+    /// run-shaping ones (as `env_clear = "all"`); only the configured `env` reaches it.
+    #[arg(long)]
+    pub clean_env: bool,
 }
 
 /// `cargo x07 test` / `cargo x07 bless`.
@@ -196,14 +211,24 @@ pub struct RunArgs {
     /// Runner settings.
     #[command(flatten)]
     pub runner: RunnerArgs,
-    /// The fixture directory (or smoke-suite file), as a path or as its test-name prefix.
-    pub fixture: PathBuf,
+    /// A test name (`fixtures/x::case::profile`, or `fixtures/x::case`), a path (fixture
+    /// directory, its x07.json, a *.smoke.json file, a directory of fixtures) or a filter
+    /// (part of test names).
+    #[arg(value_name = "TARGET")]
+    pub target: String,
     /// Only this case.
     #[arg(long)]
     pub case: Option<String>,
     /// Only this profile.
     #[arg(long)]
     pub profile: Option<String>,
+    /// Also print each case's full runner report (JSON).
+    #[arg(long, conflicts_with = "json")]
+    pub report: bool,
+    /// Print one JSON object per case (`cargo-x07.run@0.1.0`: name, status, command, failed
+    /// checks, message, the runner report) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Entry point of the `cargo-x07` binary (after the embedded-runner dispatch).
@@ -226,8 +251,9 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
             test(args)
         }
         Command::List(args) => list(args),
-        Command::Run(args) => run_fixture(args),
+        Command::Run(args) => crate::run_command::run(args),
         Command::Policy(command) => policy(command),
+        Command::New(args) => crate::new_fixture::run(&args.dir, args.template.as_deref()),
     }
 }
 
@@ -328,13 +354,16 @@ pub fn load_workspace(
     Ok(loaded)
 }
 
-/// Resolves the runner for this workspace.
+/// Resolves the runner for this workspace, with the run's environment.
 pub fn resolve_runner(
     runner: &RunnerArgs,
     workspace: &WorkspaceConfig,
 ) -> Result<Runner, backend::ResolveError> {
     let configured = workspace.configured_x07();
-    backend::resolve(runner.x07.as_deref(), runner.backend, configured.as_deref())
+    let mut backend =
+        backend::resolve(runner.x07.as_deref(), runner.backend, configured.as_deref())?;
+    session::set_runner_environment(&mut backend, workspace, runner.clean_env);
+    Ok(backend)
 }
 
 /// `cargo x07 test` / `cargo x07 bless`: one [`session::run_tests`].
@@ -346,6 +375,7 @@ pub fn test(args: TestArgs) -> i32 {
         sandbox_backend: args.runner.sandbox_backend,
         timeout_ms: args.runner.timeout_ms,
         jobs: args.jobs,
+        clean_env: args.runner.clean_env,
         libtest: args.libtest,
         ci: args.ci,
         bless: args.bless,
@@ -395,15 +425,36 @@ pub fn policy(command: PolicyCommand) -> i32 {
 /// `cargo x07 list`: one test name per line, pasteable into `--exact`; `--long` adds the
 /// description, the ignore reason and a broken fixture's problem.
 pub fn list(args: ListArgs) -> i32 {
-    let workspace = match config::load(&args.workspace.selection()) {
+    // `cargo x07 list demo`: a FILTER that is a path holding fixtures lists those, as
+    // `cargo x07 test demo` runs them.
+    let path = args.filter.as_deref().and_then(session::path_of_filter);
+    let mut selection = args.workspace.selection();
+    if path.is_some() && selection.packages.is_empty() {
+        selection.workspace = true;
+    }
+    let mut workspace = match config::load(&selection) {
         Ok(workspace) => workspace,
         Err(error) => return error_exit(error),
     };
-    let mut cases = match session::load_cases(&workspace, None) {
+    let path_given = path.is_some();
+    let at_path = path.and_then(|path| session::load_cases_at(&mut workspace, &path).ok());
+    let path_selected = at_path.is_some();
+    let loaded = match at_path {
+        Some(loaded) => Ok(loaded),
+        // A path without fixtures is a plain filter over the packages selected as usual.
+        None if path_given => config::load(&args.workspace.selection())
+            .map_err(session::SetupError::from)
+            .and_then(|workspace| session::load_cases(&workspace, None)),
+        None => session::load_cases(&workspace, None),
+    };
+    let mut cases = match loaded {
         Ok((cases, _)) => cases,
         Err(error) => return error_exit(error),
     };
-    let filter = args.filter.as_deref().unwrap_or("");
+    let filter = match (path_selected, args.filter.as_deref()) {
+        (false, Some(filter)) => filter,
+        _ => "",
+    };
     cases.retain(|case| case.id.test_name().contains(filter));
     if let Some(partition) = &args.partition {
         partition.retain(&mut cases, |case| &case.id);
@@ -431,195 +482,4 @@ pub fn list(args: ListArgs) -> i32 {
         }
     }
     0
-}
-
-/// Finds the fixture `cargo x07 run` names: a path (from the cwd) or a name (from the workspace root).
-fn find_fixture(workspace: &WorkspaceConfig, given: &Path) -> Option<FixtureLocation> {
-    let candidates = [
-        std::path::absolute(given).ok(),
-        Some(workspace.root.join(given)),
-    ];
-    for candidate in candidates.into_iter().flatten() {
-        let path = candidate.canonicalize().unwrap_or(candidate);
-        let kind = if path.join(PROJECT_FILE).is_file() {
-            FixtureKind::Project
-        } else if path.is_file() && path.to_string_lossy().ends_with(SMOKE_SUFFIX) {
-            FixtureKind::SmokeSuite
-        } else {
-            continue;
-        };
-        let root = workspace
-            .root
-            .canonicalize()
-            .unwrap_or(workspace.root.clone());
-        let relative = path.strip_prefix(&root).unwrap_or(&path);
-        let path = workspace.root.join(relative);
-        let name = discover::fixture_name(&workspace.root, &path);
-        let package = workspace
-            .packages
-            .iter()
-            .position(|package| path.starts_with(&package.root))
-            .unwrap_or(0);
-        return Some(FixtureLocation {
-            path,
-            name,
-            kind,
-            package,
-        });
-    }
-    None
-}
-
-/// The error of `cargo x07 run` when `--case`/`--profile` select nothing:
-/// what was asked for and which cases and profiles the fixture has.
-fn no_matching_case(fixture: &str, planned: &[PlannedCase], args: &RunArgs) -> String {
-    let mut asked = Vec::new();
-    if let Some(case) = &args.case {
-        asked.push(format!("--case {case}"));
-    }
-    if let Some(profile) = &args.profile {
-        asked.push(format!("--profile {profile}"));
-    }
-    let mut case_names: Vec<&str> = Vec::new();
-    let mut profiles: Vec<&str> = Vec::new();
-    for case in planned {
-        if !case_names.contains(&case.id.case.as_str()) {
-            case_names.push(&case.id.case);
-        }
-        if !profiles.contains(&case.id.profile.as_str()) {
-            profiles.push(&case.id.profile);
-        }
-    }
-    let none = |list: &[&str]| {
-        if list.is_empty() {
-            "none".to_string()
-        } else {
-            list.join(", ")
-        }
-    };
-    format!(
-        "no case of {fixture} matches {}; its cases: {}; its profiles: {}",
-        asked.join(" "),
-        none(&case_names),
-        none(&profiles)
-    )
-}
-
-/// Prints each case of `cargo x07 run`: the command, the report, the verdict.
-struct RunPrinter {
-    failed: bool,
-}
-
-impl EventSink for RunPrinter {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
-        let Event::CaseFinished(outcome) = event else {
-            return Ok(());
-        };
-        let mut text = format!("== {}\n", outcome.id().test_name());
-        if let Some(reproduce) = &outcome.reproduce {
-            text.push_str(&format!("command: {}\n", reproduce.x07));
-        }
-        match (
-            outcome.verdict.as_ref().and_then(|v| v.report.as_ref()),
-            &outcome.output,
-        ) {
-            (Some(report), _) => {
-                text.push_str(&serde_json::to_string_pretty(report).unwrap_or_default());
-                text.push('\n');
-            }
-            (None, Some(output)) if output.report.is_some() => {
-                if let Some(report) = &output.report {
-                    text.push_str(&report.to_text());
-                }
-            }
-            (None, Some(output)) => {
-                text.push_str("(stdout is not a JSON report)\n");
-                text.push_str(&message::display_text(&output.stdout));
-                text.push('\n');
-            }
-            (None, None) => {}
-        }
-        match outcome.status {
-            CaseStatus::Passed => text.push_str(&format!(
-                "verdict: pass ({} ms)\n",
-                outcome.duration.as_millis()
-            )),
-            CaseStatus::Ignored => text.push_str(&format!(
-                "verdict: ignored ({})\n",
-                outcome.ignore_reason.as_deref().unwrap_or("ignored")
-            )),
-            CaseStatus::Failed => {
-                self.failed = true;
-                text.push_str("verdict: FAIL\n");
-                text.push_str(&message::failure_message(outcome));
-            }
-        }
-        let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|error| SinkError::from_io(error, "the run output"))
-    }
-}
-
-/// `cargo x07 run <fixture>`.
-pub fn run_fixture(args: RunArgs) -> i32 {
-    let mut packages = args.workspace.clone();
-    if packages.package.is_empty() {
-        // The fixture path says which package it belongs to.
-        packages.workspace = true;
-    }
-    let workspace = match load_workspace(&packages, &args.runner) {
-        Ok(workspace) => workspace,
-        Err(error) => return error_exit(error),
-    };
-    if workspace.packages.is_empty() {
-        return error_exit("no package selected");
-    }
-    let Some(location) = find_fixture(&workspace, &args.fixture) else {
-        return error_exit(format!(
-            "{} is not a fixture directory (no {PROJECT_FILE}) or a *{SMOKE_SUFFIX} file",
-            args.fixture.display()
-        ));
-    };
-    let planned = plan::plan_fixture(&workspace, &location);
-    let cases: Vec<PlannedCase> = planned
-        .iter()
-        .filter(|case| args.case.as_deref().is_none_or(|name| case.id.case == name))
-        .filter(|case| {
-            args.profile
-                .as_deref()
-                .is_none_or(|name| case.id.profile == name)
-        })
-        .cloned()
-        .collect();
-    if cases.is_empty() {
-        return error_exit(no_matching_case(&location.name, &planned, &args));
-    }
-    let backend = match resolve_runner(&args.runner, &workspace) {
-        Ok(backend) => backend,
-        Err(error) => return error_exit(error),
-    };
-    run::kill_running_on_interrupt();
-    println!("{}", backend.info().description);
-    let plan = RunPlan {
-        cases: cases
-            .into_iter()
-            .map(|case| SelectedCase {
-                case,
-                ignored: None,
-            })
-            .collect(),
-        ..RunPlan::default()
-    };
-    let mut printer = RunPrinter { failed: false };
-    engine::run(
-        &plan,
-        &backend,
-        &EngineOptions {
-            threads: 1,
-            allow_empty: true,
-        },
-        &mut printer,
-    );
-    i32::from(printer.failed)
 }

@@ -11,8 +11,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::run::EnvClear;
+
 /// Default per-case timeout when neither the fixture nor the configuration sets one.
 pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+
+/// The default native cache, below the cargo target directory.
+pub const DEFAULT_NATIVE_CACHE_DIR: &str = "x07-native-cache";
 
 /// Which sandbox backend sandboxed cases ask the runner for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -64,10 +69,15 @@ pub struct RawSettings {
     pub jobs: Option<usize>,
     /// Directory that smoke-suite paths are relative to.
     pub smoke_root: Option<PathBuf>,
-    /// `--module-root` values for smoke-suite cases.
+    /// `--module-root` values for smoke-suite cases (relative ones against `smoke_root`).
     pub smoke_module_roots: Option<Vec<PathBuf>>,
     /// Extra environment variables for every runner process.
     pub env: Option<BTreeMap<String, String>>,
+    /// Which inherited `X07_*` variables are removed: `run-shaping` (default) or `all`.
+    pub env_clear: Option<EnvClear>,
+    /// `X07_NATIVE_CACHE_DIR` for the runners unless the caller set it; `""` leaves it
+    /// unset (the toolchain's own default).
+    pub native_cache_dir: Option<PathBuf>,
 }
 
 impl RawSettings {
@@ -92,9 +102,15 @@ impl RawSettings {
     fn anchored(mut self, base: &Path) -> RawSettings {
         self.x07 = self.x07.map(|path| anchor_program(base, path));
         self.smoke_root = self.smoke_root.map(|path| base.join(path));
-        self.smoke_module_roots = self
-            .smoke_module_roots
-            .map(|roots| roots.into_iter().map(|root| base.join(root)).collect());
+        // smoke_module_roots stay as written: relative ones resolve against the effective
+        // smoke_root (Settings::from_raw), as the X07 repository's own scripts pass them.
+        self.native_cache_dir = self.native_cache_dir.map(|path| {
+            if path.as_os_str().is_empty() {
+                path
+            } else {
+                base.join(path)
+            }
+        });
         self
     }
 
@@ -117,6 +133,8 @@ impl RawSettings {
             smoke_root: over.smoke_root.or(self.smoke_root),
             smoke_module_roots: over.smoke_module_roots.or(self.smoke_module_roots),
             env,
+            env_clear: over.env_clear.or(self.env_clear),
+            native_cache_dir: over.native_cache_dir.or(self.native_cache_dir),
         }
     }
 }
@@ -149,14 +167,28 @@ pub struct Settings {
     pub jobs: Option<usize>,
     /// Directory that smoke-suite paths are relative to (default: workspace root).
     pub smoke_root: PathBuf,
-    /// `--module-root` values for smoke-suite cases.
+    /// `--module-root` values for smoke-suite cases (absolute; relative ones were resolved
+    /// against `smoke_root`).
     pub smoke_module_roots: Vec<PathBuf>,
     /// Extra environment variables for every runner process.
     pub env: BTreeMap<String, String>,
+    /// Which inherited `X07_*` variables are removed from the runners' environment.
+    pub env_clear: EnvClear,
+    /// The native cache given to the runners unless the caller set `X07_NATIVE_CACHE_DIR`
+    /// (default `<cargo target dir>/x07-native-cache`; `None`: left to the toolchain).
+    pub native_cache_dir: Option<PathBuf>,
 }
 
 impl Settings {
-    fn from_raw(raw: RawSettings, workspace_root: &Path) -> Settings {
+    fn from_raw(raw: RawSettings, workspace_root: &Path, target_dir: &Path) -> Settings {
+        let smoke_root = raw
+            .smoke_root
+            .unwrap_or_else(|| workspace_root.to_path_buf());
+        let native_cache_dir = match raw.native_cache_dir {
+            None => Some(target_dir.join(DEFAULT_NATIVE_CACHE_DIR)),
+            Some(path) if path.as_os_str().is_empty() => None,
+            Some(path) => Some(path),
+        };
         Settings {
             fixtures_configured: raw.fixtures.is_some(),
             fixtures: raw.fixtures.unwrap_or_else(|| vec!["fixtures".to_string()]),
@@ -167,11 +199,16 @@ impl Settings {
             sandbox_backend: raw.sandbox_backend.unwrap_or_default(),
             timeout_ms: raw.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
             jobs: raw.jobs,
-            smoke_root: raw
-                .smoke_root
-                .unwrap_or_else(|| workspace_root.to_path_buf()),
-            smoke_module_roots: raw.smoke_module_roots.unwrap_or_default(),
+            smoke_module_roots: raw
+                .smoke_module_roots
+                .unwrap_or_default()
+                .into_iter()
+                .map(|root| smoke_root.join(root))
+                .collect(),
+            smoke_root,
             env: raw.env.unwrap_or_default(),
+            env_clear: raw.env_clear.unwrap_or_default(),
+            native_cache_dir,
         }
     }
 }
@@ -215,6 +252,37 @@ impl WorkspaceConfig {
             .and_then(|package| package.settings.jobs)
             .or(self.workspace_settings.jobs)
     }
+
+    /// The index in [`WorkspaceConfig::packages`] of the package whose settings apply to
+    /// `path` (absolute): the selected package with the deepest root holding it; a fixture
+    /// outside every selected package (the root of a virtual workspace, say) gets the
+    /// `[workspace.metadata.x07]` settings, as an entry added for the workspace root.
+    pub fn package_for_path(&mut self, path: &Path) -> usize {
+        let owner = self
+            .packages
+            .iter()
+            .enumerate()
+            .filter(|(_, package)| path.starts_with(&package.root))
+            .max_by_key(|(_, package)| package.root.components().count())
+            .map(|(index, _)| index);
+        owner.unwrap_or_else(|| {
+            self.packages.push(PackageConfig {
+                name: "(workspace)".into(),
+                root: self.root.clone(),
+                settings: self.workspace_settings.clone(),
+            });
+            self.packages.len() - 1
+        })
+    }
+
+    /// The settings that hold for the whole run (runner, environment): the first selected
+    /// package's, else the workspace's.
+    pub fn run_settings(&self) -> &Settings {
+        self.packages
+            .first()
+            .map(|package| &package.settings)
+            .unwrap_or(&self.workspace_settings)
+    }
 }
 
 /// Which packages to use, as cargo's selectors say.
@@ -240,6 +308,7 @@ pub fn load(selection: &Selection) -> Result<WorkspaceConfig, ConfigError> {
     }
     let metadata = command.exec()?;
     let root = metadata.workspace_root.clone().into_std_path_buf();
+    let target_dir = metadata.target_directory.clone().into_std_path_buf();
     let workspace_raw = RawSettings::from_metadata(
         &metadata.workspace_metadata,
         "workspace.metadata.x07",
@@ -295,11 +364,15 @@ pub fn load(selection: &Selection) -> Result<WorkspaceConfig, ConfigError> {
         packages.push(PackageConfig {
             name: package.name.to_string(),
             root: package_root,
-            settings: Settings::from_raw(workspace_raw.clone().overlaid(package_raw), &root),
+            settings: Settings::from_raw(
+                workspace_raw.clone().overlaid(package_raw),
+                &root,
+                &target_dir,
+            ),
         });
     }
     Ok(WorkspaceConfig {
-        workspace_settings: Settings::from_raw(workspace_raw, &root),
+        workspace_settings: Settings::from_raw(workspace_raw, &root, &target_dir),
         root,
         packages,
     })
@@ -329,6 +402,7 @@ mod tests {
                 .anchored(Path::new("/ws"))
                 .overlaid(package.anchored(Path::new("/ws/p"))),
             Path::new("/ws"),
+            Path::new("/ws/target"),
         );
         assert_eq!(settings.profiles, ["os"]);
         assert_eq!(settings.timeout_ms, 9);
@@ -345,6 +419,7 @@ mod tests {
         let ws_settings = Settings::from_raw(
             raw(serde_json::json!({ "x07": "tools/x07", "jobs": 3 })).anchored(Path::new("/ws")),
             Path::new("/ws"),
+            Path::new("/ws/target"),
         );
         let package = |json| PackageConfig {
             name: "p".into(),
@@ -352,6 +427,7 @@ mod tests {
             settings: Settings::from_raw(
                 raw(json).anchored(Path::new("/ws/p")),
                 Path::new("/ws/p"),
+                Path::new("/ws/target"),
             ),
         };
         let mut workspace = WorkspaceConfig {
@@ -374,11 +450,82 @@ mod tests {
 
     #[test]
     fn defaults_when_nothing_is_configured() {
-        let settings = Settings::from_raw(RawSettings::default(), Path::new("/ws"));
+        let settings = Settings::from_raw(
+            RawSettings::default(),
+            Path::new("/ws"),
+            Path::new("/ws/target"),
+        );
         assert_eq!(settings.profiles, ["os", "sandbox"]);
         assert_eq!(settings.sandbox_backend, SandboxBackend::Os);
         assert_eq!(settings.timeout_ms, DEFAULT_TIMEOUT_MS);
         assert!(!settings.fixtures_configured);
+        assert_eq!(settings.env_clear, EnvClear::RunShaping);
+        assert_eq!(
+            settings.native_cache_dir,
+            Some(PathBuf::from("/ws/target/x07-native-cache"))
+        );
+    }
+
+    #[test]
+    fn environment_keys_parse_anchor_and_override() {
+        let raw = |json| -> RawSettings { serde_json::from_value(json).unwrap() };
+        let workspace = raw(serde_json::json!({ "env_clear": "all", "native_cache_dir": "cache" }))
+            .anchored(Path::new("/ws"));
+        let settings =
+            Settings::from_raw(workspace.clone(), Path::new("/ws"), Path::new("/ws/target"));
+        assert_eq!(settings.env_clear, EnvClear::All);
+        assert_eq!(settings.native_cache_dir, Some(PathBuf::from("/ws/cache")));
+        let package =
+            raw(serde_json::json!({ "env_clear": "run-shaping", "native_cache_dir": "" }))
+                .anchored(Path::new("/ws/p"));
+        let settings = Settings::from_raw(
+            workspace.overlaid(package),
+            Path::new("/ws"),
+            Path::new("/ws/target"),
+        );
+        assert_eq!(settings.env_clear, EnvClear::RunShaping);
+        assert_eq!(
+            settings.native_cache_dir, None,
+            "\"\" leaves it to the toolchain"
+        );
+        let error = RawSettings::from_metadata(
+            &serde_json::json!({ "x07": { "env_clear": "some" } }),
+            "workspace.metadata.x07",
+            Path::new("Cargo.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown variant `some`"), "{error}");
+    }
+
+    #[test]
+    fn relative_smoke_module_roots_resolve_against_smoke_root() {
+        let raw = |json| -> RawSettings { serde_json::from_value(json).unwrap() };
+        let workspace = raw(serde_json::json!({
+            "smoke_root": "../x07",
+            "smoke_module_roots": ["packages/ext/a/modules", "/abs/modules"]
+        }))
+        .anchored(Path::new("/ws"));
+        let settings = Settings::from_raw(workspace, Path::new("/ws"), Path::new("/ws/target"));
+        assert_eq!(settings.smoke_root, PathBuf::from("/ws/../x07"));
+        assert_eq!(
+            settings.smoke_module_roots,
+            [
+                PathBuf::from("/ws/../x07/packages/ext/a/modules"),
+                PathBuf::from("/abs/modules")
+            ]
+        );
+        // A package's roots resolve against the smoke_root in force for it.
+        let package =
+            raw(serde_json::json!({ "smoke_module_roots": ["m"] })).anchored(Path::new("/ws/p"));
+        let workspace =
+            raw(serde_json::json!({ "smoke_root": "suites" })).anchored(Path::new("/ws"));
+        let settings = Settings::from_raw(
+            workspace.overlaid(package),
+            Path::new("/ws"),
+            Path::new("/ws/target"),
+        );
+        assert_eq!(settings.smoke_module_roots, [PathBuf::from("/ws/suites/m")]);
     }
 
     #[test]

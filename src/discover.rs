@@ -216,6 +216,64 @@ fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
     }
 }
 
+/// Why [`discover_path`] found nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    /// The path does not exist.
+    #[error("{} does not exist", .0.display())]
+    Missing(PathBuf),
+    /// The path exists but holds no fixture.
+    #[error("{} holds no fixture (no directory with {PROJECT_FILE}, no *{SMOKE_SUFFIX} file)", .0.display())]
+    NoFixture(PathBuf),
+}
+
+/// The fixtures at or below `given` (relative to the current directory): a fixture
+/// directory, its `x07.json`, a `*.smoke.json` file, or any directory holding fixtures —
+/// whether or not it lies under the configured fixture roots (`cargo x07 test <dir>`,
+/// `cargo x07 run <dir>`). The walk is the one of [`discover`]; each fixture gets the
+/// settings of the package holding it ([`WorkspaceConfig::package_for_path`]).
+pub fn discover_path(
+    workspace: &mut WorkspaceConfig,
+    given: &Path,
+) -> Result<Vec<FixtureLocation>, PathError> {
+    let absolute = std::path::absolute(given).unwrap_or_else(|_| given.to_path_buf());
+    let absolute = if absolute
+        .file_name()
+        .is_some_and(|name| name == PROJECT_FILE)
+    {
+        absolute.parent().map(Path::to_path_buf).unwrap_or(absolute)
+    } else {
+        absolute
+    };
+    let Ok(canonical) = absolute.canonicalize() else {
+        return Err(PathError::Missing(given.to_path_buf()));
+    };
+    // Named the way discovery names fixtures: below the workspace root as written there.
+    let root = workspace
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.root.clone());
+    let base = match canonical.strip_prefix(&root) {
+        Ok(relative) => workspace.root.join(relative),
+        Err(_) => canonical,
+    };
+    let mut found: Vec<(PathBuf, FixtureKind)> = Vec::new();
+    walk_root(&base, |path, kind| found.push((path.to_path_buf(), kind)));
+    if found.is_empty() {
+        return Err(PathError::NoFixture(given.to_path_buf()));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found
+        .into_iter()
+        .map(|(path, kind)| FixtureLocation {
+            name: fixture_name(&workspace.root, &path),
+            package: workspace.package_for_path(&path),
+            path,
+            kind,
+        })
+        .collect())
+}
+
 /// Finds the one fixture a test name points at, without walking anything.
 ///
 /// Used by `--exact <name>`; returns `None` when the name does not point at a
@@ -293,6 +351,8 @@ mod tests {
             smoke_root: root.to_path_buf(),
             smoke_module_roots: vec![],
             env: Default::default(),
+            env_clear: Default::default(),
+            native_cache_dir: None,
         };
         WorkspaceConfig {
             root: root.to_path_buf(),
@@ -370,6 +430,58 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("does not exist"), "{error}");
+    }
+
+    #[test]
+    fn a_path_selects_the_fixtures_below_it_even_outside_the_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("demo/x07.json"));
+        touch(&root.join("more/a/x07.json"));
+        touch(&root.join("more/b/s.smoke.json"));
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        let mut ws = workspace(root, &["fixtures"]);
+        let names = |found: Vec<FixtureLocation>| -> Vec<String> {
+            found.into_iter().map(|f| f.name).collect()
+        };
+        let found = discover_path(&mut ws, &root.join("demo")).unwrap();
+        assert_eq!(found[0].package, 0);
+        assert_eq!(names(found), ["demo"]);
+        assert_eq!(
+            names(discover_path(&mut ws, &root.join("demo/x07.json")).unwrap()),
+            ["demo"]
+        );
+        assert_eq!(
+            names(discover_path(&mut ws, &root.join("more")).unwrap()),
+            ["more/a", "more/b/s.smoke.json"]
+        );
+        let missing = discover_path(&mut ws, &root.join("nope")).unwrap_err();
+        assert!(matches!(missing, PathError::Missing(_)), "{missing}");
+        let empty = discover_path(&mut ws, &root.join("empty")).unwrap_err();
+        assert!(
+            empty
+                .to_string()
+                .ends_with("holds no fixture (no directory with x07.json, no *.smoke.json file)"),
+            "{empty}"
+        );
+    }
+
+    #[test]
+    fn a_fixture_outside_every_package_gets_the_workspace_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("demo/x07.json"));
+        let mut ws = workspace(root, &["fixtures"]);
+        ws.packages[0].root = root.join("member");
+        ws.workspace_settings.profiles = vec!["sandbox".into()];
+        let found = discover_path(&mut ws, &root.join("demo")).unwrap();
+        assert_eq!(found[0].package, 1);
+        assert_eq!(ws.packages[1].settings.profiles, ["sandbox"]);
+        // Asked again, the same entry.
+        assert_eq!(
+            discover_path(&mut ws, &root.join("demo")).unwrap()[0].package,
+            1
+        );
     }
 
     #[test]

@@ -19,11 +19,13 @@ pub mod failure;
 pub mod fixture;
 pub mod message;
 pub mod model;
+pub mod new_fixture;
 pub mod partition;
 pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod run;
+pub mod run_command;
 pub mod select;
 pub mod session;
 #[doc(hidden)]

@@ -21,8 +21,9 @@ use crate::failure::{
     ProcessExit, RunnerFailure, TextExpectation, TextField,
 };
 use crate::fixture::FixtureError;
+use crate::model::CaseStatus;
 use crate::plan::{OutputOrigin, PlannedCase, SchemaVersionCheck, Target, SANDBOX_WORLD};
-use crate::run::{path_from_cwd, Reproduce, RunOutput};
+use crate::run::{path_from_cwd, EnvClear, Reproduce, RunOutput, RunnerEnv};
 
 /// At most this many bytes of stderr/stdout are quoted in a message.
 const QUOTE_LIMIT: usize = 4000;
@@ -495,26 +496,7 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
         }
         return out;
     }
-    let _ = writeln!(out, "failed checks:");
-    for failure in &outcome.failures {
-        let _ = writeln!(out, "  - {}", failure_summary(failure));
-        for detail in failure_details(failure) {
-            let _ = writeln!(out, "    {detail}");
-        }
-    }
-    for failure in &outcome.failures {
-        if let Failure::Output {
-            expected,
-            actual: Some(actual),
-        } = failure
-        {
-            let _ = write!(
-                out,
-                "output (- expected, + actual):\n{}",
-                output_diff(&expected.bytes, actual)
-            );
-        }
-    }
+    checks_and_diff(outcome, &mut out);
     let verdict = outcome.verdict.as_ref();
     let output = outcome.output.as_ref();
     if let (Some(actual), Some(output)) = (verdict.and_then(|v| v.actual.as_ref()), output) {
@@ -568,6 +550,183 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
     }
     if let Some(reproduce) = &outcome.reproduce {
         out.push_str(&reproduce_footer(reproduce));
+    }
+    out
+}
+
+/// The failed checks of a case that ran, with their details, then the output diff.
+fn checks_and_diff(outcome: &CaseOutcome, out: &mut String) {
+    let _ = writeln!(out, "failed checks:");
+    for failure in &outcome.failures {
+        let _ = writeln!(out, "  - {}", failure_summary(failure));
+        for detail in failure_details(failure) {
+            let _ = writeln!(out, "    {detail}");
+        }
+    }
+    for failure in &outcome.failures {
+        if let Failure::Output {
+            expected,
+            actual: Some(actual),
+        } = failure
+        {
+            let _ = write!(
+                out,
+                "output (- expected, + actual):\n{}",
+                output_diff(&expected.bytes, actual)
+            );
+        }
+    }
+}
+
+/// Bytes of a binary output shown in `cargo x07 run`'s hex line.
+const RUN_HEX_LIMIT: usize = 64;
+
+/// A program's output as `cargo x07 run` shows it: the text when it is printable (see
+/// [`printable_text`]), else hex bytes.
+fn output_preview(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "output: (empty)\n".into();
+    }
+    match printable_text(bytes) {
+        Some(text) if !text.contains('\n') => {
+            format!(
+                "output ({} bytes, text): {}\n",
+                bytes.len(),
+                display_text(bytes)
+            )
+        }
+        Some(_) => format!(
+            "output ({} bytes, text):\n{}",
+            bytes.len(),
+            indent(&display_text(bytes))
+        ),
+        None => {
+            let shown = &bytes[..bytes.len().min(RUN_HEX_LIMIT)];
+            let hex: Vec<String> = shown.iter().map(|byte| format!("{byte:02x}")).collect();
+            let more = if bytes.len() > RUN_HEX_LIMIT {
+                format!(" … ({} more bytes)", bytes.len() - RUN_HEX_LIMIT)
+            } else {
+                String::new()
+            };
+            format!(
+                "output ({} bytes, hex): {}{more}\n",
+                bytes.len(),
+                hex.join(" ")
+            )
+        }
+    }
+}
+
+/// What `cargo x07 run` prints for one case: the command that ran, the exit code, the
+/// program's output decoded (text, or hex when it is not printable), the trap or compile
+/// error, the runner's stderr when there was any, and the verdict — for a failing case
+/// followed by its failed checks and the output diff.
+pub fn run_summary(outcome: &CaseOutcome) -> String {
+    let case = &outcome.case;
+    let mut out = format!("== {}\n", case.id.test_name());
+    if let Some(reproduce) = &outcome.reproduce {
+        let _ = writeln!(out, "command: {}", reproduce.x07);
+    }
+    let problems: Vec<&FixtureProblem> = outcome
+        .failures
+        .iter()
+        .filter_map(|failure| match failure {
+            Failure::Fixture(problem) => Some(problem),
+            _ => None,
+        })
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "fixture file: {}", rel(&case.source_file));
+        out.push_str("the case could not be run:\n");
+        for problem in problems {
+            out.push_str(&indent(&fixture_problem(problem)));
+        }
+        out.push_str("verdict: FAIL\n");
+        return out;
+    }
+    if let Some(failure) = outcome.failures.iter().find_map(|failure| match failure {
+        Failure::Runner(failure) => Some(failure),
+        _ => None,
+    }) {
+        let _ = writeln!(
+            out,
+            "the runner could not be run: {}",
+            runner_failure(failure)
+        );
+        out.push_str("verdict: FAIL\n");
+        return out;
+    }
+    let actual = outcome.verdict.as_ref().and_then(|v| v.actual.as_ref());
+    if let Some(output) = &outcome.output {
+        match actual {
+            Some(actual) => {
+                if let Some(code) = actual.exit_code {
+                    let _ = writeln!(out, "exit code: {code}");
+                }
+                match &actual.output {
+                    Some(bytes) => out.push_str(&output_preview(bytes)),
+                    None if !actual.solved => {
+                        out.push_str("output: none (the program did not run)\n")
+                    }
+                    None => out.push_str("output: none\n"),
+                }
+                if let Some(trap) = &actual.trap {
+                    let _ = writeln!(out, "trap: {}", display_text(trap.as_bytes()));
+                    // The program's stderr, when it says more than the trap line.
+                    let more = |bytes: &&Vec<u8>| {
+                        !bytes.is_empty()
+                            && String::from_utf8_lossy(bytes).trim_end() != trap.trim_end()
+                    };
+                    if let Some(bytes) = actual.solve_stderr.as_ref().filter(more) {
+                        let _ = write!(out, "program stderr:\n{}", indent(&display_text(bytes)));
+                    }
+                }
+                if let Some(error) = &actual.compile_error {
+                    let error = copy_as_fixture(&display_text(error.as_bytes()), case, output);
+                    let _ = write!(out, "compile error:\n{}", indent(&error));
+                }
+            }
+            None => {
+                let code = match (output.exit_code, output.signal) {
+                    (Some(code), _) => code.to_string(),
+                    (None, Some(signal)) => format!("none (signal {signal})"),
+                    _ => "none".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "exit code: {code} (the runner printed no readable report)"
+                );
+                if !output.stdout.is_empty() {
+                    let stdout = copy_as_fixture(&display_text(&output.stdout), case, output);
+                    let _ = write!(out, "runner stdout:\n{}", indent(&stdout));
+                }
+            }
+        }
+        if !output.stderr.is_empty() {
+            let stderr = copy_as_fixture(&display_text(&output.stderr), case, output);
+            let _ = write!(out, "runner stderr:\n{}", indent(&stderr));
+        }
+    }
+    match outcome.status {
+        CaseStatus::Passed => {
+            let _ = writeln!(out, "verdict: pass ({} ms)", outcome.duration.as_millis());
+        }
+        CaseStatus::Ignored => {
+            let _ = writeln!(
+                out,
+                "verdict: ignored ({})",
+                outcome.ignore_reason.as_deref().unwrap_or("ignored")
+            );
+        }
+        CaseStatus::Failed => {
+            let _ = writeln!(out, "verdict: FAIL ({} ms)", outcome.duration.as_millis());
+            let _ = writeln!(out, "fixture file: {}", rel(&case.source_file));
+            checks_and_diff(outcome, &mut out);
+            let vm_failed = outcome.verdict.as_ref().is_some_and(|v| v.vm_fail_closed);
+            if vm_failed {
+                let _ = writeln!(out, "{}", vm_hint());
+            }
+        }
     }
     out
 }
@@ -729,6 +888,29 @@ fn hex_diff(expected: &[u8], actual: &[u8]) -> String {
         );
     }
     out
+}
+
+/// What the first output line adds about the runner's environment: which inherited `X07_*`
+/// variables reach the runner and which are removed (names only, never values); `None`
+/// when none was inherited.
+pub fn environment_note(env: &RunnerEnv) -> Option<String> {
+    let passed = env.passed();
+    let removed = env.removed();
+    if passed.is_empty() && removed.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !passed.is_empty() {
+        parts.push(format!("passed {}", passed.join(", ")));
+    }
+    if !removed.is_empty() {
+        let why = match env.clear {
+            EnvClear::RunShaping => "run-shaping",
+            EnvClear::All => "clean env",
+        };
+        parts.push(format!("removed {} ({why})", removed.join(", ")));
+    }
+    Some(format!("inherited X07_*: {}", parts.join("; ")))
 }
 
 #[cfg(test)]

@@ -7,14 +7,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::backend::{self, Backend as _, BackendChoice};
+use crate::backend::{self, Backend as _, BackendChoice, Runner, RunnerKind};
 use crate::bless;
 use crate::config::{self, SandboxBackend, Selection as Packages, WorkspaceConfig};
 use crate::discover;
 use crate::engine::{self, exit, EngineOptions};
 use crate::plan::{self, PlannedCase};
 use crate::report::{self, args::CiArgs, MessageFormat, SharedStream, Streams};
-use crate::run;
+use crate::run::{self, EnvClear, RunnerEnv};
 use crate::select::Selection;
 
 /// Everything a test run is asked to do.
@@ -32,6 +32,8 @@ pub struct TestRequest {
     pub timeout_ms: Option<u64>,
     /// `-j N`.
     pub jobs: Option<usize>,
+    /// `--clean-env`: remove every inherited `X07_*` variable (as `env_clear = "all"`).
+    pub clean_env: bool,
     /// libtest's flags.
     pub libtest: libtest_mimic::Arguments,
     /// The CI flags.
@@ -52,6 +54,9 @@ pub enum SetupError {
     /// The fixture roots could not be walked.
     #[error(transparent)]
     Discover(#[from] discover::DiscoverError),
+    /// `cargo x07 test <path>` named a path without fixtures.
+    #[error(transparent)]
+    Path(#[from] discover::PathError),
     /// No runner.
     #[error(transparent)]
     Runner(#[from] backend::ResolveError),
@@ -77,6 +82,32 @@ pub fn override_settings(
             package.settings.timeout_ms = timeout;
         }
     }
+}
+
+/// Gives `backend` the run's environment (see [`crate::run::env`]): inherited run-shaping
+/// `X07_*` variables removed (every `X07_*` one with `--clean-env` or `env_clear = "all"`),
+/// and the configured native cache as `X07_NATIVE_CACHE_DIR` unless the caller set it (not
+/// with a clean environment: then only the configured `env` is set). For a real toolchain
+/// the native cache directory is created.
+pub fn set_runner_environment(backend: &mut Runner, workspace: &WorkspaceConfig, clean_env: bool) {
+    let settings = workspace.run_settings();
+    let clear = if clean_env {
+        EnvClear::All
+    } else {
+        settings.env_clear
+    };
+    let native_cache = match clear {
+        EnvClear::All => None,
+        EnvClear::RunShaping => settings.native_cache_dir.as_deref(),
+    };
+    let env = RunnerEnv::from_process(clear, native_cache);
+    if backend.info.kind == RunnerKind::X07 {
+        if let Some(dir) = env.default_native_cache() {
+            // Best effort: x07 falls back to its own default when it cannot use the directory.
+            let _ = std::fs::create_dir_all(dir);
+        }
+    }
+    backend.set_environment(env);
 }
 
 /// The number of cases run at once: `--test-threads`, else `-j`, else
@@ -122,6 +153,43 @@ pub fn load_cases(
     }
 }
 
+/// The path a test-name FILTER names, when it names one: `cargo x07 test demo` runs the
+/// fixtures at or below `./demo` (a fixture directory, its `x07.json`, a smoke suite or a
+/// directory of fixtures) even when they are outside the configured fixture roots. A
+/// FILTER with `::` (a test name), `--exact`, or one that is no existing path stays a
+/// libtest filter.
+pub fn filter_path(libtest: &libtest_mimic::Arguments) -> Option<PathBuf> {
+    if libtest.exact {
+        return None;
+    }
+    path_of_filter(libtest.filter.as_deref()?)
+}
+
+/// `filter` as a path, when it is no test name (no `::`) and names an existing file or
+/// directory (from the current directory).
+pub fn path_of_filter(filter: &str) -> Option<PathBuf> {
+    let is_path =
+        !filter.is_empty() && !filter.contains("::") && std::fs::symlink_metadata(filter).is_ok();
+    is_path.then(|| PathBuf::from(filter))
+}
+
+/// The planned cases of the fixtures at or below `path` (see [`filter_path`]).
+pub fn load_cases_at(
+    workspace: &mut WorkspaceConfig,
+    path: &std::path::Path,
+) -> Result<(Vec<PlannedCase>, usize), SetupError> {
+    let fixtures = discover::discover_path(workspace, path)?;
+    let cases = plan::plan_all(workspace, &fixtures);
+    // libtest's filtered-out count: every other case of the workspace, counted cheaply.
+    let others: Vec<discover::FixtureLocation> = discover::discover(workspace)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|other| fixtures.iter().all(|selected| selected.name != other.name))
+        .collect();
+    let total = cases.len() + plan::count_cases(workspace, &others);
+    Ok((cases, total))
+}
+
 /// Flags a `cargo x07 run` reproduce line repeats so that it runs like this run.
 fn reproduce_flags(request: &TestRequest, workspace: &WorkspaceConfig) -> Vec<String> {
     let mut flags = Vec::new();
@@ -157,6 +225,9 @@ fn reproduce_flags(request: &TestRequest, workspace: &WorkspaceConfig) -> Vec<St
         flags.push("--timeout-ms".into());
         flags.push(timeout.to_string());
     }
+    if request.clean_env {
+        flags.push("--clean-env".into());
+    }
     flags
 }
 
@@ -190,14 +261,45 @@ fn run_tests_inner(
     if request.libtest.test_threads == Some(0) {
         return Err(SetupError::ZeroThreads);
     }
-    let mut workspace = config::load(&request.packages)?;
+    let path = filter_path(&request.libtest);
+    let mut packages = request.packages.clone();
+    if path.is_some() && packages.packages.is_empty() {
+        // The path says which package a fixture belongs to.
+        packages.workspace = true;
+    }
+    let mut workspace = config::load(&packages)?;
     override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
-    let selection = Selection {
+    let mut selection = Selection {
         profiles: request.ci.profiles.clone(),
         partition: request.ci.partition,
         libtest: request.libtest.clone(),
     };
-    let (cases, total) = load_cases(&workspace, selection.exact_name())?;
+    let at_path = match &path {
+        Some(path) => match load_cases_at(&mut workspace, path) {
+            Ok(loaded) => Some(loaded),
+            Err(SetupError::Path(error)) => {
+                // `cargo x07 test src`: a word that happens to be a path without fixtures
+                // is still a test-name filter, over the packages selected as usual.
+                say(
+                    stderr,
+                    &format!("note: {error}; FILTER is used as a test-name filter\n"),
+                );
+                workspace = config::load(&request.packages)?;
+                override_settings(&mut workspace, request.sandbox_backend, request.timeout_ms);
+                None
+            }
+            Err(error) => return Err(error),
+        },
+        None => None,
+    };
+    let (cases, total) = match at_path {
+        Some(loaded) => {
+            // The path selected the fixtures; the other filters still apply.
+            selection.libtest.filter = None;
+            loaded
+        }
+        None => load_cases(&workspace, selection.exact_name())?,
+    };
     let planned_ids: Vec<PlannedCase> = if request.bless {
         cases.clone()
     } else {
@@ -228,6 +330,7 @@ fn run_tests_inner(
         request.backend,
         configured.as_deref(),
     )?;
+    set_runner_environment(&mut backend, &workspace, request.clean_env);
     backend
         .info
         .cargo_x07_flags

@@ -82,6 +82,8 @@ pub fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
         smoke_root: root.to_path_buf(),
         smoke_module_roots: Vec::new(),
         env: Default::default(),
+        env_clear: Default::default(),
+        native_cache_dir: None,
     };
     WorkspaceConfig {
         root: root.to_path_buf(),

@@ -192,9 +192,17 @@ fn command_line_env_and_stdin_as_x07_expects() {
             !project.starts_with(ws.root().to_str().unwrap()),
             "the runner got the fixture itself, not a copy: {project}"
         );
-        // Only the explicit X07_* variable reaches the runner; stdin is empty.
+        // The inherited run-shaping X07_* variables never reach the runner, the explicit
+        // one does, and so does the default native cache (tests/toolchain_env.rs); stdin
+        // is empty.
         let env: Vec<&str> = run.lines().filter(|l| l.starts_with("ENV ")).collect();
-        assert_eq!(env, ["ENV X07_KEEP=kept"], "{run}");
+        assert_eq!(env.len(), 2, "{run}");
+        assert_eq!(env[0], "ENV X07_KEEP=kept", "{run}");
+        assert!(
+            env[1].starts_with("ENV X07_NATIVE_CACHE_DIR=")
+                && env[1].ends_with("/x07-native-cache"),
+            "{run}"
+        );
         assert!(run.contains("STDIN 0"), "{run}");
     }
     let tail = |run: &str| {
@@ -421,6 +429,7 @@ fn run_prints_the_report_and_the_verdict() {
             "fixtures/a",
             "--profile",
             "os",
+            "--report",
             "--x07",
             fake.to_str().unwrap(),
         ])

@@ -122,6 +122,7 @@ fn collect<'a>(value: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
 fn area_title(area: &str) -> &'static str {
     match area {
         "core" => "Pure computation: core forms, i32 edge cases, bytes/views/vec_u8, option/result",
+        "semantics" => "Language rules the subset notes do not state: statement/value positions, moves in loops, the optimizer's visible effects, exact fuel",
         "std" => "std.* functions",
         "binary" => "Binary (non-UTF-8) input and output",
         "input" => "Input kinds",
@@ -134,12 +135,14 @@ fn area_title(area: &str) -> &'static str {
         "traps" => "Traps and resource limits",
         "compile-errors" => "Compile errors (expected failures)",
         "derived" => "Derived-policy flags (--allow-host, --deny-host, --allow-read-root, --allow-write-root)",
+        "lang-engine" => "Language rules of the real compiler: statement/value positions, moves, the optimizer's visible effects, fuel, recursion",
         _ => "Other",
     }
 }
 
-const AREA_ORDER: [&str; 13] = [
+const AREA_ORDER: [&str; 15] = [
     "core",
+    "semantics",
     "std",
     "binary",
     "input",
@@ -152,6 +155,7 @@ const AREA_ORDER: [&str; 13] = [
     "traps",
     "compile-errors",
     "derived",
+    "lang-engine",
 ];
 
 fn render_readme() -> String {
@@ -167,13 +171,13 @@ fn render_readme() -> String {
     s.push_str("with an expectations file `x07test.json` in the format of [docs/fixture-format.md](../docs/fixture-format.md).\n");
     s.push_str("Every case runs under the profile `os` (world `run-os`) and the profile `sandbox` (world `run-os-sandboxed`).\n");
     s.push_str("The expectations are what the real x07 0.2.17 does according to the recorded facts (probe reports, the\n");
-    s.push_str("OS-builtins probe matrix and the conformance examples C01–C50 of the X07 subset notes), not what the\n");
-    s.push_str("embedded runner prints. Programs are recorded probe or conformance programs, or are built only from forms\n");
-    s.push_str("the subset notes verify; compilation and pure computation do not depend on the world, and OS builtins in\n");
-    s.push_str("the sandbox follow the recorded policy rows. Where an outcome is carried over from a recording in the other\n");
-    s.push_str("world or with another limit, the description says so. `tests/fixtures_facts.rs` checks every case that repeats\n");
-    s.push_str("a recording against it. The sandbox policies are copies of files in [`policies/`](../policies), whose\n");
-    s.push_str("`notes` say what each allows.\n\n");
+    s.push_str("OS-builtins probe matrix, the conformance examples C01–C50 of the X07 subset notes and the verified rules\n");
+    s.push_str("R1–R24 of the semantics notes), not what the embedded runner prints. Programs are recorded probe or\n");
+    s.push_str("conformance programs, or are built only from forms and rules those notes verify; compilation and pure\n");
+    s.push_str("computation do not depend on the world, and OS builtins in the sandbox follow the recorded policy rows.\n");
+    s.push_str("Where an outcome is carried over from a recording in the other world or with another limit, the description\n");
+    s.push_str("says so. `tests/fixtures_facts.rs` checks every case that repeats a recording against it. The sandbox\n");
+    s.push_str("policies are copies of files in [`policies/`](../policies), whose `notes` say what each allows.\n\n");
     s.push_str(&format!(
         "{} fixtures, {} cases, {} test cases with both profiles; plus {} smoke suites.\n\n",
         all.len(),

@@ -17,6 +17,9 @@ pub enum Interrupt {
     Trap(String),
     /// `os.process.exit(code)`: the run ends at once with this status.
     Exit(i32),
+    /// The compiled program would have been killed by this signal (a native stack
+    /// overflow gives 11, semantics R24): the solver dies by it, printing nothing.
+    Signal(i32),
 }
 
 /// Result of a host call.

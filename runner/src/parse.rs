@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use crate::ast::{Expr, ExprKind, FnDecl, Param, SourceFile};
 use crate::types::{Ty, TYPE_TOKENS};
 
-pub use crate::eval::code::Program;
+pub use crate::eval::Program;
 
 /// A program the real toolchain would refuse to compile, with the exact report fields.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -103,7 +103,8 @@ fn load_program_here(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Prog
     for id in &imports {
         loader.load(id)?;
     }
-    crate::check::check_program(loader.files, loader.native)
+    let tree = crate::check::check_program(loader.files, loader.native)?;
+    Ok(Program::new(tree))
 }
 
 /// Which kind of file is being parsed.
@@ -419,6 +420,14 @@ fn parse_file(text: &[u8], role: &FileRole) -> Result<SourceFile, CompileError> 
                         .get("name")
                         .and_then(Json::as_str)
                         .ok_or_else(|| file_err(role, "missing required field: name", &pptr))?;
+                    if pname == "input" {
+                        // `input` always means the run input (semantics R12).
+                        return Err(file_err(
+                            role,
+                            "defn arg name must not be 'input' (reserved); rename to 'data', 'payload', 'in_bytes', or 'buf'",
+                            &format!("{pptr}/name"),
+                        ));
+                    }
                     let ty = parse_ty(role, p.get("ty"), &format!("{pptr}/ty"))?;
                     params.push(Param {
                         name: pname.to_string(),
@@ -527,16 +536,9 @@ fn parse_expr(role: &FileRole, v: &Json, ptr: String) -> Result<Expr, CompileErr
                     ))
                 }
             },
-            None => {
-                if let Some(u) = n.as_u64() {
-                    return Err(file_err(
-                        role,
-                        format!("number out of i32 range: {u}"),
-                        &ptr,
-                    ));
-                }
-                return Err(file_err(role, format!("number is not an i64: {n}"), &ptr));
-            }
+            // Integers in 2^63..2^64-1 print as integers, everything else as a float
+            // (semantics R20).
+            None => return Err(file_err(role, format!("number is not an i64: {n}"), &ptr)),
         },
         Json::String(s) => {
             if s.chars().any(char::is_whitespace) {

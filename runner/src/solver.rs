@@ -422,7 +422,23 @@ pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
         }
         Err(Interrupt::Trap(text)) => trap_exit(&text),
         Err(Interrupt::Exit(code)) => code,
+        Err(Interrupt::Signal(signal)) => die_by_signal(signal),
     }
+}
+
+/// Ends the solver with `signal`, as the compiled program would have died (no stderr, no
+/// frame). The runtime's own handler (std installs one for SIGSEGV) resets the action to
+/// the default on the first delivery, so the signal is raised until it takes; should the
+/// process survive anyway, it exits with the status a death by the signal gives.
+fn die_by_signal(signal: i32) -> i32 {
+    use nix::sys::signal::{raise, Signal};
+    let _ = std::io::stdout().flush();
+    if let Ok(sig) = Signal::try_from(signal) {
+        for _ in 0..3 {
+            let _ = raise(sig);
+        }
+    }
+    128 + signal
 }
 
 /// How to start the solver process and what to hand it.

@@ -203,6 +203,7 @@ fn run_case(case: &Case) -> Got {
         Ok(out) => Got::Out(out),
         Err(Interrupt::Trap(t)) => Got::Trap(t),
         Err(Interrupt::Exit(c)) => Got::Exit(c),
+        Err(Interrupt::Signal(s)) => Got::Trap(format!("terminated by signal {s}")),
     }
 }
 

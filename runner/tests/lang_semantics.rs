@@ -760,6 +760,7 @@ fn a_million_iterations_fit_the_default_fuel() {
 
 #[test]
 fn recursion_depth() {
+    // semantics R24: no call-depth limit, only the native stack of the compiled program.
     let sum = json!([{"kind":"defn","name":"main.f","params":[{"name":"n","ty":"i32"}],"result":"i32",
         "body":["if",["=","n",0],0,["+","n",["main.f",["-","n",1]]]]}]);
     let deep = entry(
@@ -771,11 +772,32 @@ fn recursion_depth() {
         run_text(&deep, b"", SolveLimits::default()),
         Ok(b"200010000".to_vec())
     );
+    // Plain recursion 1,000,000 deep runs (gcc turns `(+ 1 (down ..))` into a loop).
+    let down = json!([{"kind":"defn","name":"main.down","params":[{"name":"n","ty":"i32"}],"result":"i32",
+        "body":["if",["=","n",0],0,["+",1,["main.down",["-","n",1]]]]}]);
+    let text = entry(
+        json!([]),
+        down,
+        json!(["fmt.u32_to_dec", ["main.down", 1_000_000]]),
+    );
+    assert_eq!(
+        run_text(&text, b"", SolveLimits::default()),
+        Ok(b"1000000".to_vec())
+    );
+    // Endless tail recursion is a loop: it runs out of fuel.
     let forever = json!([{"kind":"defn","name":"main.f","params":[{"name":"n","ty":"i32"}],"result":"i32",
         "body":["main.f",["+","n",1]]}]);
     let text = entry(json!([]), forever, json!(["fmt.u32_to_dec", ["main.f", 0]]));
     let got = trap_text(run_text(&text, b"", SolveLimits::default()));
-    assert_eq!(got, "stack overflow: call depth exceeds 100000");
+    assert_eq!(got, "fuel exhausted");
+    // Endless recursion that needs its frames overflows the native stack: signal 11.
+    let two = json!([{"kind":"defn","name":"main.f","params":[{"name":"n","ty":"i32"}],"result":"i32",
+        "body":["+",["main.f",["+","n",1]],["main.f","n"]]}]);
+    let text = entry(json!([]), two, json!(["fmt.u32_to_dec", ["main.f", 0]]));
+    assert_eq!(
+        run_text(&text, b"", SolveLimits::default()),
+        Err(Interrupt::Signal(11))
+    );
 }
 
 #[test]

@@ -87,6 +87,16 @@ impl CaseOutcome {
         &self.case.id
     }
 
+    /// The runner's report as JSON, when it printed one (a real toolchain) or handed one
+    /// over (the embedded runner, whose report is rendered here, on demand).
+    pub fn report_json(&self) -> Option<serde_json::Value> {
+        if let Some(report) = self.verdict.as_ref().and_then(|v| v.report.as_ref()) {
+            return Some(report.clone());
+        }
+        let report = self.output.as_ref()?.report.as_ref()?;
+        Some(report.to_value())
+    }
+
     /// Drops what only the case's own `CaseFinished` event needs once every sink has
     /// seen it: for a case that did not fail, the output bytes and the report (a case
     /// whose program printed 50 MB must not hold them until the end of the run). A

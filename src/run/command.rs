@@ -1,10 +1,8 @@
 //! The `x07 run …` command line of a case, exactly as the real toolchain expects it,
 //! and the lines that reproduce a case for a person.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::Engine as _;
 
@@ -249,44 +247,13 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Whether an inherited variable is kept from the runner's environment: every `X07_*`
-/// variable is removed (only the explicit ones reach the runner).
-fn inherited_by_runner(key: &std::ffi::OsStr) -> bool {
-    !key.to_string_lossy().starts_with("X07_")
-}
-
-/// Removes every inherited `X07_*` variable and sets only the explicit ones.
-pub fn clean_env(command: &mut Command, explicit: &BTreeMap<String, String>) {
-    for (key, _) in std::env::vars_os() {
-        if !inherited_by_runner(&key) {
-            command.env_remove(&key);
-        }
-    }
-    command.envs(explicit);
-}
-
-/// The whole environment a runner gets (what [`clean_env`] leaves a command with): the
-/// inherited variables it keeps, then the explicit ones. The embedded runner, which
-/// runs in-process, plans with this environment.
-pub fn runner_environment(explicit: &BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
-    let mut environment: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(key, _)| inherited_by_runner(key))
-        .filter(|(key, _)| key.to_str().is_none_or(|key| !explicit.contains_key(key)))
-        .collect();
-    environment.extend(
-        explicit
-            .iter()
-            .map(|(key, value)| (OsString::from(key), OsString::from(value))),
-    );
-    environment
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixture::Input;
     use crate::model::CaseId;
     use crate::plan::{resolve_expected, RunOptions};
+    use std::collections::BTreeMap;
 
     fn case(
         world: &str,
@@ -481,26 +448,6 @@ mod tests {
         assert_eq!(shell_quote("plain-word_1.json"), "plain-word_1.json");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn env_is_cleared_of_x07_vars_except_explicit_ones() {
-        std::env::set_var("X07_OS_SANDBOXED", "1");
-        std::env::set_var("X07_CARGO_TEST_INHERITED", "1");
-        let mut command = Command::new("/bin/sh");
-        command.args(["-c", "env | grep '^X07' | sort"]);
-        clean_env(
-            &mut command,
-            &BTreeMap::from([("X07_KEEP".to_string(), "yes".to_string())]),
-        );
-        let output = super::super::execute(
-            command,
-            std::time::Duration::from_secs(10),
-            super::super::CaptureLimits::for_report(1024),
-        )
-        .unwrap();
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "X07_KEEP=yes\n");
     }
 }
 

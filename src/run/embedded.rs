@@ -19,8 +19,8 @@
 //! Isolation is the solver's own (it applies the sandbox to itself whoever starts it);
 //! its process group, rlimits, parent-death signal and wall-clock kill apply to it alone.
 //! The zygote runs with an empty environment; each solver gets exactly the environment
-//! the command line would give it, computed by [`x07_lite::run::prepare`] from
-//! [`super::runner_environment`].
+//! the command line would give it, computed by [`x07_lite::run::prepare`] from the run's
+//! [`RunnerEnv`] (the environment a runner process of the command-line backend gets).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -34,7 +34,7 @@ use x07_lite::run::{Next, RunContext, RunInput, RunRequest, SolveStep, StdinSour
 use x07_lite::zygote::Zygote;
 
 use super::process::SolverRegistration;
-use super::{case_workspace, runner_environment, LazyScratch, RunOutput, EMBEDDED_RUNNER_ARG};
+use super::{case_workspace, LazyScratch, RunOutput, RunnerEnv, EMBEDDED_RUNNER_ARG};
 use crate::config::SandboxBackend;
 use crate::failure::RunnerFailure;
 use crate::fixture::{Input, PROJECT_FILE};
@@ -111,18 +111,26 @@ pub fn request(case: &PlannedCase, project_dir: &Path) -> RunRequest {
 #[derive(Debug)]
 pub struct EmbeddedRunner {
     exe: PathBuf,
+    env: RunnerEnv,
     scratch: LazyScratch,
     zygotes: Mutex<HashMap<ThreadId, Zygote>>,
 }
 
 impl EmbeddedRunner {
-    /// A runner whose zygotes are `exe __x07 __zygote` (this executable).
-    pub fn new(exe: PathBuf) -> EmbeddedRunner {
+    /// A runner whose zygotes are `exe __x07 __zygote` (this executable), whose
+    /// solvers run in `env` (as a runner process of the command-line backend would).
+    pub fn new(exe: PathBuf, env: RunnerEnv) -> EmbeddedRunner {
         EmbeddedRunner {
             exe,
+            env,
             scratch: LazyScratch::default(),
             zygotes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Runs the cases in `env` from now on.
+    pub fn set_environment(&mut self, env: RunnerEnv) {
+        self.env = env;
     }
 
     fn spawn_failure(&self, error: std::io::Error) -> RunnerFailure {
@@ -162,7 +170,7 @@ impl EmbeddedRunner {
         let (case_dir, project_dir) = case_workspace(case, &self.scratch)?;
         let context = RunContext {
             cwd: project_dir.clone(),
-            env: runner_environment(&case.run.env),
+            env: self.env.environment(&case.run.env),
             stdin: StdinSource::Empty,
         };
         let mut output = RunOutput {

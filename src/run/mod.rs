@@ -1,8 +1,10 @@
 //! Running one case: a fresh private copy of the fixture in the run's scratch root
 //! ([`scratch`], [`copy`]), then either the `x07 run …` command line exactly as the real
-//! toolchain expects it ([`command`]), spawned with a cleaned environment and no stdin
+//! toolchain expects it ([`command`]), spawned with the run's environment ([`mod@env`]:
+//! inherited run-shaping `X07_*` variables removed, the native cache set) and no stdin
 //! under a wall-clock timeout that kills its whole process group ([`process`]), or the
-//! embedded runner planned in-process with one solver process per case ([`embedded`]).
+//! embedded runner planned in-process with one solver process per case ([`embedded`]),
+//! in the same environment.
 //!
 //! How a case is executed is behind [`crate::backend::Backend`]; this module is the
 //! machinery of both backends.
@@ -10,6 +12,7 @@
 pub mod command;
 pub mod copy;
 pub mod embedded;
+pub mod env;
 pub mod process;
 pub mod scratch;
 
@@ -23,9 +26,9 @@ use crate::failure::RunnerFailure;
 use crate::plan::{PlannedCase, Target};
 
 pub use command::{
-    clean_env, command_args, path_from_cwd, render_args, reproduce, runner_environment,
-    shell_quote, Arg, Reproduce,
+    command_args, path_from_cwd, render_args, reproduce, shell_quote, Arg, Reproduce,
 };
+pub use env::{clean_env, EnvClear, RunnerEnv};
 pub use process::{execute, kill_running_on_interrupt, stop_running_cases, CaptureLimits};
 
 /// The first argument that makes `cargo-x07` (and harness test binaries) act as the embedded runner.
@@ -138,13 +141,14 @@ fn max_output_bytes(case: &PlannedCase, project_dir: &Path) -> u64 {
         .unwrap_or(x07_lite::limits::DEFAULT_MAX_OUTPUT_BYTES)
 }
 
-/// Runs one planned case with `program` (`leading_args` first, then `run …`): copy,
-/// spawn, collect (bounded, see [`CaptureLimits::for_report`]). The copy is removed
-/// afterwards.
+/// Runs one planned case with `program` (`leading_args` first, then `run …`) in the
+/// environment `env`: copy, spawn, collect (bounded, see [`CaptureLimits::for_report`]).
+/// The copy is removed afterwards.
 pub fn run_case(
     case: &PlannedCase,
     program: &Path,
     leading_args: &[OsString],
+    env: &RunnerEnv,
     scratch: &LazyScratch,
 ) -> Result<RunOutput, RunnerFailure> {
     let (case_dir, project_dir) = case_workspace(case, scratch)?;
@@ -153,7 +157,7 @@ pub fn run_case(
         .args(leading_args)
         .args(render_args(&command_args(case), &project_dir))
         .current_dir(&project_dir);
-    clean_env(&mut runner, &case.run.env);
+    env.apply(&mut runner, &case.run.env);
     let limits = CaptureLimits::for_report(max_output_bytes(case, &project_dir));
     let output = execute(runner, case.timeout, limits).map(|mut output| {
         if matches!(case.target, Target::Project { .. }) {

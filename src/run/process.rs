@@ -58,6 +58,13 @@ fn running_scratch() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Waits while an interrupt is being handled (the handler holds the registry until the
+/// process exits), so a case killed by the interrupt cannot finish and let the run end
+/// with its own exit code first. A case takes it when it removes its directory.
+pub(crate) fn wait_for_interrupt_handler() {
+    drop(running_scratch());
+}
+
 /// Lists a temporary directory in the registry while it lives, so an interrupt can
 /// remove it (a `TempDir`'s own cleanup never runs on `exit`).
 #[derive(Debug)]
@@ -140,8 +147,12 @@ fn process_alive(pid: u32) -> bool {
 /// second call (or a handler installed elsewhere) is left alone.
 pub fn kill_running_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
+        // Held until the process exits: a case whose runner is killed below cannot finish
+        // (its scratch registration waits for this lock), so the run cannot end with its
+        // own exit code before this handler exits with 130.
+        let scratch = running_scratch();
         let killed = stop_running_cases();
-        for dir in running_scratch().iter() {
+        for dir in scratch.iter() {
             let _ = std::fs::remove_dir_all(dir);
         }
         eprintln!("cargo-x07: interrupted; killed the process groups of {killed} running case(s)");

@@ -91,6 +91,8 @@ impl CaseDir {
 
 impl Drop for CaseDir {
     fn drop(&mut self) {
+        // A case stopped by Ctrl-C waits here until the handler has exited with 130.
+        super::process::wait_for_interrupt_handler();
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -1,12 +1,14 @@
 //! Calls: builtin heads (via `sigs`), ext-fs/archive heads, std functions and user
-//! functions, with module visibility (subset §3.4) and argument passing rules (§5, §9).
+//! functions, with module visibility (subset §3.4), argument passing rules (§5, §9) and
+//! the by-name owner arguments of semantics R18/R21.
 
+use super::scope::{is_view_ty, Src};
 use super::sigs::{self, BuiltinSig, P};
-use super::{FnCx, Info, Mode};
+use super::{Ctx, FnCk, Use};
 use crate::ast::{Expr, ExprKind};
-use crate::eval::code::{Builtin, Op, NO_PTR};
 use crate::parse::CompileError;
-use crate::std::{StdImpl, StdSig, NATIVE_MODULES};
+use crate::std::{StdSig, NATIVE_MODULES};
+use crate::tir::{Builtin, TExpr, TKind};
 use crate::types::Ty;
 
 /// What a call head resolves to.
@@ -15,21 +17,27 @@ enum Callee {
     Std(&'static StdSig),
 }
 
-fn is_view_ty(ty: Ty) -> bool {
+type Checked = Result<(TExpr, Src), CompileError>;
+
+/// Builtins that update their first argument in place: a plain-variable owner is
+/// consumed at the call, after the other arguments are evaluated (semantics R18).
+fn consumes_owner_at_call(id: Builtin) -> bool {
+    use Builtin as B;
     matches!(
-        ty,
-        Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView
+        id,
+        B::BytesSetU8
+            | B::VecPush
+            | B::VecSet
+            | B::VecExtendBytes
+            | B::VecExtendBytesRange
+            | B::VecExtendZeroes
+            | B::VecReserveExact
+            | B::VecClear
     )
 }
 
-impl FnCx<'_> {
-    pub(super) fn call(
-        &mut self,
-        head: &str,
-        args: &[Expr],
-        e: &Expr,
-        _mode: Mode,
-    ) -> Result<Info, CompileError> {
+impl FnCk<'_, '_> {
+    pub(super) fn call(&mut self, head: &str, args: &[Expr], e: &Expr) -> Checked {
         let alias = match head {
             "std.os.process.join_capture_v1" => Some("os.process.join_capture_v1"),
             "std.os.process.join_exit_v1" => Some("os.process.join_exit_v1"),
@@ -40,9 +48,8 @@ impl FnCx<'_> {
         }
         if sigs::EXT_FS_HEADS.contains(&head) || sigs::ARCHIVE_HEADS.contains(&head) {
             for a in args {
-                self.expr(a, Mode::Borrow)?;
+                self.expr(a, Ctx::Value(Use::Borrow))?;
             }
-            self.code.push(Op::I32(0));
             let list = if sigs::EXT_FS_HEADS.contains(&head) {
                 &mut self.ck.ext_fs
             } else {
@@ -51,59 +58,37 @@ impl FnCx<'_> {
             if !list.iter().any(|h| h == head) {
                 list.push(head.to_string());
             }
-            return Ok(Info::of(Ty::Any));
+            return Ok((TExpr::new(TKind::Int(0), Ty::Any, true), Src::none()));
         }
         match self.resolve(head)? {
             Some(Callee::User { key }) => {
                 let f = &self.ck.files[key.0].functions[key.1];
                 let params: Vec<Ty> = f.params.iter().map(|p| p.ty).collect();
                 let result = f.result;
-                let owners = self.call_args(head, &params, args)?;
-                let slot = self.ck.fn_slot(key);
-                self.code.push(Op::Call(slot));
-                Ok(self.result_info(result, owners))
+                let (targs, src) = self.call_args(head, &params, args)?;
+                let func = self.ck.call_target(key);
+                let node = TKind::Call { func, args: targs };
+                let src = if is_view_ty(result) { src } else { Src::none() };
+                Ok((TExpr::new(node, result, true), src))
             }
             Some(Callee::Std(sig)) => {
-                let owners = self.call_args(head, sig.params, args)?;
-                match sig.imp {
-                    StdImpl::Builtin(id, ptr) => {
-                        let ptr = match ptr {
-                            Some(p) => self.ck.intern_ptr(p),
-                            None => NO_PTR,
-                        };
-                        self.code.push(Op::Builtin {
-                            id,
-                            argc: args.len() as u8,
-                            ptr,
-                        });
-                    }
-                    StdImpl::Native(id) => self.code.push(Op::Std {
-                        id,
-                        argc: args.len() as u8,
-                    }),
-                }
-                let ty = if matches!(sig.imp, StdImpl::Builtin(Builtin::ProcessExit, _)) {
-                    Ty::I32
+                let (targs, src) = self.call_args(head, sig.params, args)?;
+                let node = TKind::Std { sig, args: targs };
+                let src = if is_view_ty(sig.result) {
+                    src
                 } else {
-                    sig.result
+                    Src::none()
                 };
-                Ok(self.result_info(ty, owners))
+                Ok((TExpr::new(node, sig.result, true), src))
             }
             None => Err(self.err("Unsupported", format!("unsupported head: {head:?}"))),
         }
     }
 
-    fn result_info(&self, ty: Ty, owners: Vec<usize>) -> Info {
-        if is_view_ty(ty) {
-            Info { ty, owners }
-        } else {
-            Info::of(ty)
-        }
-    }
-
     /// Resolves a non-builtin head to a user or std function (subset §3.4).
     fn resolve(&mut self, head: &str) -> Result<Option<Callee>, CompileError> {
-        let file = &self.ck.files[self.file];
+        let files = self.ck.files;
+        let file = &files[self.file];
         if let Some(di) = file.functions.iter().position(|f| f.name == head) {
             return Ok(Some(Callee::User {
                 key: (self.file, di),
@@ -114,20 +99,17 @@ impl FnCx<'_> {
             Some(dot) if dot > 0 => head[..dot].to_string(),
             _ => return Ok(None),
         };
-        if !self.ck.loaded.contains(&module) {
+        if !self.ck.loaded.contains(&module) || module == file.module_id {
             return Ok(None);
         }
-        if module == file.module_id {
-            return Ok(None);
-        }
-        if !file.imports.contains(&module) && file.module_id != module {
+        if !file.imports.contains(&module) {
             return Err(CompileError::new(format!(
                 "Parse: call to {head:?} requires (import {module}) in module {:?}",
                 file.module_id
             )));
         }
-        if let Some(fi) = self.ck.files.iter().position(|f| f.module_id == module) {
-            let target = &self.ck.files[fi];
+        if let Some(fi) = files.iter().position(|f| f.module_id == module) {
+            let target = &files[fi];
             if target.exports.iter().any(|n| n == head) {
                 if let Some(di) = target.functions.iter().position(|f| f.name == head) {
                     return Ok(Some(Callee::User { key: (fi, di) }));
@@ -138,10 +120,7 @@ impl FnCx<'_> {
             )));
         }
         if let Some(sig) = crate::std::lookup(head) {
-            let owner = &head[..head.rfind('.').unwrap_or(0)];
-            if owner == module {
-                return Ok(Some(Callee::Std(sig)));
-            }
+            return Ok(Some(Callee::Std(sig)));
         }
         if NATIVE_MODULES.contains(&module.as_str()) {
             return Err(CompileError::new(format!(
@@ -151,54 +130,69 @@ impl FnCx<'_> {
         Ok(None)
     }
 
-    /// Checks and lowers the arguments of a user/std call; returns the borrow owners of
-    /// view arguments (a view result borrows from them).
+    /// Checks the arguments of a user/std call, left to right: owned parameters move
+    /// their argument when it is evaluated, `bytes_view` parameters borrow `bytes` and
+    /// `vec_u8` (free of fuel when the argument is a plain variable, R21). Returns the
+    /// arguments and what a view result may borrow.
     fn call_args(
         &mut self,
         head: &str,
         params: &[Ty],
         args: &[Expr],
-    ) -> Result<Vec<usize>, CompileError> {
+    ) -> Result<(Vec<TExpr>, Src), CompileError> {
         if args.len() != params.len() {
             return Err(self.err(
                 "Parse",
                 format!("call {head:?} expects {} args", params.len()),
             ));
         }
-        let mut owners = Vec::new();
+        let mut src = Src::none();
+        let mut out = Vec::with_capacity(args.len());
         for (i, (a, &pty)) in args.iter().zip(params).enumerate() {
-            let mode = if pty.is_owned() {
-                Mode::Move
+            let use_ = if pty.is_owned() {
+                Use::Move
             } else {
-                Mode::Borrow
+                Use::Borrow
             };
-            let info = self.expr(a, mode)?;
+            let (mut t, s) = self.expr(a, Ctx::Value(use_))?;
             let ok = if pty == Ty::BytesView {
-                matches!(
-                    info.ty,
-                    Ty::BytesView | Ty::Bytes | Ty::VecU8 | Ty::Never | Ty::Any
-                )
+                matches!(t.ty, Ty::BytesView | Ty::Bytes | Ty::VecU8 | Ty::Any)
             } else {
-                info.ty.fits(pty)
+                t.ty == pty || t.ty == Ty::Any
             };
             if !ok {
                 return Err(self.err("Typing", format!("call {head:?} arg {i} expects {pty:?}")));
             }
-            if pty == Ty::BytesView && matches!(info.ty, Ty::Bytes | Ty::VecU8) {
-                self.code.push(Op::ToView);
+            if pty == Ty::BytesView && matches!(t.ty, Ty::Bytes | Ty::VecU8) {
+                if matches!(t.kind, TKind::Var(_)) {
+                    t.tick = !crate::fuel::view_arg_is_free();
+                }
+                t = TExpr::new(TKind::ToView(Box::new(t)), Ty::BytesView, false);
             }
-            owners.extend(info.owners);
+            src = src.union(&s);
+            out.push(t);
         }
-        Ok(owners)
+        Ok((out, src))
     }
 
-    fn builtin_call(
-        &mut self,
-        sig: &'static BuiltinSig,
-        args: &[Expr],
-        e: &Expr,
-    ) -> Result<Info, CompileError> {
-        if matches!(sig.id, Builtin::ProcJoinCapture | Builtin::ProcJoinExit) && !self.is_solve {
+    /// A plain variable read by name as a builtin's owner argument.
+    fn owner_var(&mut self, a: &Expr, moves: bool) -> Result<Option<(TExpr, Src)>, CompileError> {
+        let ExprKind::Ident(name) = &a.kind else {
+            return Ok(None);
+        };
+        if name == "input" {
+            return Ok(None);
+        }
+        let Some(v) = self.lookup(name) else {
+            return Err(self.err("Typing", format!("unknown identifier: {name:?}")));
+        };
+        // Owner arguments read by name are free (R21, `crate::fuel::owner_arg_is_free`).
+        self.var_use(v, &a.ptr, moves, None, false).map(Some)
+    }
+
+    fn builtin_call(&mut self, sig: &'static BuiltinSig, args: &[Expr], e: &Expr) -> Checked {
+        use Builtin as B;
+        if matches!(sig.id, B::ProcJoinCapture | B::ProcJoinExit) && !self.is_solve {
             return Err(self.err(
                 "Unsupported",
                 format!("{} is only allowed in solve or defasync", sig.name),
@@ -210,13 +204,27 @@ impl FnCx<'_> {
                 format!("{} expects {} args", sig.name, sig.params.len()),
             ));
         }
-        let takes_owner = matches!(
-            sig.id,
-            Builtin::BytesView | Builtin::BytesSubview | Builtin::VecAsView
-        );
-        let mut owners = Vec::new();
-        if takes_owner {
-            let ExprKind::Ident(name) = &args[0].kind else {
+        let ptr = if sig.ptr {
+            Some(self.ck.intern_ptr(&e.ptr))
+        } else {
+            None
+        };
+        let done = |args: Vec<TExpr>, src: Src, owner_last: bool| {
+            let node = TKind::Builtin {
+                id: sig.id,
+                args,
+                ptr,
+                owner_last,
+            };
+            (TExpr::new(node, sig.result, true), src)
+        };
+
+        // bytes.view / bytes.subview / vec_u8.as_view: the owner must be a variable.
+        if matches!(sig.id, B::BytesView | B::BytesSubview | B::VecAsView) {
+            let Some((owner, _)) = self.owner_var(&args[0], false)? else {
+                if matches!(&args[0].kind, ExprKind::Ident(n) if n == "input") {
+                    return Err(self.builtin_type_error(sig, 0));
+                }
                 return Err(self.err(
                     "Typing",
                     format!(
@@ -225,11 +233,20 @@ impl FnCx<'_> {
                     ),
                 ));
             };
-            if let Some(v) = self.lookup(name) {
-                owners.push(v);
+            if !sig.params[0].accepts(owner.ty) {
+                return Err(self.builtin_type_error(sig, 0));
             }
+            let TKind::Var(v) = owner.kind else {
+                return Err(self.builtin_type_error(sig, 0));
+            };
+            let mut targs = vec![owner];
+            for (i, a) in args.iter().enumerate().skip(1) {
+                targs.push(self.builtin_arg(sig, i, a)?.0);
+            }
+            return Ok(done(targs, Src::of(v), false));
         }
-        if sig.id == Builtin::BytesSetU8 {
+
+        if sig.id == B::BytesSetU8 {
             if let ExprKind::Ident(name) = &args[0].kind {
                 if let Some(v) = self.lookup(name) {
                     if self.borrower_of(v).is_some() {
@@ -240,56 +257,95 @@ impl FnCx<'_> {
                 }
             }
         }
+
         // option_bytes.unwrap_or(opt, var): the variable is not consumed but is emptied
         // at run time when the option is none (subset §8.5).
-        if sig.id == Builtin::OptBytesUnwrapOr {
+        if sig.id == B::OptBytesUnwrapOr {
             if let ExprKind::Ident(name) = &args[1].kind {
-                if let Some(v) = self.lookup(name) {
-                    self.builtin_arg(sig, 0, &args[0])?;
-                    let info = self.expr(&args[1], Mode::Borrow)?;
-                    if !P::BytesOwn.accepts(info.ty) {
+                if let Some(v) = self.lookup(name).filter(|_| name != "input") {
+                    let (opt, _) = self.builtin_arg(sig, 0, &args[0])?;
+                    let (default, _) = self.expr(&args[1], Ctx::Value(Use::Borrow))?;
+                    if !P::BytesOwn.accepts(default.ty) {
                         return Err(self.builtin_type_error(sig, 1));
                     }
-                    self.code.push(Op::OptBytesUnwrapOrVar(self.vars[v].slot));
-                    return Ok(Info::of(Ty::Bytes));
+                    let node = TKind::UnwrapOrVar {
+                        opt: Box::new(opt),
+                        default: Box::new(default),
+                        var: v,
+                    };
+                    return Ok((TExpr::new(node, Ty::Bytes, true), Src::none()));
                 }
             }
         }
-        for (i, a) in args.iter().enumerate() {
-            let arg_owners = self.builtin_arg(sig, i, a)?;
-            if !takes_owner {
-                owners.extend(arg_owners);
+
+        let mut targs = Vec::with_capacity(args.len());
+        let mut srcs = Vec::with_capacity(args.len());
+        let mut owner_last = false;
+        if crate::fuel::owner_arg_is_free(sig.id) {
+            let moves = sig.params[0].moves();
+            if consumes_owner_at_call(sig.id)
+                && matches!(&args[0].kind, ExprKind::Ident(n) if n != "input")
+            {
+                // R18: the other arguments may still read the variable.
+                let mut rest = Vec::with_capacity(args.len());
+                for (i, a) in args.iter().enumerate().skip(1) {
+                    rest.push(self.builtin_arg(sig, i, a)?);
+                }
+                let Some((owner, s)) = self.owner_var(&args[0], moves)? else {
+                    return Err(self.builtin_type_error(sig, 0));
+                };
+                if !sig.params[0].accepts(owner.ty) {
+                    return Err(self.builtin_type_error(sig, 0));
+                }
+                owner_last = true;
+                targs.push(owner);
+                srcs.push(s);
+                for (t, s) in rest {
+                    targs.push(t);
+                    srcs.push(s);
+                }
+            } else if let Some((owner, s)) = self.owner_var(&args[0], moves)? {
+                if !sig.params[0].accepts(owner.ty) {
+                    return Err(self.builtin_type_error(sig, 0));
+                }
+                targs.push(owner);
+                srcs.push(s);
             }
         }
-        let ptr = if sig.ptr {
-            self.ck.intern_ptr(&e.ptr)
-        } else {
-            NO_PTR
-        };
-        self.code.push(Op::Builtin {
-            id: sig.id,
-            argc: args.len() as u8,
-            ptr,
-        });
+        for (i, a) in args.iter().enumerate().skip(targs.len()) {
+            let (t, s) = self.builtin_arg(sig, i, a)?;
+            targs.push(t);
+            srcs.push(s);
+        }
         if sig.result == Ty::Never {
             self.diverged = true;
         }
-        Ok(self.result_info(sig.result, owners))
+        let src = match sig.id {
+            B::ViewSlice | B::OptViewSome | B::ResViewOk => srcs[0].clone(),
+            B::OptViewUnwrapOr | B::ResViewUnwrapOr => srcs[0].clone().union(&srcs[1]),
+            _ => Src::none(),
+        };
+        Ok(done(targs, src, owner_last))
     }
 
+    /// One builtin argument evaluated in order.
     fn builtin_arg(
         &mut self,
         sig: &'static BuiltinSig,
         i: usize,
         a: &Expr,
-    ) -> Result<Vec<usize>, CompileError> {
+    ) -> Result<(TExpr, Src), CompileError> {
         let p = sig.params[i];
-        let mode = if p.moves() { Mode::Move } else { Mode::Borrow };
-        let info = self.expr(a, mode)?;
-        if !p.accepts(info.ty) {
+        let use_ = if p.moves() { Use::Move } else { Use::Borrow };
+        let (mut t, s) = self.expr(a, Ctx::Value(use_))?;
+        if !p.accepts(t.ty) {
             return Err(self.builtin_type_error(sig, i));
         }
-        Ok(info.owners)
+        // A plain bytes variable where a view is expected is borrowed for free (R21).
+        if p == P::BV && t.ty == Ty::Bytes && matches!(t.kind, TKind::Var(_)) {
+            t.tick = !crate::fuel::view_arg_is_free();
+        }
+        Ok((t, s))
     }
 
     fn builtin_type_error(&self, sig: &BuiltinSig, i: usize) -> CompileError {

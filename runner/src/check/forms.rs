@@ -1,30 +1,15 @@
-//! Core forms (subset §6), i32 operators (§7), literals and the propagation forms (§8.6).
+//! Core forms (subset §6; semantics R1–R11, R15–R19), i32 operators (§7), literals and
+//! the propagation forms (§8.6).
 
-use super::{FnCx, Info, Mode, MoveState};
+use super::scope::{is_view_ty, Src};
+use super::{Ctx, FnCk, Use};
 use crate::ast::{Expr, ExprKind};
-use crate::eval::code::{BinOp, ErrWrap, Op};
 use crate::parse::CompileError;
+use crate::tir::{BinOp, ErrWrap, TExpr, TKind};
 use crate::types::Ty;
 
-/// Value of a pure i32 expression of literals (the optimizer's constant folding).
-fn const_fold(e: &Expr) -> Option<i32> {
-    match &e.kind {
-        ExprKind::Int(v) => Some(*v),
-        ExprKind::List { head, args } if args.len() == 2 => {
-            let a = const_fold(&args[0])?;
-            let b = const_fold(&args[1])?;
-            match head.as_str() {
-                "&&" => Some((a != 0 && b != 0) as i32),
-                "||" => Some((a != 0 || b != 0) as i32),
-                h => BinOp::from_head(h).map(|op| op.apply(a, b)),
-            }
-        }
-        _ => None,
-    }
-}
-
 /// Renders an expression as an s-expression, as the compiler quotes operands.
-fn sexpr(e: &Expr) -> String {
+pub(super) fn sexpr(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Int(v) => v.to_string(),
         ExprKind::Ident(n) => n.clone(),
@@ -37,26 +22,19 @@ fn sexpr(e: &Expr) -> String {
     }
 }
 
-/// Whether `body` assigns `name` with `set`/`set0` or loops over it with `for`.
-fn assigns(body: &Expr, name: &str) -> bool {
-    let ExprKind::List { head, args } = &body.kind else {
-        return false;
-    };
-    if matches!(head.as_str(), "set" | "set0" | "for") {
-        if let Some(Expr {
-            kind: ExprKind::Ident(n),
-            ..
-        }) = args.first()
-        {
-            if n == name {
-                return true;
-            }
-        }
+/// The type of a value-position `if` whose branches have types `a` and `b`.
+fn unify(a: Ty, b: Ty) -> Option<Ty> {
+    match (a, b) {
+        (Ty::Never, t) | (t, Ty::Never) => Some(t),
+        (Ty::Any, t) | (t, Ty::Any) => Some(t),
+        (x, y) if x == y => Some(x),
+        _ => None,
     }
-    args.iter().any(|a| assigns(a, name))
 }
 
-impl FnCx<'_> {
+type Checked = Result<(TExpr, Src), CompileError>;
+
+impl FnCk<'_, '_> {
     fn arity(&self, args: &[Expr], n: usize, form_msg: &str) -> Result<(), CompileError> {
         if args.len() != n {
             return Err(self.err("Parse", form_msg));
@@ -71,56 +49,37 @@ impl FnCx<'_> {
         }
     }
 
-    fn expect_i32(&mut self, e: &Expr, msg: &str) -> Result<(), CompileError> {
-        let info = self.expr(e, Mode::Borrow)?;
-        if !info.ty.fits(Ty::I32) {
+    /// An operand that must be i32 (`return` and other `Never` values are rejected,
+    /// semantics R19).
+    pub(super) fn i32_operand(&mut self, e: &Expr, msg: &str) -> Result<TExpr, CompileError> {
+        let (t, _) = self.expr(e, Ctx::Value(Use::Borrow))?;
+        if !matches!(t.ty, Ty::I32 | Ty::Any) {
             return Err(self.err("Typing", msg));
         }
-        Ok(())
+        Ok(t)
     }
 
-    /// Lowers a core form; `Ok(None)` when `head` is not one.
+    /// Checks a core form; `Ok(None)` when `head` is not one.
     pub(super) fn form(
         &mut self,
         head: &str,
         args: &[Expr],
-        e: &Expr,
-        mode: Mode,
-    ) -> Result<Option<Info>, CompileError> {
-        let info = match head {
-            "begin" => self.begin(args, mode)?,
-            "let" => self.let_form(args, mode)?,
-            "set" | "set0" => self.set_form(head, args, mode)?,
-            "if" => self.if_form(args, mode)?,
-            "for" => self.for_form(args)?,
-            "while" => self.while_form(args)?,
-            "return" => {
-                self.arity(args, 1, "return form: (return <expr>)")?;
-                let info = self.expr(&args[0], Mode::Move)?;
-                if !info.ty.fits(self.result) {
-                    let message = format!(
-                        "Typing: return expression must evaluate to {} (fn={})",
-                        self.result.ty_info(),
-                        self.fname
-                    );
-                    return Err(super::unify_error(
-                        message,
-                        info.ty,
-                        self.result,
-                        &args[0].ptr,
-                    ));
-                }
-                self.check_view_return(&info.owners)?;
-                self.code.push(Op::Return);
-                self.diverged = true;
-                Info::of(Ty::Never)
-            }
+        ctx: Ctx,
+    ) -> Result<Option<(TExpr, Src)>, CompileError> {
+        let checked = match head {
+            "begin" => self.begin(args, ctx)?,
+            "let" => self.let_form(args, ctx)?,
+            "set" | "set0" => self.set_form(head, args, ctx)?,
+            "if" => self.if_form(args, ctx)?,
+            "for" => self.for_form(args, ctx)?,
+            "while" => self.while_form(args, ctx)?,
+            "return" => self.return_form(args, ctx)?,
             "try" => {
                 if args.len() != 1 {
                     return Err(self.err("Parse", "try expects 1 args"));
                 }
-                let info = self.expr(&args[0], Mode::Move)?;
-                let (kind, out) = match info.ty {
+                let (value, _) = self.expr(&args[0], Ctx::Value(Use::Move))?;
+                let (kind, out) = match value.ty {
                     Ty::ResultI32 => ("result_i32", Ty::I32),
                     Ty::ResultBytes => ("result_bytes", Ty::Bytes),
                     _ => return Err(self.err("Typing", "try expects result_i32 or result_bytes")),
@@ -137,22 +96,25 @@ impl FnCx<'_> {
                         ))
                     }
                 };
-                self.code.push(Op::Try(wrap));
-                Info::of(out)
+                let node = TKind::Try {
+                    value: Box::new(value),
+                    wrap,
+                };
+                (TExpr::new(node, out, true), Src::none())
             }
             "try_doc" => {
                 if args.len() != 1 {
                     return Err(self.err("Parse", "try_doc expects 1 args"));
                 }
-                let info = self.expr(&args[0], Mode::Move)?;
-                if !info.ty.fits(Ty::Bytes) {
+                let (value, _) = self.expr(&args[0], Ctx::Value(Use::Move))?;
+                if !matches!(value.ty, Ty::Bytes | Ty::Any) {
                     return Err(self.err("Typing", "try_doc expects bytes"));
                 }
                 if self.result != Ty::Bytes {
                     return Err(self.err("Typing", "try_doc requires function return type bytes"));
                 }
-                self.code.push(Op::TryDoc);
-                Info::of(Ty::Bytes)
+                let node = TKind::TryDoc(Box::new(value));
+                (TExpr::new(node, Ty::Bytes, true), Src::none())
             }
             "bytes.lit" | "bytes.view_lit" => {
                 if args.len() != 1 {
@@ -161,14 +123,17 @@ impl FnCx<'_> {
                 let ExprKind::Text(text) = &args[0].kind else {
                     return Err(self.err("Parse", format!("{head} expects a text string")));
                 };
-                self.ck.literals.push(text.clone());
-                let idx = (self.ck.literals.len() - 1) as u32;
+                let id = self.ck.intern_literal(text);
                 if head == "bytes.lit" {
-                    self.code.push(Op::BytesLit(idx));
-                    Info::of(Ty::Bytes)
+                    (
+                        TExpr::new(TKind::BytesLit(id), Ty::Bytes, true),
+                        Src::none(),
+                    )
                 } else {
-                    self.code.push(Op::ViewLit(idx));
-                    Info::of(Ty::BytesView)
+                    (
+                        TExpr::new(TKind::ViewLit(id), Ty::BytesView, true),
+                        Src::none(),
+                    )
                 }
             }
             "&&" | "||" => {
@@ -176,25 +141,21 @@ impl FnCx<'_> {
                     return Err(self.err("Parse", format!("{head} expects 2 args")));
                 }
                 let msg = format!("{head} expects i32 args");
-                self.expect_i32(&args[0], &msg)?;
-                let j1 = self.code.len();
-                self.code.push(Op::Jump(0));
-                let s0 = self.state.clone();
-                self.expect_i32(&args[1], &msg)?;
-                self.state = Self::merge(&s0, &self.state);
-                self.code.push(Op::ToBool);
-                let j2 = self.code.len();
-                self.code.push(Op::Jump(0));
-                let short = self.code.len() as u32;
-                self.code.push(Op::I32((head == "||") as i32));
-                let end = self.code.len() as u32;
-                self.code[j1] = if head == "&&" {
-                    Op::JumpIfZero(short)
+                let a = self.i32_operand(&args[0], &msg)?;
+                // The right operand runs only sometimes: its moves merge like an `if`'s.
+                let before = self.snapshot();
+                let d0 = self.diverged;
+                let b = self.i32_operand(&args[1], &msg)?;
+                let after = self.snapshot();
+                let db = self.diverged && !d0;
+                self.merge_paths(&before, (&after, db), (&before, false))?;
+                self.diverged = d0;
+                let node = if head == "&&" {
+                    TKind::And(Box::new(a), Box::new(b))
                 } else {
-                    Op::JumpIfNonZero(short)
+                    TKind::Or(Box::new(a), Box::new(b))
                 };
-                self.code[j2] = Op::Jump(end);
-                Info::of(Ty::I32)
+                (TExpr::new(node, Ty::I32, true), Src::none())
             }
             h => {
                 let Some(op) = BinOp::from_head(h) else {
@@ -214,80 +175,99 @@ impl FnCx<'_> {
                     return Err(CompileError::new(msg));
                 }
                 let msg = format!("{h} expects i32 args");
-                self.expect_i32(&args[0], &msg)?;
-                self.expect_i32(&args[1], &msg)?;
-                self.code.push(Op::Bin(op));
-                Info::of(Ty::I32)
+                let a = self.i32_operand(&args[0], &msg)?;
+                let b = self.i32_operand(&args[1], &msg)?;
+                let node = TKind::Bin(op, Box::new(a), Box::new(b));
+                (TExpr::new(node, Ty::I32, true), Src::none())
             }
         };
-        let _ = e;
-        Ok(Some(info))
+        Ok(Some(checked))
     }
 
-    fn begin(&mut self, args: &[Expr], mode: Mode) -> Result<Info, CompileError> {
+    fn begin(&mut self, args: &[Expr], ctx: Ctx) -> Checked {
         if args.is_empty() {
             return Err(self.err("Parse", "(begin ...) requires at least 1 expression"));
         }
         self.push_scope();
         let last = args.len() - 1;
+        let mut items = Vec::with_capacity(args.len());
         for a in &args[..last] {
-            self.expr(a, Mode::Discard)?;
-            self.code.push(Op::Pop);
+            let (t, _) = self.expr(a, Ctx::Stmt)?;
+            if t.ty == Ty::Never {
+                self.diverged = true;
+            }
+            items.push(t);
         }
-        let info = self.expr(&args[last], mode)?;
-        self.pop_scope();
-        Ok(info)
+        let (t, src) = self.expr(&args[last], ctx)?;
+        let ty = t.ty;
+        items.push(t);
+        let scope = self.pop_scope();
+        let node = TKind::Begin { items, scope };
+        Ok((
+            TExpr::new(node, ty, crate::fuel::form_ticks(ctx.is_value())),
+            src,
+        ))
     }
 
-    fn let_form(&mut self, args: &[Expr], mode: Mode) -> Result<Info, CompileError> {
+    fn let_form(&mut self, args: &[Expr], ctx: Ctx) -> Checked {
         const FORM: &str = "let form: (let <name> <expr>)";
         self.arity(args, 2, FORM)?;
         let name = self.name_arg(&args[0], FORM)?.to_string();
-        let info = self.expr(&args[1], Mode::Move)?;
-        let dup = self
-            .scopes
-            .last()
-            .is_some_and(|s| s.iter().any(|&v| self.vars[v].name == name));
-        if dup {
+        // `(let x <owned variable>)` as a statement moves the variable by name, without
+        // evaluating an expression: no fuel, no pointer in errors (R21).
+        let plain_owned = match &args[1].kind {
+            ExprKind::Ident(n) if n != "input" && !ctx.is_value() => self
+                .lookup(n)
+                .filter(|&v| self.vars[v as usize].ty.is_owned()),
+            _ => None,
+        };
+        let (value, src) = match plain_owned {
+            Some(v) => self.var_use(v, &args[1].ptr, true, None, crate::fuel::LET_MOVE_TICKS)?,
+            None => self.expr(&args[1], Ctx::Value(Use::Move))?,
+        };
+        if ctx.is_value() {
+            if value.ty.is_owned() {
+                return Err(self.err(
+                    "Unsupported",
+                    "let expression cannot produce an owned value; use (begin (let ...) <var>)",
+                ));
+            }
+            if value.ty == Ty::BytesView {
+                return Err(self.err(
+                    "Typing",
+                    "cannot infer borrow source for bytes_view expression",
+                ));
+            }
+        }
+        if self.declared_here(&name) {
             return Err(self.err(
                 "Typing",
                 format!("duplicate let binding in same scope: {name:?}"),
             ));
         }
-        if mode != Mode::Discard && matches!(info.ty, Ty::Bytes | Ty::VecU8) {
-            return Err(self.err(
-                "Unsupported",
-                "let expression cannot produce an owned value; use (begin (let ...) <var>)",
-            ));
-        }
-        let ty = if info.ty == Ty::Never {
-            Ty::I32
-        } else {
-            info.ty
+        let ty = match value.ty {
+            Ty::Never => Ty::I32,
+            t => t,
         };
-        let v = self.declare(&name, ty, info.owners.clone(), args[1].ptr.clone());
-        let slot = self.vars[v].slot;
-        if mode == Mode::Discard {
-            self.code.push(Op::Store(slot));
-            self.code.push(Op::I32(0));
-        } else {
-            self.code.push(Op::Dup);
-            self.code.push(Op::Store(slot));
-        }
-        Ok(Info {
-            ty,
-            owners: info.owners,
-        })
+        let var = self.declare(&name, ty, src.clone(), &args[1].ptr);
+        let node = TKind::Let {
+            var,
+            value: Box::new(value),
+        };
+        Ok((
+            TExpr::new(node, ty, crate::fuel::form_ticks(ctx.is_value())),
+            src,
+        ))
     }
 
-    fn set_form(&mut self, head: &str, args: &[Expr], mode: Mode) -> Result<Info, CompileError> {
+    fn set_form(&mut self, head: &str, args: &[Expr], ctx: Ctx) -> Checked {
         let form = format!("{head} form: ({head} <name> <expr>)");
         self.arity(args, 2, &form)?;
         let name = self.name_arg(&args[0], &form)?.to_string();
         let Some(v) = self.lookup(&name) else {
             return Err(self.err("Typing", format!("set of unknown variable: {name:?}")));
         };
-        if let Some(b) = self.borrower_of(v) {
+        if let Some((by, ptr)) = self.borrower_of(v) {
             // The idiom `(set b (bytes.set_u8 b i x))` on a borrowed `b` reports the
             // in-place write itself (subset §5: `bytes.set_u8 while borrowed`).
             if let ExprKind::List { head, args: inner } = &args[1].kind {
@@ -299,178 +279,214 @@ impl FnCx<'_> {
                     );
                 }
             }
+            let by = by.unwrap_or_else(|| "<temporary>".to_string());
             return Err(self.err(
                 "Typing",
-                format!(
-                    "set while borrowed: {name:?} borrowed_by={:?} borrowed_ptr={}",
-                    self.vars[b].name, self.vars[b].borrow_ptr
-                ),
+                format!("set while borrowed: {name:?} borrowed_by={by:?} borrowed_ptr={ptr}"),
             ));
         }
-        let info = self.expr(&args[1], Mode::Move)?;
-        let (ty, slot) = (self.vars[v].ty, self.vars[v].slot);
-        if !info.ty.fits(ty) {
+        let (value, src) = self.expr(&args[1], Ctx::Value(Use::Move))?;
+        let ty = self.vars[v as usize].ty;
+        if !value.ty.fits(ty) {
             return Err(self.err(
                 "Typing",
                 format!("type mismatch in set for variable {name:?}"),
             ));
         }
-        if matches!(
-            ty,
-            Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView
-        ) {
-            self.vars[v].owners = info.owners.clone();
-            self.vars[v].borrow_ptr = args[1].ptr.clone();
-        }
-        self.state[v] = MoveState::Live;
-        if head == "set0" {
-            self.code.push(Op::Store(slot));
-            self.code.push(Op::I32(0));
-            return Ok(Info::of(Ty::I32));
-        }
-        if mode == Mode::Discard {
-            self.code.push(Op::Store(slot));
-            self.code.push(Op::I32(0));
-        } else {
-            self.code.push(Op::Dup);
-            self.code.push(Op::Store(slot));
-        }
-        Ok(Info {
-            ty,
-            owners: info.owners,
-        })
-    }
-
-    fn if_form(&mut self, args: &[Expr], mode: Mode) -> Result<Info, CompileError> {
-        self.arity(args, 3, "if form: (if <cond:i32> <then:any> <else:any>)")?;
-        self.expect_i32(&args[0], "if condition must be i32")?;
-        let jelse = self.code.len();
-        self.code.push(Op::JumpIfZero(0));
-        let (s0, d0) = (self.state.clone(), self.diverged);
-        self.push_scope();
-        let then = self.expr(&args[1], mode)?;
-        self.pop_scope();
-        let (s1, d1) = (std::mem::replace(&mut self.state, s0), self.diverged);
-        self.diverged = d0;
-        let jend = self.code.len();
-        self.code.push(Op::Jump(0));
-        self.code[jelse] = Op::JumpIfZero(self.code.len() as u32);
-        self.push_scope();
-        let other = self.expr(&args[2], mode)?;
-        self.pop_scope();
-        let (s2, d2) = (self.state.clone(), self.diverged);
-        self.code[jend] = Op::Jump(self.code.len() as u32);
-        self.state = match (d1, d2) {
-            (true, false) => s2,
-            (false, true) | (true, true) => s1,
-            (false, false) => Self::merge(&s1, &s2),
-        };
-        self.diverged = d0 || (d1 && d2);
-        let ty = match (then.ty, other.ty) {
-            (Ty::Never, t) | (t, Ty::Never) => t,
-            (Ty::Any, t) | (t, Ty::Any) => t,
-            (a, b) if a == b => a,
-            (a, b) => {
+        let zero = head == "set0";
+        if ctx.is_value() && !zero {
+            if ty.is_owned() {
+                return Err(self.err(
+                    "Unsupported",
+                    "set expression cannot produce an owned value; use (begin (set ...) <var>)",
+                ));
+            }
+            if ty == Ty::BytesView {
                 return Err(self.err(
                     "Typing",
-                    format!("if branches must have same type (then={a:?}, else={b:?})"),
-                ))
+                    "cannot infer borrow source for bytes_view expression",
+                ));
             }
+        }
+        let var = &mut self.vars[v as usize];
+        var.state = super::scope::MoveState::Live;
+        if is_view_ty(ty) {
+            var.src = src.clone();
+            var.borrow_ptr = args[1].ptr.clone();
+        }
+        let node = TKind::Set {
+            var: v,
+            value: Box::new(value),
+            zero,
         };
-        let mut owners = then.owners;
-        owners.extend(other.owners);
-        Ok(Info { ty, owners })
+        let out = if zero { Ty::I32 } else { ty };
+        Ok((
+            TExpr::new(node, out, crate::fuel::form_ticks(ctx.is_value())),
+            src,
+        ))
     }
 
-    /// Checks a loop body's effect on outer variables: a move that would repeat is an error.
-    fn check_loop_moves(&self, before: &[MoveState]) -> Result<(), CompileError> {
-        if self.diverged {
-            return Ok(());
-        }
-        for (i, s) in before.iter().enumerate() {
-            if *s == MoveState::Live {
-                if let MoveState::Moved(p) = &self.state[i] {
-                    let at = p.clone().unwrap_or_else(|| "<unknown>".to_string());
-                    return Err(self.use_after_move(&self.vars[i].name, p, &at));
+    fn if_form(&mut self, args: &[Expr], ctx: Ctx) -> Checked {
+        self.arity(args, 3, "if form: (if <cond:i32> <then:any> <else:any>)")?;
+        let cond = self.i32_operand(&args[0], "if condition must be i32")?;
+        // A statement `if`'s branches are evaluated as statements but typed as values (R2).
+        let branch_ctx = match ctx {
+            Ctx::Value(u) => Ctx::Value(u),
+            Ctx::Stmt | Ctx::StmtTyped => Ctx::StmtTyped,
+        };
+        let before = self.snapshot();
+        let d0 = self.diverged;
+        self.push_scope();
+        let (then, src_a) = self.expr(&args[1], branch_ctx)?;
+        let then_scope = self.pop_scope();
+        let after_a = self.snapshot();
+        let da = self.diverged && !d0;
+        self.restore(&before);
+        self.diverged = d0;
+        self.push_scope();
+        let (els, src_b) = self.expr(&args[2], branch_ctx)?;
+        let else_scope = self.pop_scope();
+        let after_b = self.snapshot();
+        let db = self.diverged && !d0;
+        self.merge_paths(&before, (&after_a, da), (&after_b, db))?;
+        self.diverged = d0 || (da && db);
+        let ty = match ctx {
+            Ctx::Value(_) | Ctx::StmtTyped => match unify(then.ty, els.ty) {
+                Some(t) => t,
+                None => {
+                    return Err(self.err(
+                        "Typing",
+                        format!(
+                            "if branches must have same type (then={:?}, else={:?}); if a branch is a statement assignment, use [\"set0\",name,expr] (yields i32) or end the branch with 0",
+                            then.ty, els.ty
+                        ),
+                    ))
+                }
+            },
+            Ctx::Stmt => unify(then.ty, els.ty).unwrap_or(Ty::I32),
+        };
+        let src = if ctx.is_value() && is_view_ty(ty) {
+            match Src::merge(&src_a, &src_b) {
+                Some(s) => s,
+                None => {
+                    return Err(self.err(
+                        "Typing",
+                        "bytes_view must have a single borrow source across branches",
+                    ))
                 }
             }
-        }
-        Ok(())
+        } else {
+            src_a.union(&src_b)
+        };
+        let node = TKind::If {
+            cond: Box::new(cond),
+            then: Box::new(then),
+            els: Box::new(els),
+            then_scope,
+            else_scope,
+        };
+        Ok((
+            TExpr::new(node, ty, crate::fuel::form_ticks(ctx.is_value())),
+            src,
+        ))
     }
 
-    fn for_form(&mut self, args: &[Expr]) -> Result<Info, CompileError> {
+    fn for_form(&mut self, args: &[Expr], ctx: Ctx) -> Checked {
         const FORM: &str = "for form: (for <i> <start:i32> <end:i32> <body:any>)";
         self.arity(args, 4, FORM)?;
         let name = self.name_arg(&args[0], FORM)?.to_string();
-        self.push_scope();
         let existing = self.lookup(&name);
-        let var = match existing {
-            Some(v) => {
-                if self.vars[v].ty != Ty::I32 {
-                    return Err(self.err("Typing", format!("for variable must be i32: {name:?}")));
-                }
-                v
-            }
-            None => self.declare(&name, Ty::I32, Vec::new(), String::new()),
-        };
-        let slot = self.vars[var].slot;
-        self.expect_i32(&args[1], "for start must be i32")?;
-        self.code.push(Op::Store(slot));
-        self.expect_i32(&args[2], "for end must be i32")?;
-        let end_slot = self.new_slot();
-        self.code.push(Op::Store(end_slot));
-        let top = self.code.len() as u32;
-        self.code.push(Op::Load(slot));
-        self.code.push(Op::Load(end_slot));
-        self.code.push(Op::Bin(BinOp::LtU));
-        let jexit = self.code.len();
-        self.code.push(Op::JumpIfZero(0));
-        let (s0, d0) = (self.state.clone(), self.diverged);
-        self.push_scope();
-        self.expr(&args[3], Mode::Discard)?;
-        self.code.push(Op::Pop);
-        self.pop_scope();
-        self.check_loop_moves(&s0)?;
-        self.state = Self::merge(&s0, &self.state);
-        self.diverged = d0;
-        self.code.push(Op::Load(slot));
-        self.code.push(Op::I32(1));
-        self.code.push(Op::Bin(BinOp::Add));
-        self.code.push(Op::Store(slot));
-        self.code.push(Op::Jump(top));
-        self.code[jexit] = Op::JumpIfZero(self.code.len() as u32);
-        // The real compiler unrolls small literal loops; a reused variable then ends at end-1.
-        if existing.is_some() {
-            if let (Some(start), Some(end)) = (const_fold(&args[1]), const_fold(&args[2])) {
-                let span = (end as u32).saturating_sub(start as u32);
-                if span <= 8 && span > 0 && !assigns(&args[3], &name) {
-                    self.code.push(Op::I32(end.wrapping_sub(1)));
-                    self.code.push(Op::Store(slot));
-                }
+        if let Some(v) = existing {
+            if self.vars[v as usize].ty != Ty::I32 {
+                return Err(self.err("Typing", format!("for variable must be i32: {name:?}")));
             }
         }
+        // The bounds belong to the enclosing scope: a `let` there stays visible (R11).
+        let start = self.i32_operand(&args[1], "for start must be i32")?;
+        let end = self.i32_operand(&args[2], "for end must be i32")?;
+        self.push_scope();
+        let var = match existing {
+            Some(v) => v,
+            None => self.declare(&name, Ty::I32, Src::none(), ""),
+        };
+        let before = self.snapshot();
+        let d0 = self.diverged;
+        self.push_scope();
+        let (body, _) = self.expr(&args[3], Ctx::Stmt)?;
+        let body_scope = self.pop_scope();
+        // Moves inside the body are allowed; later iterations see the empty value and
+        // the variable counts as moved after the loop (R15). A body that always returns
+        // leaves the state as it was.
+        if self.diverged && !d0 {
+            self.restore(&before);
+        }
+        self.diverged = d0;
         self.pop_scope();
-        self.code.push(Op::I32(0));
-        Ok(Info::of(Ty::I32))
+        let node = TKind::For {
+            var,
+            start: Box::new(start),
+            end: Box::new(end),
+            body: Box::new(body),
+            body_scope,
+        };
+        Ok((
+            TExpr::new(node, Ty::I32, crate::fuel::form_ticks(ctx.is_value())),
+            Src::none(),
+        ))
     }
 
-    fn while_form(&mut self, args: &[Expr]) -> Result<Info, CompileError> {
+    fn while_form(&mut self, args: &[Expr], ctx: Ctx) -> Checked {
         self.arity(args, 2, "while form: (while <cond:i32> <body:any>)")?;
-        let (s0, d0) = (self.state.clone(), self.diverged);
-        let top = self.code.len() as u32;
-        self.expect_i32(&args[0], "while condition must be i32")?;
-        let jexit = self.code.len();
-        self.code.push(Op::JumpIfZero(0));
+        // A `let` in the condition is local to the loop (R11).
         self.push_scope();
-        self.expr(&args[1], Mode::Discard)?;
-        self.code.push(Op::Pop);
-        self.pop_scope();
-        self.check_loop_moves(&s0)?;
-        self.state = Self::merge(&s0, &self.state);
+        let (cond, _) = self.expr(&args[0], Ctx::Value(Use::Borrow))?;
+        if !matches!(cond.ty, Ty::I32 | Ty::Never | Ty::Any) {
+            return Err(self.err("Typing", "while condition must be i32"));
+        }
+        let before = self.snapshot();
+        let d0 = self.diverged;
+        self.push_scope();
+        let (body, _) = self.expr(&args[1], Ctx::Stmt)?;
+        let body_scope = self.pop_scope();
+        if self.diverged && !d0 {
+            self.restore(&before);
+        }
         self.diverged = d0;
-        self.code.push(Op::Jump(top));
-        self.code[jexit] = Op::JumpIfZero(self.code.len() as u32);
-        self.code.push(Op::I32(0));
-        Ok(Info::of(Ty::I32))
+        let cond_scope = self.pop_scope();
+        let node = TKind::While {
+            cond: Box::new(cond),
+            body: Box::new(body),
+            cond_scope,
+            body_scope,
+        };
+        Ok((
+            TExpr::new(node, Ty::I32, crate::fuel::form_ticks(ctx.is_value())),
+            Src::none(),
+        ))
+    }
+
+    fn return_form(&mut self, args: &[Expr], ctx: Ctx) -> Checked {
+        self.arity(args, 1, "return form: (return <expr>)")?;
+        let (value, src) = self.expr(&args[0], Ctx::Value(Use::Move))?;
+        if !value.ty.fits(self.result) {
+            let message = format!(
+                "Typing: return expression must evaluate to {} (fn={})",
+                self.result.ty_info(),
+                self.fname
+            );
+            return Err(super::unify_error(
+                message,
+                value.ty,
+                self.result,
+                &args[0].ptr,
+            ));
+        }
+        self.check_view_return(&src)?;
+        self.diverged = true;
+        let node = TKind::Return(Box::new(value));
+        Ok((
+            TExpr::new(node, Ty::Never, crate::fuel::form_ticks(ctx.is_value())),
+            Src::none(),
+        ))
     }
 }

@@ -1,51 +1,80 @@
-//! Compile-time checks and lowering (subset §3.2, §3.4, §5, §6, §8.6, §12).
+//! Compile-time checks (subset §3.2, §3.4, §5, §6, §8.6, §12; semantics R1–R19) and the
+//! typed tree they produce.
 //!
-//! Starting from `solve`, every reachable function body is type-checked, move/borrow
-//! checked and lowered to the stack code of [`crate::eval::code`] in one pass; callees are
-//! queued when first called, so unreachable functions are never checked. `forms` handles
-//! the core forms, `calls` the builtin, std and user calls, `sigs` holds the builtin table.
+//! The real compiler checks the program as written, rewrites it (`crate::opt`), then
+//! checks the rewritten program again while compiling it. `check_program` does the
+//! same: pass 1 reports the errors of the program as written, pass 2 those the rewrites
+//! expose (semantics R13, R15) and builds the [`TProgram`] that runs.
+//!
+//! Starting from `solve`, every reachable function body is checked; callees are queued
+//! when first called, so unreachable functions are never checked. `forms` handles the
+//! core forms, `calls` the builtin, std and user calls, `scope` the variables, moves and
+//! borrows, `sigs` holds the builtin table.
 
 mod calls;
 mod forms;
+mod scope;
 pub mod sigs;
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
-use crate::ast::{Expr, SourceFile};
-use crate::eval::code::{CompiledFn, Op, Program, PtrId};
+use crate::ast::{Expr, ExprKind, SourceFile};
 use crate::parse::CompileError;
+use crate::tir::{FnId, PtrId, TExpr, TFn, TKind, TProgram, TVar};
 use crate::types::Ty;
+use scope::{is_view_ty, Scope, Src, VarInfo};
 
-/// Checks and lowers a loaded program (`files[0]` is the entry).
+/// Reachable functions of a checked program and how often each is called (what the
+/// optimizer's inlining needs).
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// `(file index, function index)` of every reachable user function, in discovery order.
+    pub functions: Vec<(usize, usize)>,
+    /// Number of call sites of each reachable function in reachable code.
+    pub call_sites: HashMap<(usize, usize), u32>,
+}
+
+/// Checks a loaded program (`files[0]` is the entry), optimizes it and checks the result.
 pub(crate) fn check_program(
     files: Vec<SourceFile>,
     native_modules: Vec<String>,
-) -> Result<Program, CompileError> {
+) -> Result<TProgram, CompileError> {
     let mut loaded: HashSet<String> = files.iter().map(|f| f.module_id.clone()).collect();
     loaded.extend(native_modules);
+    let (_, reach) = check_files(&files, &loaded)?;
+    let optimized = crate::opt::optimize(files, &reach);
+    let (program, _) = check_files(&optimized, &loaded)?;
+    Ok(program)
+}
+
+/// One checking pass over the reachable code of `files`.
+pub(crate) fn check_files(
+    files: &[SourceFile],
+    loaded: &HashSet<String>,
+) -> Result<(TProgram, Reach), CompileError> {
     let mut ck = Checker {
         files,
         loaded,
-        fn_slots: HashMap::new(),
-        order: Vec::new(),
+        fn_ids: HashMap::new(),
+        reach: Reach::default(),
         literals: Vec::new(),
         ptrs: Vec::new(),
         ext_fs: Vec::new(),
         archive: Vec::new(),
     };
-    let solve_expr = ck.files[0]
+    let solve_expr = files[0]
         .solve
-        .clone()
+        .as_ref()
         .ok_or_else(|| CompileError::new("Parse: main: missing solve expression"))?;
-    let solve = ck.compile_body(0, None, &solve_expr)?;
+    let solve = ck.check_body(0, None, solve_expr)?;
     let mut functions = Vec::new();
     let mut i = 0;
-    while i < ck.order.len() {
-        let (fi, di) = ck.order[i];
-        let body = ck.files[fi].functions[di].body.clone();
-        functions.push(ck.compile_body(fi, Some(di), &body)?);
+    while i < ck.reach.functions.len() {
+        let (fi, di) = ck.reach.functions[i];
+        let body = &files[fi].functions[di].body;
+        functions.push(ck.check_body(fi, Some(di), body)?);
         i += 1;
     }
     if !ck.ext_fs.is_empty() {
@@ -70,23 +99,25 @@ pub(crate) fn check_program(
         })];
         return Err(err);
     }
-    Ok(Program {
-        solve,
-        functions,
-        literals: ck.literals,
-        ptrs: ck.ptrs,
-    })
+    Ok((
+        TProgram {
+            solve,
+            functions,
+            literals: ck.literals,
+            ptrs: ck.ptrs,
+        },
+        ck.reach,
+    ))
 }
 
-/// Program-wide state of the checker.
-struct Checker {
-    files: Vec<SourceFile>,
+/// Program-wide state of one pass.
+struct Checker<'f> {
+    files: &'f [SourceFile],
     /// Every module id in the program (files and native std modules).
-    loaded: HashSet<String>,
-    /// Lowered index of each reached function.
-    fn_slots: HashMap<(usize, usize), u32>,
-    /// Reached functions in discovery order.
-    order: Vec<(usize, usize)>,
+    loaded: &'f HashSet<String>,
+    /// Id of each reached function.
+    fn_ids: HashMap<(usize, usize), FnId>,
+    reach: Reach,
     literals: Vec<Vec<u8>>,
     ptrs: Vec<String>,
     /// ext-fs heads used by reachable code.
@@ -95,75 +126,93 @@ struct Checker {
     archive: Vec<String>,
 }
 
-impl Checker {
+impl Checker<'_> {
     fn intern_ptr(&mut self, ptr: &str) -> PtrId {
+        if let Some(i) = self.ptrs.iter().rposition(|p| p == ptr) {
+            return i as PtrId;
+        }
         self.ptrs.push(ptr.to_string());
         (self.ptrs.len() - 1) as PtrId
     }
 
-    /// The lowered index of a function, queueing it for checking on first use.
-    fn fn_slot(&mut self, key: (usize, usize)) -> u32 {
-        if let Some(&s) = self.fn_slots.get(&key) {
-            return s;
+    fn intern_literal(&mut self, text: &[u8]) -> u32 {
+        if let Some(i) = self.literals.iter().position(|l| l == text) {
+            return i as u32;
         }
-        let s = self.order.len() as u32;
-        self.order.push(key);
-        self.fn_slots.insert(key, s);
-        s
+        self.literals.push(text.to_vec());
+        (self.literals.len() - 1) as u32
     }
 
-    /// Checks and lowers `solve` (`decl: None`) or a function body.
-    fn compile_body(
+    /// The id of a called function, queueing it for checking on first use.
+    fn call_target(&mut self, key: (usize, usize)) -> FnId {
+        *self.reach.call_sites.entry(key).or_insert(0) += 1;
+        if let Some(&id) = self.fn_ids.get(&key) {
+            return id;
+        }
+        let id = self.reach.functions.len() as FnId;
+        self.reach.functions.push(key);
+        self.fn_ids.insert(key, id);
+        id
+    }
+
+    /// Checks `solve` (`decl: None`) or a function body.
+    fn check_body(
         &mut self,
         file: usize,
         decl: Option<usize>,
         body: &Expr,
-    ) -> Result<CompiledFn, CompileError> {
+    ) -> Result<TFn, CompileError> {
+        let files = self.files;
         let (name, params, result) = match decl {
             None => ("solve".to_string(), Vec::new(), Ty::Bytes),
             Some(di) => {
-                let f = &self.files[file].functions[di];
+                let f = &files[file].functions[di];
                 (f.name.clone(), f.params.clone(), f.result)
             }
         };
-        let mut cx = FnCx {
+        let mut cx = FnCk {
             ck: self,
             file,
             fname: name.clone(),
             result,
             is_solve: decl.is_none(),
-            code: Vec::new(),
             vars: Vec::new(),
-            scopes: vec![Vec::new()],
-            state: Vec::new(),
+            scopes: vec![Scope::default()],
             diverged: false,
-            nslots: 0,
         };
         for p in &params {
-            cx.declare(&p.name, p.ty, Vec::new(), String::new());
+            cx.declare(&p.name, p.ty, Src::none(), "");
         }
-        let info = cx.expr(body, Mode::Move)?;
-        if !info.ty.fits(result) {
+        let (body_t, src) = cx.expr(body, Ctx::Value(Use::Move))?;
+        if !body_t.ty.fits(result) {
             let message = if decl.is_none() {
                 format!(
                     "Typing: solve expression must evaluate to bytes (or return), got {} (fn=solve)",
-                    info.ty.ty_info()
+                    body_t.ty.ty_info()
                 )
             } else {
                 format!(
                     "Typing: function {name:?} must evaluate to {result:?} (or return), got {} (fn={name})",
-                    info.ty.ty_info()
+                    body_t.ty.ty_info()
                 )
             };
-            return Err(unify_error(message, info.ty, result, &body.ptr));
+            return Err(unify_error(message, body_t.ty, result, &body.ptr));
         }
-        cx.check_view_return(&info.owners)?;
-        cx.code.push(Op::Return);
-        Ok(CompiledFn {
+        cx.check_view_return(&src)?;
+        let vars = cx
+            .vars
+            .iter()
+            .map(|v| TVar {
+                name: v.name.clone(),
+                ty: v.ty,
+            })
+            .collect();
+        Ok(TFn {
             name,
             nparams: params.len() as u32,
-            nslots: cx.nslots,
-            code: cx.code,
+            vars,
+            result,
+            body: body_t,
         })
     }
 }
@@ -182,238 +231,135 @@ fn unify_error(message: String, got: Ty, expected: Ty, ptr: &str) -> CompileErro
     err
 }
 
-/// How an expression's value is used, which decides whether a variable is moved.
+/// How a value-position result is used, which decides whether an owned variable moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Consumed (let/set value, owned parameter, result).
+enum Use {
+    /// Consumed (let/set value, owned parameter, function result).
     Move,
-    /// Borrowed (view parameter, `*.len`, conditions).
+    /// Read in place (view parameters, `*.len`, conditions, operands).
     Borrow,
-    /// Discarded (non-final `begin` item, loop body).
-    Discard,
 }
 
-/// Move state of a variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum MoveState {
-    Live,
-    /// Moved at a pointer, or on only some paths (`None` → `<unknown>`).
-    Moved(Option<String>),
+/// Where an expression stands (semantics R1, R2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// Value position.
+    Value(Use),
+    /// Statement position: the value is discarded (owned values are dropped).
+    Stmt,
+    /// Statement position for evaluation, but typed as a value: the branches of a
+    /// statement-position `if` and what they end in (semantics R2).
+    StmtTyped,
 }
 
-/// A local variable of the function being checked.
-#[derive(Debug, Clone)]
-struct Var {
-    name: String,
-    ty: Ty,
-    slot: u32,
-    /// For views: the owned variables they borrow.
-    owners: Vec<usize>,
-    /// Pointer of the expression that created the borrow.
-    borrow_ptr: String,
-}
-
-/// Type and borrow owners of a checked expression.
-#[derive(Debug, Clone)]
-struct Info {
-    ty: Ty,
-    owners: Vec<usize>,
-}
-
-impl Info {
-    fn of(ty: Ty) -> Info {
-        Info {
-            ty,
-            owners: Vec::new(),
-        }
+impl Ctx {
+    fn is_value(self) -> bool {
+        matches!(self, Ctx::Value(_))
     }
 }
 
-/// Per-function checking and lowering state.
-struct FnCx<'c> {
-    ck: &'c mut Checker,
+/// Per-function checking state.
+struct FnCk<'c, 'f> {
+    ck: &'c mut Checker<'f>,
     file: usize,
     fname: String,
     result: Ty,
     is_solve: bool,
-    code: Vec<Op>,
-    vars: Vec<Var>,
-    scopes: Vec<Vec<usize>>,
-    state: Vec<MoveState>,
+    vars: Vec<VarInfo>,
+    scopes: Vec<Scope>,
+    /// Whether the code checked so far on the current path always leaves the function.
     diverged: bool,
-    nslots: u32,
 }
 
-impl FnCx<'_> {
+impl FnCk<'_, '_> {
     fn err(&self, kind: &str, msg: impl std::fmt::Display) -> CompileError {
         CompileError::new(format!("{kind}: {msg} (fn={})", self.fname))
     }
 
-    fn new_slot(&mut self) -> u32 {
-        self.nslots += 1;
-        self.nslots - 1
-    }
-
-    fn declare(&mut self, name: &str, ty: Ty, owners: Vec<usize>, borrow_ptr: String) -> usize {
-        let slot = self.new_slot();
-        self.vars.push(Var {
-            name: name.to_string(),
-            ty,
-            slot,
-            owners,
-            borrow_ptr,
-        });
-        self.state.push(MoveState::Live);
-        let id = self.vars.len() - 1;
-        if let Some(scope) = self.scopes.last_mut() {
-            scope.push(id);
-        }
-        id
-    }
-
-    fn lookup(&self, name: &str) -> Option<usize> {
-        self.scopes
-            .iter()
-            .rev()
-            .flat_map(|s| s.iter().rev())
-            .copied()
-            .find(|&v| self.vars[v].name == name)
-    }
-
-    fn push_scope(&mut self) {
-        self.scopes.push(Vec::new());
-    }
-
-    fn pop_scope(&mut self) {
-        if let Some(scope) = self.scopes.pop() {
-            for v in scope {
-                if self.vars[v].ty != Ty::I32 {
-                    self.code.push(Op::Clear(self.vars[v].slot));
-                }
-            }
-        }
-    }
-
-    /// A live view variable borrowing `owner`, if any.
-    fn borrower_of(&self, owner: usize) -> Option<usize> {
-        self.scopes
-            .iter()
-            .flat_map(|s| s.iter())
-            .copied()
-            .find(|&v| self.vars[v].owners.contains(&owner))
-    }
-
-    fn use_after_move(&self, name: &str, moved: &Option<String>, ptr: &str) -> CompileError {
-        let moved_ptr = moved.clone().unwrap_or_else(|| "<unknown>".to_string());
-        CompileError::new(format!(
-            "Typing: use after move: {name:?} moved_ptr={moved_ptr} (fn={} ptr={ptr})",
-            self.fname
-        ))
-    }
-
-    /// Rejects returning a view that borrows a local owned buffer.
-    fn check_view_return(&self, owners: &[usize]) -> Result<(), CompileError> {
-        if self.is_solve
-            || !matches!(
-                self.result,
-                Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView
-            )
-        {
+    /// Rejects returning a view that borrows an owned buffer of the function.
+    fn check_view_return(&self, src: &Src) -> Result<(), CompileError> {
+        if self.is_solve || !is_view_ty(self.result) {
             return Ok(());
         }
-        if let Some(&o) = owners.first() {
+        if let Some(&o) = src.owners.first() {
             return Err(CompileError::new(format!(
                 "Typing: function {:?} returns bytes_view borrowed from local owned buffer {:?} (bytes_view return analysis: {:?})",
-                self.fname, self.vars[o].name, self.fname
+                self.fname, self.vars[o as usize].name, self.fname
             )));
         }
         Ok(())
     }
 
-    /// Merges the move states of two control-flow paths.
-    fn merge(a: &[MoveState], b: &[MoveState]) -> Vec<MoveState> {
-        let n = a.len().max(b.len());
-        (0..n)
-            .map(|i| match (a.get(i), b.get(i)) {
-                (Some(x), Some(y)) if x == y => x.clone(),
-                (Some(x), None) => x.clone(),
-                (None, Some(y)) => y.clone(),
-                _ => MoveState::Moved(None),
-            })
-            .collect()
-    }
-
-    /// Checks and lowers one expression; it leaves exactly one value on the stack.
-    fn expr(&mut self, e: &Expr, mode: Mode) -> Result<Info, CompileError> {
-        use crate::ast::ExprKind;
+    /// Checks one expression.
+    fn expr(&mut self, e: &Expr, ctx: Ctx) -> Result<(TExpr, Src), CompileError> {
         match &e.kind {
-            ExprKind::Int(v) => {
-                self.code.push(Op::I32(*v));
-                Ok(Info::of(Ty::I32))
-            }
+            ExprKind::Int(v) => Ok((TExpr::new(TKind::Int(*v), Ty::I32, true), Src::none())),
             ExprKind::Text(_) => Err(self.err("Parse", "text is only allowed in bytes.lit")),
-            ExprKind::Ident(name) => self.ident(name, &e.ptr, mode),
-            ExprKind::List { head, args } => self.list(head, args, e, mode),
+            ExprKind::Ident(name) => {
+                let (t, src) = self.ident(name, &e.ptr, ctx)?;
+                self.statement_view(&t, &src, ctx);
+                Ok((t, src))
+            }
+            ExprKind::List { head, args } => {
+                if let Some(r) = self.form(head, args, ctx)? {
+                    return Ok(r);
+                }
+                let (t, src) = self.call(head, args, e)?;
+                self.statement_view(&t, &src, ctx);
+                Ok((t, src))
+            }
         }
     }
 
-    fn ident(&mut self, name: &str, ptr: &str, mode: Mode) -> Result<Info, CompileError> {
+    /// A view expression used as a statement keeps its owner borrowed until the scope
+    /// ends (semantics R10).
+    fn statement_view(&mut self, t: &TExpr, src: &Src, ctx: Ctx) {
+        if !ctx.is_value() && is_view_ty(t.ty) {
+            self.hold_temp_borrow(src);
+        }
+    }
+
+    /// An identifier in expression position.
+    fn ident(&mut self, name: &str, ptr: &str, ctx: Ctx) -> Result<(TExpr, Src), CompileError> {
+        // `input` always means the run input, even after `(let input ..)` (R12).
+        if name == "input" {
+            return Ok((TExpr::new(TKind::Input, Ty::BytesView, true), Src::none()));
+        }
         let Some(v) = self.lookup(name) else {
-            if name == "input" {
-                self.code.push(Op::Input);
-                return Ok(Info::of(Ty::BytesView));
-            }
             return Err(self.err("Typing", format!("unknown identifier: {name:?}")));
         };
-        if let MoveState::Moved(p) = &self.state[v] {
-            return Err(self.use_after_move(name, p, ptr));
-        }
-        let var = &self.vars[v];
-        let (ty, slot) = (var.ty, var.slot);
-        if ty.is_owned() {
-            match mode {
-                Mode::Move => {
-                    if self.borrower_of(v).is_some() {
-                        return Err(CompileError::new(format!(
-                            "Typing: move while borrowed: {name:?} (fn={} ptr={ptr})",
-                            self.fname
-                        )));
-                    }
-                    self.code.push(Op::Take(slot));
-                    self.state[v] = MoveState::Moved(Some(ptr.to_string()));
-                    Ok(Info::of(ty))
-                }
-                Mode::Borrow => {
-                    self.code.push(Op::Load(slot));
-                    Ok(Info {
-                        ty,
-                        owners: vec![v],
-                    })
-                }
-                Mode::Discard => {
-                    self.code.push(Op::Load(slot));
-                    Ok(Info::of(ty))
-                }
-            }
-        } else {
-            self.code.push(Op::Load(slot));
-            Ok(Info {
-                ty,
-                owners: self.vars[v].owners.clone(),
-            })
-        }
+        let moves = matches!(ctx, Ctx::Value(Use::Move) | Ctx::Stmt | Ctx::StmtTyped);
+        self.var_use(v, ptr, moves, Some(ptr), true)
     }
 
-    fn list(
+    /// Reads variable `v`: moves it when `moves` and it is owned. `err_ptr` is the pointer
+    /// shown in a `use after move` error (none on the compiler's by-name paths).
+    fn var_use(
         &mut self,
-        head: &str,
-        args: &[Expr],
-        e: &Expr,
-        mode: Mode,
-    ) -> Result<Info, CompileError> {
-        if let Some(info) = self.form(head, args, e, mode)? {
-            return Ok(info);
+        v: crate::tir::VarId,
+        ptr: &str,
+        moves: bool,
+        err_ptr: Option<&str>,
+        tick: bool,
+    ) -> Result<(TExpr, Src), CompileError> {
+        let var = &self.vars[v as usize];
+        if let scope::MoveState::Moved(p) = &var.state {
+            return Err(self.use_after_move(v, p, err_ptr));
         }
-        self.call(head, args, e, mode)
+        let ty = var.ty;
+        if ty.is_owned() {
+            if moves {
+                self.check_move_allowed(v, ptr)?;
+                self.vars[v as usize].state = scope::MoveState::Moved(Some(ptr.to_string()));
+                return Ok((TExpr::new(TKind::Take(v), ty, tick), Src::none()));
+            }
+            return Ok((TExpr::new(TKind::Var(v), ty, tick), Src::of(v)));
+        }
+        let src = if is_view_ty(ty) {
+            var.src.clone()
+        } else {
+            Src::none()
+        };
+        Ok((TExpr::new(TKind::Var(v), ty, tick), src))
     }
 }

@@ -1,7 +1,7 @@
 //! Signatures of the builtin heads (subset §8, §10): parameter kinds, result type,
 //! which runtime builtin runs them, and whether their traps carry ` ptr=`.
 
-use crate::eval::code::Builtin;
+use crate::tir::Builtin;
 use crate::types::Ty;
 
 /// How a builtin parameter is passed and what it accepts.
@@ -48,9 +48,10 @@ impl P {
         )
     }
 
-    /// Whether a value of type `ty` is accepted.
+    /// Whether a value of type `ty` is accepted. `return` (type `Never`) is not an
+    /// argument (semantics R19).
     pub fn accepts(self, ty: Ty) -> bool {
-        if matches!(ty, Ty::Never | Ty::Any) {
+        if ty == Ty::Any {
             return true;
         }
         match self {

@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 
-use super::code::Builtin;
 use crate::host::{Host, Interrupt};
+use crate::tir::Builtin;
 use crate::value::{bytes_value, live_bytes, new_bytes, note_memcpy, Buf, Value, VecU8, View};
 
 /// Runtime context a builtin may need.
@@ -21,7 +21,7 @@ fn trap(msg: &str) -> Interrupt {
     Interrupt::Trap(msg.to_string())
 }
 
-fn trap_ptr(msg: &str, ptr: Option<&str>) -> Interrupt {
+pub(crate) fn trap_ptr(msg: &str, ptr: Option<&str>) -> Interrupt {
     match ptr {
         Some(p) => Interrupt::Trap(format!("{msg} ptr={p}")),
         None => trap(msg),
@@ -117,12 +117,75 @@ fn take_bytes(v: Value) -> Rc<Buf> {
 }
 
 fn extend_vec(mut v: VecU8, data: &[u8], max: u64) -> Result<Value, Interrupt> {
+    vec_extend(&mut v, data, max)?;
+    Ok(Value::Vec(v))
+}
+
+/// `vec_u8.extend_bytes` in place.
+pub fn vec_extend(v: &mut VecU8, data: &[u8], max: u64) -> Result<(), Interrupt> {
     let needed = v.buf.data.len() as u64 + data.len() as u64;
     let new_cap = grow_doubling(v.cap, needed);
-    set_cap(&mut v, new_cap, max)?;
+    set_cap(v, new_cap, max)?;
     note_memcpy(data.len());
     Rc::make_mut(&mut v.buf).data.extend_from_slice(data);
-    Ok(Value::Vec(v))
+    Ok(())
+}
+
+/// `vec_u8.push` in place.
+pub fn vec_push(v: &mut VecU8, x: u8, max: u64) -> Result<(), Interrupt> {
+    let len = v.buf.data.len() as u64;
+    if len >= v.cap {
+        let new_cap = if v.cap == 0 { 1 } else { v.cap * 2 };
+        set_cap(v, new_cap.max(len + 1), max)?;
+    }
+    Rc::make_mut(&mut v.buf).data.push(x);
+    Ok(())
+}
+
+/// `vec_u8.set` in place.
+pub fn vec_set(v: &mut VecU8, i: i32, x: u8) -> Result<(), Interrupt> {
+    let i = i as u32 as usize;
+    if i >= v.buf.data.len() {
+        return Err(trap("vec_u8.set oob"));
+    }
+    Rc::make_mut(&mut v.buf).data[i] = x;
+    Ok(())
+}
+
+/// `bytes.set_u8` in place.
+pub fn bytes_set_u8(b: &mut Rc<Buf>, i: i32, x: u8, ptr: Option<&str>) -> Result<(), Interrupt> {
+    let i = i as u32 as usize;
+    if i >= b.data.len() {
+        return Err(trap_ptr("bytes.set_u8 oob", ptr));
+    }
+    Rc::make_mut(b).data[i] = x;
+    Ok(())
+}
+
+/// The vector in a value (an empty one for a moved-from variable).
+pub fn as_vec(v: &mut Value) -> &mut VecU8 {
+    if !matches!(v, Value::Vec(_)) {
+        *v = Value::Vec(VecU8 {
+            buf: Rc::new(Buf::new(Vec::new())),
+            cap: 0,
+        });
+    }
+    match v {
+        Value::Vec(vec) => vec,
+        _ => unreachable!("just made a vector"),
+    }
+}
+
+/// The bytes buffer in a value (an empty one for a moved-from variable).
+pub fn as_bytes(v: &mut Value) -> &mut Rc<Buf> {
+    if !matches!(v, Value::Bytes(_)) {
+        let data = std::mem::replace(v, Value::Moved).into_vec();
+        *v = Value::Bytes(new_bytes(data));
+    }
+    match v {
+        Value::Bytes(b) => b,
+        _ => unreachable!("just made bytes"),
+    }
 }
 
 fn dec_u32(x: u32) -> Value {
@@ -153,13 +216,8 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
             }
         }
         B::BytesSetU8 => {
-            let i = x(&args, 1) as u32 as usize;
-            let v = x(&args, 2) as u8;
             let mut b = take_bytes(std::mem::replace(&mut args[0], Value::Moved));
-            if i >= b.data.len() {
-                return Err(trap_ptr("bytes.set_u8 oob", cx.ptr));
-            }
-            Rc::make_mut(&mut b).data[i] = v;
+            bytes_set_u8(&mut b, x(&args, 1), x(&args, 2) as u8, cx.ptr)?;
             Value::Bytes(b)
         }
         B::BytesSlice => {
@@ -232,24 +290,13 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
             }
         }
         B::VecSet => {
-            let i = x(&args, 1) as u32 as usize;
-            let val = x(&args, 2) as u8;
             let mut v = take_vec(std::mem::replace(&mut args[0], Value::Moved));
-            if i >= v.buf.data.len() {
-                return Err(trap("vec_u8.set oob"));
-            }
-            Rc::make_mut(&mut v.buf).data[i] = val;
+            vec_set(&mut v, x(&args, 1), x(&args, 2) as u8)?;
             Value::Vec(v)
         }
         B::VecPush => {
-            let val = x(&args, 1) as u8;
             let mut v = take_vec(std::mem::replace(&mut args[0], Value::Moved));
-            let len = v.buf.data.len() as u64;
-            if len >= v.cap {
-                let new_cap = if v.cap == 0 { 1 } else { v.cap * 2 };
-                set_cap(&mut v, new_cap.max(len + 1), max)?;
-            }
-            Rc::make_mut(&mut v.buf).data.push(val);
+            vec_push(&mut v, x(&args, 1) as u8, max)?;
             Value::Vec(v)
         }
         B::VecReserveExact => {

@@ -9,8 +9,8 @@ mod docs;
 mod parse;
 mod process;
 
-use crate::eval::code::Builtin;
 use crate::host::{Host, Interrupt};
+use crate::tir::Builtin;
 use crate::types::Ty;
 use crate::value::{bytes_value, Value};
 
@@ -480,33 +480,24 @@ pub fn lookup(name: &str) -> Option<&'static StdSig> {
     STD_FUNCTIONS.iter().find(|s| s.name == name)
 }
 
-/// Approximate fuel of a natively run std function, which the real toolchain runs as X07
-/// code: a base cost plus a cost per input byte. Calibrated on `std.codec.hex_encode_v1`
-/// (about 10 + 33 per byte in the recorded process reports); other per-byte costs are
-/// estimates of a simple byte loop.
-pub fn fuel_cost(id: StdFn, args: &[Value]) -> u64 {
-    let bytes = args.first().map_or(0, |v| v.bytes().len()) as u64;
-    let per_byte = match id {
-        StdFn::HexEncode => 33,
-        // Byte loops in X07 code.
-        StdFn::FindU8
-        | StdFn::FindSub
-        | StdFn::CountU8
-        | StdFn::MaxU8
-        | StdFn::SumU8
-        | StdFn::Reverse
-        | StdFn::TrimAsciiView
-        | StdFn::ParseU32Dec
-        | StdFn::ParseI32Dec
-        | StdFn::U32StatusLeAt
-        | StdFn::I32StatusLeAt
-        | StdFn::U32StatusLe
-        | StdFn::I32StatusLe
-        | StdFn::ChainSumCsvI32 => 12,
-        // Built from whole-buffer builtins (slices, copies, compares): no per-byte cost.
-        _ => 0,
-    };
-    10 + per_byte * bytes
+/// Runs any std function (builtin-backed or native) on its arguments.
+pub fn run(
+    sig: &StdSig,
+    args: Vec<Value>,
+    host: &mut dyn Host,
+    max_memory_bytes: u64,
+) -> Result<Value, Interrupt> {
+    match sig.imp {
+        StdImpl::Builtin(id, ptr) => {
+            let mut cx = crate::eval::builtins::Ctx {
+                host,
+                ptr,
+                max_memory_bytes,
+            };
+            crate::eval::builtins::run(id, args, &mut cx)
+        }
+        StdImpl::Native(f) => call(f, args, host),
+    }
 }
 
 /// Runs a native std function on its arguments.
