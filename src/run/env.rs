@@ -383,4 +383,32 @@ mod tests {
             "X07_CC=cc\nX07_KEEP=yes\nX07_NATIVE_CACHE_DIR=/cache\n"
         );
     }
+
+    #[test]
+    fn the_embedded_environment_is_what_apply_leaves_a_command_with() {
+        use std::os::unix::ffi::OsStrExt;
+        let env = RunnerEnv::from_process(EnvClear::RunShaping, Some(Path::new("/cache")));
+        let explicit = BTreeMap::from([
+            ("X07_KEEP".to_string(), "yes".to_string()),
+            ("FIXTURE_VAR".to_string(), "v".to_string()),
+        ]);
+        let mut command = Command::new("/usr/bin/env");
+        command.arg("-0");
+        env.apply(&mut command, &explicit);
+        let printed = command.output().unwrap().stdout;
+        let applied: BTreeMap<OsString, OsString> = printed
+            .split(|&b| b == 0)
+            .filter(|pair| !pair.is_empty())
+            .filter_map(|pair| {
+                let at = pair.iter().position(|&b| b == b'=')?;
+                Some((
+                    OsStr::from_bytes(&pair[..at]).to_os_string(),
+                    OsStr::from_bytes(&pair[at + 1..]).to_os_string(),
+                ))
+            })
+            .collect();
+        let embedded: BTreeMap<OsString, OsString> =
+            env.environment(&explicit).into_iter().collect();
+        assert_eq!(applied, embedded);
+    }
 }
