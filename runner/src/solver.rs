@@ -70,8 +70,8 @@ pub const EMPTY_SCHED_TRACE_HASH: &str = "0x14650fb0739d0383";
 pub const COMPILE_ERROR_EXIT_STATUS: i32 = 3;
 /// Key of the compile-error line on the solver's stderr.
 pub const COMPILE_ERROR_KEY: &str = "x07_lite_compile_error";
-/// Most solver stderr bytes kept by the parent.
-const MAX_STDERR_BYTES: usize = 1024 * 1024;
+/// Most solver stderr bytes kept by its starter (the head; the rest is read and dropped).
+pub const MAX_STDERR_BYTES: usize = 1024 * 1024;
 
 /// Everything the solver process needs, passed as one JSON argument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
