@@ -283,17 +283,25 @@ fn serve_one(socket: BorrowedFd<'_>, received: Received) -> std::io::Result<()> 
     // `fork` is only sound in a single-threaded process; the zygote never starts a
     // thread, and this makes sure of it.
     if thread_count() != Some(1) {
-        return write_all(socket, &answer(FAILED, libc_errno::EAGAIN, 0));
+        return write_all(
+            socket,
+            &answer(FAILED, rustix::io::Errno::AGAIN.raw_os_error(), 0),
+        );
     }
     if !received.request.cwd.is_dir() {
-        return write_all(socket, &answer(FAILED, libc_errno::ENOENT, 0));
+        return write_all(
+            socket,
+            &answer(FAILED, rustix::io::Errno::NOENT.raw_os_error(), 0),
+        );
     }
     let me = std::process::id();
     let pid = match fork::fork() {
         Ok(fork::Fork::Child) => solver_child(received, me),
         Ok(fork::Fork::Parent(pid)) => pid,
         Err(error) => {
-            let errno = error.raw_os_error().unwrap_or(libc_errno::EAGAIN);
+            let errno = error
+                .raw_os_error()
+                .unwrap_or(rustix::io::Errno::AGAIN.raw_os_error());
             return write_all(socket, &answer(FAILED, errno, 0));
         }
     };
@@ -374,12 +382,6 @@ fn solver_child(received: Received, zygote: u32) -> ! {
         Ok(solver::run_solver(&spec, input))
     })();
     std::process::exit(code.unwrap_or(2))
-}
-
-/// errno values the zygote answers with.
-mod libc_errno {
-    pub const EAGAIN: i32 = 11;
-    pub const ENOENT: i32 = 2;
 }
 
 // ------------------------------------------------------------------------------------
