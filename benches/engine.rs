@@ -14,15 +14,22 @@
 //!    manifest, scratch directory, report check) over the `x07 test` call alone, with
 //!    the `x07-replay` stand-in as x07 (it compiles nothing, so the numbers are the
 //!    harness's; what x07 itself costs per call is in the toolchain notes §4.1). The
-//!    stand-in is the workspace member `replay/`, built next to cargo-x07 first.
+//!    stand-in is the workspace member `replay/`, built next to cargo-x07 first;
+//! 6. the embedded runner (issue 11): CPU time per trivial case (one `bytes.lit`, os and
+//!    sandbox) in-process against the `__x07 run` command line, the wall time of 400
+//!    trivial cases on 2 threads (target ≤ 2 ms CPU per case, ≤ 0.45 s), and the peak
+//!    memory of the whole process tree for a case whose program prints 50 MB, alone and
+//!    six at once on 2 threads (targets < 150 MB, < 400 MB).
 //!
-//! Unix only (the trivial runner is a shell script).
+//! CPU time is user + system time of this process and every process below it (the
+//! zygotes are reaped before it is read, so the solvers they reaped count too); on a
+//! machine shared with other jobs it is steadier than wall time. Linux only.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cargo_x07::backend::{CommandBackend, RunnerInfo, RunnerKind};
+use cargo_x07::backend::{Backend, CommandBackend, EmbeddedBackend, RunnerInfo, RunnerKind};
 use cargo_x07::config::{PackageConfig, Settings, WorkspaceConfig};
 use cargo_x07::discover;
 use cargo_x07::engine::{self, EngineOptions, RunPlan, SelectedCase, Sinks};
@@ -157,17 +164,13 @@ fn trivial_fixture(root: &Path, name: &str, sleep: &str) -> PathBuf {
 
 fn fake_runner() -> CommandBackend {
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fake-x07");
-    CommandBackend {
-        info: RunnerInfo {
-            kind: RunnerKind::X07,
-            description: format!("runner: fake at {}", program.display()),
-            program_word: "x07".into(),
-            cargo_x07_flags: Vec::new(),
-        },
-        program,
-        leading_args: Vec::new(),
-        env: run::RunnerEnv::from_process(run::EnvClear::RunShaping, None),
-    }
+    let info = RunnerInfo {
+        kind: RunnerKind::X07,
+        description: format!("runner: fake at {}", program.display()),
+        program_word: "x07".into(),
+        cargo_x07_flags: Vec::new(),
+    };
+    CommandBackend::new(program, Vec::new(), info)
 }
 
 fn bench_overhead() {
@@ -180,6 +183,8 @@ fn bench_overhead() {
     let runner = fake_runner();
     let rounds = 200;
     let args = run::render_args(&run::command_args(case), &fixture);
+    // The copy as the backends make it: in the run's scratch root (tmpfs when usable).
+    let scratch = run::scratch::ScratchRoot::new().unwrap();
     // Interleaved, so that load from elsewhere on the machine hits both sides alike;
     // medians, so that a few slow outliers do not decide the number.
     let (mut direct, mut harness) = (Vec::new(), Vec::new());
@@ -206,15 +211,20 @@ fn bench_overhead() {
         );
         // Where the harness time goes.
         let started = Instant::now();
-        let scratch = tempfile::tempdir().unwrap();
-        run::copy::copy_fixture(&fixture, &scratch.path().join("trivial")).unwrap();
-        drop(scratch);
+        let case_dir = scratch.case_dir().unwrap();
+        run::copy::copy_fixture(&fixture, &case_dir.path().join("trivial")).unwrap();
+        drop(case_dir);
         copy.push(started.elapsed());
         let started = Instant::now();
         let mut command = Command::new(&runner.program);
         command.args(&args).current_dir(&fixture);
         run::clean_env(&mut command, &case.run.env);
-        let output = run::execute(command, case.timeout).unwrap();
+        let output = run::execute(
+            command,
+            case.timeout,
+            run::CaptureLimits::for_report(1 << 20),
+        )
+        .unwrap();
         spawn.push(started.elapsed());
         let started = Instant::now();
         let verdict = cargo_x07::check::check(case, &output);
@@ -323,17 +333,16 @@ fn bench_manifest_overhead() {
         .find(|case| case.id.case == "double/pure")
         .expect("the bundled manifest's double/pure");
     let program = replay::x07_replay_next_to(Path::new(env!("CARGO_BIN_EXE_cargo-x07")));
-    let runner = CommandBackend {
-        info: RunnerInfo {
+    let runner = CommandBackend::new(
+        program.clone(),
+        Vec::new(),
+        RunnerInfo {
             kind: RunnerKind::X07,
             description: "runner: x07-replay".into(),
             program_word: "x07".into(),
             cargo_x07_flags: Vec::new(),
         },
-        program: program.clone(),
-        leading_args: Vec::new(),
-        env: run::RunnerEnv::from_process(run::EnvClear::RunShaping, None),
-    };
+    );
     let manifest = project.join("tests/tests.json");
     let rounds = 200;
     let (mut direct, mut harness, mut copy) = (Vec::new(), Vec::new(), Vec::new());
@@ -385,11 +394,255 @@ fn bench_manifest_overhead() {
     );
 }
 
+const TRIVIAL_MANIFEST: &str = r#"{"schema_version":"x07.project@0.5.0","world":"run-os","entry":"main.x07.json","module_roots":["."],"profiles":{"os":{"world":"run-os"},"sandbox":{"world":"run-os-sandboxed","policy":"policy.json"}}}"#;
+const TRIVIAL_POLICY: &str = r#"{"schema_version":"x07.run-os-policy@0.1.0","policy_id":"trivial","limits":{"cpu_ms":10000,"wall_ms":10000,"mem_bytes":1073741824,"fds":64,"procs":8},"fs":{"enabled":true,"read_roots":["."],"write_roots":[],"deny_hidden":true},"net":{"enabled":false,"allow_dns":false,"allow_tcp":false,"allow_udp":false,"allow_hosts":[]},"env":{"enabled":false,"allow_keys":[],"deny_keys":[]},"time":{"enabled":false,"allow_monotonic":false,"allow_wall_clock":false,"allow_sleep":false,"max_sleep_ms":0,"allow_local_tzid":false},"process":{"enabled":false,"allow_spawn":false,"allow_exec":false,"allow_exit":false,"allow_execs":[],"max_live":0,"max_spawns":0,"max_runtime_ms":0}}"#;
+
+/// `count` fixtures whose program is one `bytes.lit`, each run as os and sandbox.
+fn trivial_corpus(root: &Path, count: usize) -> Vec<cargo_x07::plan::PlannedCase> {
+    for index in 0..count {
+        let dir = root.join(format!("fixtures/t{index:03}"));
+        write(&dir.join("x07.json"), TRIVIAL_MANIFEST);
+        write(&dir.join("policy.json"), TRIVIAL_POLICY);
+        write(
+            &dir.join("main.x07.json"),
+            &format!(
+                r#"{{"decls":[],"imports":[],"kind":"entry","module_id":"main","schema_version":"x07.x07ast@0.8.0","solve":["bytes.lit","t{index}"]}}"#
+            ),
+        );
+        write(
+            &dir.join("x07.lock.json"),
+            include_str!("../fixtures/core/hello-literal/x07.lock.json"),
+        );
+        write(
+            &dir.join("x07test.json"),
+            &format!(
+                r#"{{"schema_version":"cargo-x07.fixture@0.1.0","cases":[{{"name":"c","expect":{{"output":{{"text":"t{index}"}}}}}}]}}"#
+            ),
+        );
+    }
+    let ws = workspace(root, &["os", "sandbox"]);
+    plan::plan_all(&ws, &discover::discover(&ws).unwrap())
+}
+
+/// User + system time of this process and of every child it has reaped, in ms.
+fn cpu_ms() -> f64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let ms = |who| {
+        let usage = getrusage(who).unwrap();
+        let (user, system) = (usage.user_time(), usage.system_time());
+        (user.tv_sec() + system.tv_sec()) as f64 * 1e3
+            + (user.tv_usec() + system.tv_usec()) as f64 / 1e3
+    };
+    ms(UsageWho::RUSAGE_SELF) + ms(UsageWho::RUSAGE_CHILDREN)
+}
+
+fn embedded_backend() -> EmbeddedBackend {
+    let exe = std::env::current_exe().unwrap();
+    let info = RunnerInfo {
+        kind: RunnerKind::Embedded,
+        description: "runner: embedded (bench)".into(),
+        program_word: "x07".into(),
+        cargo_x07_flags: Vec::new(),
+    };
+    EmbeddedBackend::new(exe, info)
+}
+
+fn command_line_backend() -> CommandBackend {
+    let exe = std::env::current_exe().unwrap();
+    let info = RunnerInfo {
+        kind: RunnerKind::Embedded,
+        description: "runner: __x07 run (bench)".into(),
+        program_word: "x07".into(),
+        cargo_x07_flags: Vec::new(),
+    };
+    CommandBackend::new(exe, vec![run::EMBEDDED_RUNNER_ARG.into()], info)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// CPU ms per case of running `cases` one after the other on this thread with a fresh
+/// backend (dropped, and its processes reaped, before the CPU time is read).
+fn cpu_per_case<B: Backend>(make: impl Fn() -> B, cases: &[cargo_x07::plan::PlannedCase]) -> f64 {
+    let before = cpu_ms();
+    {
+        let backend = make();
+        for case in cases {
+            let outcome = engine::execute_case(case, &backend);
+            assert_eq!(
+                outcome.status,
+                cargo_x07::model::CaseStatus::Passed,
+                "{}",
+                cargo_x07::message::failure_message(&outcome)
+            );
+        }
+    }
+    (cpu_ms() - before) / cases.len() as f64
+}
+
+fn bench_embedded_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = trivial_corpus(dir.path(), 50);
+    let (mut embedded, mut command_line) = (Vec::new(), Vec::new());
+    // Interleaved rounds, medians: load from elsewhere hits both alike.
+    for _ in 0..5 {
+        embedded.push(cpu_per_case(embedded_backend, &cases));
+        command_line.push(cpu_per_case(command_line_backend, &cases));
+    }
+    println!(
+        "embedded runner, CPU per trivial case (user+sys of the whole process tree, median of 5 x {} sequential cases): in-process {:.2} ms (target <= 2.0 ms); through the `__x07 run` command line {:.2} ms",
+        cases.len(),
+        median(embedded),
+        median(command_line),
+    );
+}
+
+fn bench_embedded_wall() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = trivial_corpus(dir.path(), 200);
+    let plan = RunPlan {
+        cases: cases
+            .iter()
+            .map(|case| SelectedCase {
+                case: case.clone(),
+                ignored: None,
+            })
+            .collect(),
+        ..RunPlan::default()
+    };
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let before = cpu_ms();
+        let started = Instant::now();
+        {
+            let backend = embedded_backend();
+            let result = engine::run(
+                &plan,
+                &backend,
+                &EngineOptions {
+                    threads: 2,
+                    allow_empty: false,
+                },
+                &mut Sinks::new(),
+            );
+            assert_eq!(result.summary.totals.passed, cases.len());
+        }
+        walls.push(started.elapsed().as_secs_f64());
+        cpus.push((cpu_ms() - before) / cases.len() as f64);
+    }
+    println!(
+        "embedded runner, {} trivial cases on 2 threads: wall {:.3} s (median of 5; target <= 0.45 s), CPU {:.2} ms per case",
+        cases.len(),
+        median(walls),
+        median(cpus)
+    );
+}
+
+/// Resident memory of this process and everything below it, now, in bytes.
+fn tree_rss() -> u64 {
+    let me = std::process::id() as i32;
+    let page = 4096;
+    let mut pids = vec![me];
+    pids.extend(
+        x07_lite::sandbox::tree::descendants_of(me, &x07_lite::sandbox::tree::scan())
+            .iter()
+            .map(|stat| stat.pid),
+    );
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/statm")).ok())
+        .filter_map(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum::<u64>()
+        * page
+}
+
+/// Runs `cases` on `threads` threads while a sampler thread records the peak resident
+/// memory of the whole process tree every 2 ms.
+fn peak_tree_rss(cases: &[cargo_x07::plan::PlannedCase], threads: usize) -> u64 {
+    let plan = RunPlan {
+        cases: cases
+            .iter()
+            .map(|case| SelectedCase {
+                case: case.clone(),
+                ignored: None,
+            })
+            .collect(),
+        ..RunPlan::default()
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                peak = peak.max(tree_rss());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            peak
+        });
+        {
+            let backend = embedded_backend();
+            let result = engine::run(
+                &plan,
+                &backend,
+                &EngineOptions {
+                    threads,
+                    allow_empty: false,
+                },
+                &mut Sinks::new(),
+            );
+            assert_eq!(result.summary.totals.passed, cases.len());
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        sampler.join().unwrap()
+    })
+}
+
+fn bench_embedded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for index in 0..6 {
+        let fixture = root.join(format!("fixtures/big{index}"));
+        write(
+            &fixture.join("x07.json"),
+            r#"{"schema_version":"x07.project@0.5.0","world":"run-os","entry":"main.x07.json","module_roots":["."],"profiles":{"os":{"world":"run-os"}}}"#,
+        );
+        write(
+            &fixture.join("main.x07.json"),
+            r#"{"decls":[],"imports":[],"kind":"entry","module_id":"main","schema_version":"x07.x07ast@0.8.0","solve":["bytes.alloc",50000000]}"#,
+        );
+        write(
+            &fixture.join("x07test.json"),
+            r#"{"schema_version":"cargo-x07.fixture@0.1.0","run":{"max_output_bytes":67108864,"max_memory_bytes":134217728},"cases":[{"name":"c","expect":{"exit_code":0}}]}"#,
+        );
+    }
+    let ws = workspace(root, &["os"]);
+    let cases = plan::plan_all(&ws, &discover::discover(&ws).unwrap());
+    let baseline = tree_rss();
+    let one = peak_tree_rss(&cases[..1], 1);
+    let six = peak_tree_rss(&cases, 2);
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    println!(
+        "embedded runner, peak memory of the process tree (sampled every 2 ms; this bench process alone {:.0} MB): a case printing 50 MB {:.0} MB (target < 150 MB); six such cases on 2 threads {:.0} MB (target < 400 MB)",
+        mb(baseline),
+        mb(one),
+        mb(six)
+    );
+}
+
 fn main() {
+    // The embedded runner's solver zygotes are this executable (`<bench> __x07 __zygote`),
+    // and so is the `__x07 run` command line compared against.
+    if let Some(code) = run::dispatch_embedded_runner() {
+        std::process::exit(code);
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need.
     if std::env::args().any(|arg| arg == "--list") {
         return;
     }
+    bench_embedded_cpu();
+    bench_embedded_wall();
+    bench_embedded_memory();
     // Overhead first: discovery writes and deletes 10,000 fixture folders, and the
     // file system's write-back of that slows every file operation for a while after
     // (measured: the fixture copy took 3 ms per case right after it, 0.6 ms before).

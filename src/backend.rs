@@ -1,10 +1,11 @@
-//! How a case is executed: the [`Backend`] trait and its command-line implementation.
+//! How a case is executed: the [`Backend`] trait and the [`Runner`] that [`resolve`]
+//! picks.
 //!
-//! [`CommandBackend`] spawns `x07 run …` — the real toolchain, or this very executable as
-//! the embedded runner (`<exe> __x07 run …`). Other backends (an in-process embedded
-//! runner that starts one solver process per case, say) implement the same trait; the
-//! engine only needs [`Backend::execute`], plus [`Backend::cannot_run`] to report a case
-//! it does not support as ignored with a reason.
+//! A real `x07` (or any runner command) runs each case as `x07 run …`
+//! ([`CommandBackend`]); the embedded runner plans each case in-process and starts one
+//! solver process per case ([`crate::run::embedded`]). The engine only needs
+//! [`Backend::execute`], plus [`Backend::cannot_run`] to report a case it does not
+//! support as ignored with a reason.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 use crate::failure::RunnerFailure;
 use crate::plan::PlannedCase;
-use crate::run::{self, EnvClear, RunOutput, RunnerEnv, EMBEDDED_RUNNER_ARG};
+use crate::run::embedded::EmbeddedRunner;
+use crate::run::{self, EnvClear, LazyScratch, RunOutput, RunnerEnv, EMBEDDED_RUNNER_ARG};
 
 /// Which kind of runner runs the cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,27 +95,32 @@ pub enum ResolveError {
     CurrentExe(std::io::Error),
 }
 
-/// Runs each case as a process: `<program> [leading args] run …`.
-#[derive(Debug, Clone)]
+/// Runs each case as a process: `<program> [leading args] run …`, on a fresh copy of
+/// its fixture in the run's scratch root.
+#[derive(Debug)]
 pub struct CommandBackend {
     /// The executable.
     pub program: PathBuf,
-    /// Arguments before `run …` (`__x07` for the embedded runner).
+    /// Arguments before `run …`.
     pub leading_args: Vec<OsString>,
     /// What the reporters say about it.
     pub info: RunnerInfo,
     /// The environment of every runner process (see [`crate::run::env`]).
     pub env: RunnerEnv,
+    scratch: LazyScratch,
 }
 
 impl CommandBackend {
-    /// Runs the cases in `env`; the first output line ([`RunnerInfo::description`]) then
-    /// also says which inherited `X07_*` variables are passed and which removed.
-    pub fn set_environment(&mut self, env: RunnerEnv) {
-        if let Some(note) = crate::message::environment_note(&env) {
-            self.info.description = format!("{}; {note}", self.info.description);
+    /// A backend that runs `program [leading_args] run …` in the default environment
+    /// (inherited run-shaping variables removed).
+    pub fn new(program: PathBuf, leading_args: Vec<OsString>, info: RunnerInfo) -> Self {
+        CommandBackend {
+            program,
+            leading_args,
+            info,
+            env: RunnerEnv::from_process(EnvClear::RunShaping, None),
+            scratch: LazyScratch::default(),
         }
-        self.env = env;
     }
 }
 
@@ -123,15 +130,108 @@ impl Backend for CommandBackend {
     }
 
     fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
-        run::run_case(case, &self.program, &self.leading_args, &self.env)
+        run::run_case(
+            case,
+            &self.program,
+            &self.leading_args,
+            &self.env,
+            &self.scratch,
+        )
     }
 
-    /// The embedded runner has no `x07 test`: manifest cases are ignored with
-    /// [`crate::manifest::NEEDS_REAL_X07`] (a broken manifest still fails).
+    /// The embedded runner's command line (`<exe> __x07`) has no `x07 test` either.
     fn cannot_run(&self, case: &PlannedCase) -> Option<String> {
-        let manifest_case = matches!(case.target, crate::plan::Target::TestManifest(_));
-        (self.info.kind == RunnerKind::Embedded && manifest_case && case.problems.is_empty())
-            .then(|| crate::manifest::NEEDS_REAL_X07.to_string())
+        (self.info.kind == RunnerKind::Embedded)
+            .then(|| needs_real_x07(case))
+            .flatten()
+    }
+}
+
+/// The embedded runner has no `x07 test`: manifest cases are ignored with
+/// [`crate::manifest::NEEDS_REAL_X07`] (a broken manifest still fails).
+fn needs_real_x07(case: &PlannedCase) -> Option<String> {
+    let manifest_case = matches!(case.target, crate::plan::Target::TestManifest(_));
+    (manifest_case && case.problems.is_empty()).then(|| crate::manifest::NEEDS_REAL_X07.to_string())
+}
+
+/// The embedded runner, in-process (see [`crate::run::embedded`]).
+#[derive(Debug)]
+pub struct EmbeddedBackend {
+    /// What the reporters say about it.
+    pub info: RunnerInfo,
+    runner: EmbeddedRunner,
+}
+
+impl EmbeddedBackend {
+    /// The embedded runner whose solver zygotes are `exe __x07 __zygote`, in the default
+    /// environment (inherited run-shaping variables removed).
+    pub fn new(exe: PathBuf, info: RunnerInfo) -> Self {
+        EmbeddedBackend {
+            info,
+            runner: EmbeddedRunner::new(exe, RunnerEnv::from_process(EnvClear::RunShaping, None)),
+        }
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    fn info(&self) -> &RunnerInfo {
+        &self.info
+    }
+
+    fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
+        self.runner.run_case(case)
+    }
+
+    fn cannot_run(&self, case: &PlannedCase) -> Option<String> {
+        needs_real_x07(case)
+    }
+}
+
+/// The runner [`resolve`] picks.
+#[derive(Debug)]
+pub struct Runner {
+    /// What the reporters say about it (the reproduce flags can be added to).
+    pub info: RunnerInfo,
+    backend: ResolvedBackend,
+}
+
+#[derive(Debug)]
+enum ResolvedBackend {
+    Command(CommandBackend),
+    Embedded(EmbeddedBackend),
+}
+
+impl Runner {
+    /// Runs the cases in `env`; the first output line ([`RunnerInfo::description`]) then
+    /// also says which inherited `X07_*` variables are passed and which removed.
+    pub fn set_environment(&mut self, env: RunnerEnv) {
+        if let Some(note) = crate::message::environment_note(&env) {
+            self.info.description = format!("{}; {note}", self.info.description);
+        }
+        match &mut self.backend {
+            ResolvedBackend::Command(backend) => backend.env = env,
+            ResolvedBackend::Embedded(backend) => backend.runner.set_environment(env),
+        }
+    }
+}
+
+impl Backend for Runner {
+    fn info(&self) -> &RunnerInfo {
+        &self.info
+    }
+
+    fn execute(&self, case: &PlannedCase) -> Result<RunOutput, RunnerFailure> {
+        match &self.backend {
+            ResolvedBackend::Command(backend) => backend.execute(case),
+            ResolvedBackend::Embedded(backend) => backend.execute(case),
+        }
+    }
+
+    fn cannot_run(&self, case: &PlannedCase) -> Option<String> {
+        match &self.backend {
+            ResolvedBackend::Command(backend) => backend.cannot_run(case),
+            ResolvedBackend::Embedded(backend) => backend.cannot_run(case),
+        }
     }
 }
 
@@ -162,7 +262,7 @@ pub fn resolve(
     explicit: Option<&Path>,
     choice: BackendChoice,
     configured: Option<&Path>,
-) -> Result<CommandBackend, ResolveError> {
+) -> Result<Runner, ResolveError> {
     if choice != BackendChoice::Embedded {
         let from_env = std::env::var_os("X07")
             .filter(|value| !value.is_empty())
@@ -190,16 +290,15 @@ pub fn resolve(
             let version = external_version(&program);
             let program_word = on_path_as
                 .unwrap_or_else(|| run::path_from_cwd(&program).to_string_lossy().into_owned());
-            return Ok(CommandBackend {
-                info: RunnerInfo {
-                    kind: RunnerKind::X07,
-                    description: format!("runner: {version} at {}", program.display()),
-                    program_word,
-                    cargo_x07_flags: Vec::new(),
-                },
-                program,
-                leading_args: Vec::new(),
-                env: RunnerEnv::from_process(EnvClear::RunShaping, None),
+            let info = RunnerInfo {
+                kind: RunnerKind::X07,
+                description: format!("runner: {version} at {}", program.display()),
+                program_word,
+                cargo_x07_flags: Vec::new(),
+            };
+            return Ok(Runner {
+                info: info.clone(),
+                backend: ResolvedBackend::Command(CommandBackend::new(program, Vec::new(), info)),
             });
         }
         if choice == BackendChoice::X07 {
@@ -212,20 +311,19 @@ pub fn resolve(
     } else {
         Vec::new()
     };
-    Ok(CommandBackend {
-        info: RunnerInfo {
-            kind: RunnerKind::Embedded,
-            description: format!(
-                "runner: embedded x07-lite {} ({} {EMBEDDED_RUNNER_ARG})",
-                env!("CARGO_PKG_VERSION"),
-                program.display()
-            ),
-            program_word: "x07".into(),
-            cargo_x07_flags,
-        },
-        program,
-        leading_args: vec![EMBEDDED_RUNNER_ARG.into()],
-        env: RunnerEnv::from_process(EnvClear::RunShaping, None),
+    let info = RunnerInfo {
+        kind: RunnerKind::Embedded,
+        description: format!(
+            "runner: embedded x07-lite {} ({} {EMBEDDED_RUNNER_ARG})",
+            env!("CARGO_PKG_VERSION"),
+            program.display()
+        ),
+        program_word: "x07".into(),
+        cargo_x07_flags,
+    };
+    Ok(Runner {
+        info: info.clone(),
+        backend: ResolvedBackend::Embedded(EmbeddedBackend::new(program, info)),
     })
 }
 
@@ -234,7 +332,14 @@ fn external_version(program: &Path) -> String {
     let mut command = Command::new(program);
     command.arg("--version");
     run::clean_env(&mut command, &Default::default());
-    match run::execute(command, Duration::from_secs(10)) {
+    match run::execute(
+        command,
+        Duration::from_secs(10),
+        run::CaptureLimits {
+            stdout: 64 * 1024,
+            stderr: 64 * 1024,
+        },
+    ) {
         Ok(output) if output.exit_code == Some(0) => {
             let text = String::from_utf8_lossy(&output.stdout);
             match text.lines().next().map(str::trim) {

@@ -116,6 +116,26 @@ pub struct Actual {
 }
 
 impl Actual {
+    /// The checked values of the embedded runner's report, handed over in-process: the
+    /// output and the program's stderr are bytes already (nothing to decode).
+    pub fn of_embedded(report: &x07_lite::report::RunnerReport) -> Actual {
+        let solve = report.solve.as_ref();
+        Actual {
+            schema_version: Some(x07_lite::report::RUNNER_REPORT_SCHEMA_VERSION.to_string()),
+            mode: Some(report.mode.as_str().to_string()),
+            world: Some(report.world.clone()),
+            exit_code: Some(i64::from(report.exit_code())),
+            compile_ok: Some(report.compile.ok),
+            solve_ok: solve.map(|solve| solve.ok),
+            exit_status: solve.map(|solve| i64::from(solve.exit_status)),
+            output: solve.map(|solve| solve.solve_output().to_vec()),
+            trap: solve.and_then(|solve| solve.trap.clone()),
+            compile_error: report.compile.compile_error.clone(),
+            solve_stderr: solve.map(|solve| solve.stderr.clone()),
+            solved: solve.is_some(),
+        }
+    }
+
     /// The checked values of a report.
     pub fn of(report: &RunnerReport) -> Actual {
         let solve = report.solve.as_ref();
@@ -159,6 +179,22 @@ impl Verdict {
     }
 }
 
+/// The failure of a runner whose stdout went past its capture limit
+/// ([`crate::run::CaptureLimits`]): more than any report can need, so no report is read.
+pub fn cut_report(output: &RunOutput) -> Option<Failure> {
+    (output.stdout_dropped > 0).then(|| Failure::NoReport {
+        parse_error: Some(format!(
+            "more than any report can need: cut after {} bytes, {} more bytes not kept",
+            output.stdout.len(),
+            output.stdout_dropped
+        )),
+        exit: ProcessExit {
+            code: output.exit_code,
+            signal: output.signal,
+        },
+    })
+}
+
 /// Checks one run of `case`.
 pub fn check(case: &PlannedCase, output: &RunOutput) -> Verdict {
     if let crate::plan::Target::TestManifest(test) = &case.target {
@@ -176,6 +212,27 @@ pub fn check(case: &PlannedCase, output: &RunOutput) -> Verdict {
         code: output.exit_code,
         signal: output.signal,
     };
+    if let Some(report) = &output.report {
+        // The embedded runner's report, as data: built by x07-lite's report code (whose
+        // every kind of report the runner's tests validate against the schema), so it
+        // is not printed, parsed and validated again here.
+        let actual = Actual::of_embedded(report);
+        verdict.vm_fail_closed = report
+            .compile
+            .trap
+            .as_deref()
+            .is_some_and(|trap| trap.starts_with("vm backend failure"));
+        verdict
+            .failures
+            .extend(compare(&case.expect, &actual, output));
+        verdict.actual = Some(actual);
+        return verdict;
+    }
+    if let Some(failure) = cut_report(output) {
+        verdict.runner_crashed = true;
+        verdict.failures.push(failure);
+        return verdict;
+    }
     let value: Value = match serde_json::from_slice(&output.stdout) {
         Ok(value) => value,
         Err(error) => {
@@ -661,5 +718,63 @@ mod tests {
         let verdict = check(&case, &output(report, 1));
         assert!(verdict.vm_fail_closed);
         assert!(!verdict.passed());
+    }
+
+    /// The embedded runner's report read as data gives the same values as its printed
+    /// JSON read back, for every shape of report.
+    #[test]
+    fn embedded_reports_read_as_their_printed_json() {
+        use x07_lite::report::{CompileSection, RunMode, RunnerReport as Lite, SolveSection};
+        let solve = |ok: bool, status: i32, stdout: &[u8], stderr: &[u8], trap: Option<&str>| {
+            SolveSection {
+                ok,
+                exit_status: status,
+                stdout: stdout.to_vec(),
+                stderr: stderr.to_vec(),
+                metrics: Some(json!({"fuel_used": 3})),
+                trap: trap.map(str::to_string),
+                trap_help: None,
+            }
+        };
+        let reports = [
+            Lite {
+                mode: RunMode::ProjectCompileRun,
+                world: "run-os".into(),
+                sandbox_backend: None,
+                compile: CompileSection::success("run-os"),
+                solve: Some(solve(true, 0, b"\x02\x00\x00\x00hi", b"{}\n", None)),
+            },
+            Lite {
+                mode: RunMode::CompileRun,
+                world: "run-os-sandboxed".into(),
+                sandbox_backend: Some("os".into()),
+                compile: CompileSection::success("run-os-sandboxed"),
+                solve: Some(solve(
+                    false,
+                    132,
+                    b"",
+                    b"err\nfuel exhausted\n",
+                    Some("fuel exhausted"),
+                )),
+            },
+            Lite {
+                mode: RunMode::ProjectCompileRun,
+                world: "run-os".into(),
+                sandbox_backend: None,
+                compile: CompileSection::failure("run-os", "Parse: bad".into(), None, Vec::new()),
+                solve: None,
+            },
+            Lite {
+                mode: RunMode::ProjectCompileRun,
+                world: "run-os-sandboxed".into(),
+                sandbox_backend: None,
+                compile: CompileSection::vm_failure("run-os-sandboxed", "no vm"),
+                solve: None,
+            },
+        ];
+        for report in &reports {
+            let printed = Actual::of(&RunnerReport::from_value(&report.to_value()).unwrap());
+            assert_eq!(Actual::of_embedded(report), printed, "{report:?}");
+        }
     }
 }

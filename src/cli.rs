@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::audit::{AuditFormat, AuditRequest};
-use crate::backend::{self, BackendChoice, CommandBackend};
+use crate::backend::{self, BackendChoice, Runner};
 use crate::config::{self, SandboxBackend, Selection, WorkspaceConfig};
 use crate::engine;
 use crate::message;
@@ -407,7 +407,7 @@ pub fn load_workspace(
 pub fn resolve_runner(
     runner: &RunnerArgs,
     workspace: &WorkspaceConfig,
-) -> Result<CommandBackend, backend::ResolveError> {
+) -> Result<Runner, backend::ResolveError> {
     let configured = workspace.configured_x07();
     let mut backend =
         backend::resolve(runner.x07.as_deref(), runner.backend, configured.as_deref())?;

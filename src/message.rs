@@ -641,7 +641,8 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
     let has_report = verdict.is_some_and(|v| {
         v.actual.is_some() || (manifest_case && !v.runner_crashed && v.report.is_some())
     });
-    let has_json = verdict.is_some_and(|v| v.report.is_some());
+    let has_json = verdict.is_some_and(|v| v.report.is_some())
+        || output.is_some_and(|output| output.report.is_some());
     if let Some(output) = output {
         if !has_json {
             let code = match (output.exit_code, output.signal) {

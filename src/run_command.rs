@@ -185,11 +185,7 @@ fn json_line(outcome: &engine::CaseOutcome) -> Value {
         CaseStatus::Failed => "failed",
         CaseStatus::Ignored => "ignored",
     };
-    let report = outcome
-        .verdict
-        .as_ref()
-        .and_then(|verdict| verdict.report.clone())
-        .unwrap_or(Value::Null);
+    let report = outcome.report_json().unwrap_or(Value::Null);
     json!({
         "schema_version": RUN_JSON_SCHEMA_VERSION,
         "name": outcome.id().test_name(),
@@ -211,10 +207,10 @@ impl EventSink for RunPrinter {
             Format::Json => format!("{}\n", json_line(outcome)),
             Format::Summary | Format::SummaryAndReport => {
                 let mut text = message::run_summary(outcome);
-                let report = outcome.verdict.as_ref().and_then(|v| v.report.as_ref());
+                let report = outcome.report_json();
                 if let (Format::SummaryAndReport, Some(report)) = (self.format, report) {
                     text.push_str("report:\n");
-                    text.push_str(&serde_json::to_string_pretty(report).unwrap_or_default());
+                    text.push_str(&serde_json::to_string_pretty(&report).unwrap_or_default());
                     text.push('\n');
                 }
                 text.push('\n');

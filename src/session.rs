@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::backend::{self, Backend as _, BackendChoice, CommandBackend, RunnerKind};
+use crate::backend::{self, Backend as _, BackendChoice, Runner, RunnerKind};
 use crate::bless;
 use crate::config::{self, SandboxBackend, Selection as Packages, WorkspaceConfig};
 use crate::differential;
@@ -100,11 +100,7 @@ pub fn override_settings(
 /// and the configured native cache as `X07_NATIVE_CACHE_DIR` unless the caller set it (not
 /// with a clean environment: then only the configured `env` is set). For a real toolchain
 /// the native cache directory is created.
-pub fn set_runner_environment(
-    backend: &mut CommandBackend,
-    workspace: &WorkspaceConfig,
-    clean_env: bool,
-) {
+pub fn set_runner_environment(backend: &mut Runner, workspace: &WorkspaceConfig, clean_env: bool) {
     let settings = workspace.run_settings();
     let clear = if clean_env {
         EnvClear::All

@@ -18,7 +18,9 @@
 //! The target discovers the fixtures of the whole workspace (settings from
 //! `[workspace.metadata.x07]` / `[package.metadata.x07]`), runs them with the
 //! same runner `cargo x07 test` would pick (`$X07`, the `x07` key, `x07` on
-//! PATH, else the embedded runner — this very test binary), and exits with the
+//! PATH, else the embedded runner, in-process: its solver zygotes are this very
+//! test binary started as `<test binary> __x07 __zygote`, which [`main`] dispatches
+//! before anything else), and exits with the
 //! codes `cargo x07 test` uses: 0 when everything passed, 1 when a case failed
 //! (any non-zero code is a failure to `cargo test` and nextest), 4 when the workspace
 //! has no case at all.

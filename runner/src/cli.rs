@@ -1,36 +1,26 @@
 //! The `x07-lite` command line: `run` with the flags of `x07 run`, `policy init`, and
-//! the hidden solver subcommand. Exit codes and the stdout/stderr split follow
-//! `observed-behaviour.md` §1.1: 0 success, 1 a report with a failure, 2 usage errors,
-//! 3 a policy that fails its schema on the derived-policy path.
+//! the hidden solver zygote (`__zygote`, see [`crate::zygote`]). Exit codes and the
+//! stdout/stderr split follow `observed-behaviour.md` §1.1: 0 success, 1 a report with a
+//! failure, 2 usage errors, 3 a policy that fails its schema on the derived-policy path.
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use clap::builder::{NonEmptyStringValueParser, PossibleValuesParser};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::Value;
 
-use crate::derived::{derive, write_derived, DeriveError, Overrides};
-use crate::limits::{
-    cpu_seconds_from_ms, ProcessLimits, DEFAULT_CPU_SECONDS, DEFAULT_MAX_MEMORY_BYTES,
-    DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_SOLVE_FUEL, RUN_OS_ADDRESS_SPACE_SLACK,
-};
-use crate::policy::{is_valid_policy_id, load_policy, Policy};
-use crate::project::{absolute, check_world, Manifest, Profile};
+use crate::derived::Overrides;
+use crate::policy::is_valid_policy_id;
+use crate::project::Manifest;
 use crate::report::{
-    policy_init_line, pretty_text, sort_keys, wrapped_text, CompileSection, RunMode, RunnerReport,
-    WrappedTarget,
+    policy_init_line, pretty_text, sort_keys, wrapped_text, RunnerReport, WrappedTarget,
 };
-use crate::solver::{self, SolverLaunch, SolverSpec, SOLVE_SUBCOMMAND};
+use crate::run::{resolve_against, Next, Refused, RunContext, RunInput, RunRequest, SolveStep};
+use crate::solver;
 use crate::templates;
-
-/// The message of the VM backend, which is never available to x07-lite.
-const VM_FAILURE: &str =
-    "missing firecracker-ctr binary \"firecracker-ctr\" (set X07_VM_FIRECRACKER_CTR_BIN to override)";
+use crate::zygote::Zygote;
 
 /// Runs the CLI with `args` (without argv\[0\]); `self_prefix` is what must follow
 /// `std::env::current_exe()` to re-invoke this same CLI (empty for the `x07-lite`
@@ -48,9 +38,11 @@ pub fn main_with_args(args: Vec<OsString>, self_prefix: Vec<OsString>) -> i32 {
 }
 
 fn dispatch(args: Vec<OsString>, self_prefix: Vec<OsString>) -> i32 {
-    if args.first().is_some_and(|a| a == SOLVE_SUBCOMMAND) {
-        let spec = args.get(1).and_then(|s| s.to_str()).unwrap_or("");
-        return solver::child_main(spec);
+    if args
+        .first()
+        .is_some_and(|a| a == crate::zygote::ZYGOTE_SUBCOMMAND)
+    {
+        return crate::zygote::serve();
     }
     let mut argv = vec![OsString::from("x07")];
     argv.extend(args.iter().cloned());
@@ -79,10 +71,7 @@ fn dispatch(args: Vec<OsString>, self_prefix: Vec<OsString>) -> i32 {
             let pretty = run.get_one::<String>("json").is_some_and(|m| m == "pretty");
             json_envelope(&args, &self_prefix, pretty)
         }
-        Some(("run", run)) => match run_command(run, &args, &self_prefix) {
-            Ok(code) => code,
-            Err(failure) => failure.emit(),
-        },
+        Some(("run", run)) => run_command(run, &args, &self_prefix),
         Some(("policy", policy)) => match policy.subcommand() {
             Some(("init", init)) => match policy_init(init) {
                 Ok(code) => code,
@@ -348,27 +337,17 @@ fn policy_init_args() -> Command {
         )
 }
 
-/// A run that ends without a report.
+/// A command that ends without a report: rc 2 with one stderr line.
 enum Failure {
-    /// rc 2 with one stderr line.
+    /// The message.
     Usage(String),
-    /// rc 3 with an x07diag line on stderr.
-    Schema(String),
 }
 
 impl Failure {
     fn emit(self) -> i32 {
-        let mut stderr = std::io::stderr().lock();
-        match self {
-            Failure::Usage(message) => {
-                let _ = writeln!(stderr, "{message}");
-                2
-            }
-            Failure::Schema(message) => {
-                let _ = stderr.write_all(DeriveError::diag_line(&message).as_bytes());
-                3
-            }
-        }
+        let Failure::Usage(message) = self;
+        write_stderr(format!("{message}\n").as_bytes());
+        2
     }
 }
 
@@ -383,546 +362,133 @@ fn strings(matches: &ArgMatches, id: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// argv_v1: u32le count, then (u32le length, bytes) per argument.
-pub fn encode_argv_v1(args: &[String]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&(args.len() as u32).to_le_bytes());
-    for arg in args {
-        out.extend_from_slice(&(arg.len() as u32).to_le_bytes());
-        out.extend_from_slice(arg.as_bytes());
-    }
-    out
-}
-
-fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
-}
-
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// `path` without `.` segments (`./src` → `src`, `.` → empty).
-fn lexical(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect()
-}
-
-/// Where `relative` points when resolved against `base` (kept as is when absolute).
-fn resolve_against(base: &Path, relative: &str) -> PathBuf {
-    let path = Path::new(relative);
-    if path.is_absolute() {
-        path.to_path_buf()
+/// The typed request of `x07 run`'s flags.
+fn run_request(matches: &ArgMatches, raw_args: &[OsString]) -> RunRequest {
+    let one = |id: &str| matches.get_one::<String>(id).cloned();
+    let number = |id: &str| matches.get_one::<u64>(id).copied();
+    let args = strings(matches, "args");
+    // The order `x07 run` reads the input flags in (clap refuses most pairs).
+    let input = if let Some(path) = one("input") {
+        RunInput::File(path)
+    } else if matches.get_flag("stdin") {
+        RunInput::Stdin
+    } else if let Some(text) = one("input_b64") {
+        RunInput::Base64(text)
+    } else if !args.is_empty() {
+        RunInput::Args(args)
+    } else if raw_args.iter().any(|a| a == "--") {
+        RunInput::EndOfFlags
     } else {
-        base.join(path)
+        RunInput::None
+    };
+    RunRequest {
+        project: one("project"),
+        program: one("program"),
+        artifact: one("artifact"),
+        module_roots: strings(matches, "module_root"),
+        repair: one("repair").unwrap_or_else(|| "write".into()),
+        report_out: one("report_out"),
+        world: one("world"),
+        profile: one("profile"),
+        policy: one("policy"),
+        overrides: Overrides {
+            allow_hosts: strings(matches, "allow_host"),
+            allow_host_files: strings(matches, "allow_host_file")
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            deny_hosts: strings(matches, "deny_host"),
+            deny_host_files: strings(matches, "deny_host_file")
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            allow_read_roots: strings(matches, "allow_read_root"),
+            allow_write_roots: strings(matches, "allow_write_root"),
+        },
+        sandbox_backend: one("sandbox_backend"),
+        accept_weaker_isolation: matches.get_flag("accept_weaker"),
+        input,
+        solve_fuel: number("solve_fuel"),
+        max_memory_bytes: number("max_memory_bytes"),
+        max_output_bytes: number("max_output_bytes"),
+        cpu_time_limit_seconds: number("cpu_time_limit_seconds"),
     }
 }
 
-fn run_command(
-    matches: &ArgMatches,
-    raw_args: &[OsString],
-    self_prefix: &[OsString],
-) -> Result<i32, Failure> {
-    let project_flag = matches.get_one::<String>("project");
-    let program_flag = matches.get_one::<String>("program");
-    let artifact_flag = matches.get_one::<String>("artifact");
-    let module_roots_flag = strings(matches, "module_root");
-    let repair = matches
-        .get_one::<String>("repair")
-        .map(String::as_str)
-        .unwrap_or("write");
+fn write_stderr(bytes: &[u8]) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(bytes).and_then(|()| stderr.flush());
+}
+
+/// Starts the solver through a zygote of this executable (`<exe> [self_prefix...]
+/// __zygote`, the way cargo-x07 starts every solver) and collects what it did.
+fn solve(step: &SolveStep, self_prefix: &[OsString]) -> Result<solver::RawRun, String> {
+    let exe =
+        std::env::current_exe().map_err(|err| format!("locate x07-lite executable: {err}"))?;
+    let mut zygote =
+        Zygote::start(&exe, self_prefix).map_err(|err| format!("spawn solver: {err}"))?;
+    let solved = zygote.spawn(&step.launch, &step.input)?.finish(None)?;
+    Ok(solved.raw)
+}
+
+/// The typed request of an `x07 run` command line (`args` after the program name,
+/// starting with `run`), as [`crate::run::prepare`] takes it; clap's error when the
+/// flags do not parse.
+pub fn parse_run_request(args: &[OsString]) -> Result<RunRequest, clap::Error> {
+    let mut argv = vec![OsString::from("x07")];
+    argv.extend(args.iter().cloned());
+    let matches = command().try_get_matches_from(argv)?;
+    match matches.subcommand() {
+        Some(("run", run)) => Ok(run_request(run, args)),
+        _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+    }
+}
+
+/// `x07 run`: plan the run ([`crate::run::prepare`]), start the solver, build the
+/// report ([`crate::run::finish`]) and print it.
+fn run_command(matches: &ArgMatches, raw_args: &[OsString], self_prefix: &[OsString]) -> i32 {
     let report_shape = matches
         .get_one::<String>("report")
         .map(String::as_str)
         .unwrap_or("runner");
-    let report_out = matches.get_one::<String>("report_out");
-
-    let targets = [project_flag, program_flag, artifact_flag]
-        .iter()
-        .filter(|t| t.is_some())
-        .count();
-    if targets > 1 {
-        return usage("set exactly one of --project, --program, or --artifact");
-    }
-    if report_out.is_some_and(|out| out == "-") {
-        return usage("--report-out '-' is not supported (stdout is reserved for the report)");
-    }
-    if artifact_flag.is_some() {
-        return usage("--artifact is not supported by x07-lite (it runs x07AST programs, not native executables)");
-    }
-    let cwd = std::env::current_dir().map_err(|e| Failure::Usage(format!("cwd: {e}")))?;
-
-    // Target: the manifest (if any), the entry program, and the mode.
-    let (manifest, program_path, program_shown, project_target) =
-        if let Some(project) = project_flag {
-            let path = Path::new(project);
-            let manifest_path = if path.is_dir() {
-                path.join(crate::project::MANIFEST_FILE)
-            } else {
-                path.to_path_buf()
+    let request = run_request(matches, raw_args);
+    let prepared = match RunContext::of_process()
+        .map_err(|failure| Refused {
+            exit_code: failure.exit_code(),
+            stderr: failure.stderr(),
+        })
+        .and_then(|context| crate::run::prepare(&request, &context))
+    {
+        Ok(prepared) => prepared,
+        Err(refused) => {
+            write_stderr(&refused.stderr);
+            return refused.exit_code;
+        }
+    };
+    write_stderr(&prepared.stderr);
+    let wrapped =
+        (report_shape == "wrapped").then_some((&prepared.wrapped_target, prepared.repair.as_str()));
+    let report_out = request.report_out.as_ref();
+    let report = match prepared.next {
+        Next::Report(report) => report,
+        Next::Solve(step) => {
+            let raw = match solve(&step, self_prefix) {
+                Ok(raw) => raw,
+                Err(message) => return Failure::Usage(message).emit(),
             };
-            let manifest = Manifest::load(&manifest_path).map_err(Failure::Usage)?;
-            if !module_roots_flag.is_empty() {
-                return usage("--module-root is only valid with --program");
-            }
-            let entry = manifest.root.join(&manifest.entry);
-            let shown = display(&manifest.resolve(&manifest.entry));
-            (Some(manifest), entry, shown, true)
-        } else if let Some(program) = program_flag {
-            if !program.ends_with(".x07.json") {
-                return usage(format!(
-                    "--program must be an x07AST JSON file (*.x07.json), got {program}"
-                ));
-            }
-            let start = Path::new(program).parent().unwrap_or(Path::new(""));
-            let manifest = match Manifest::find_upwards(start) {
-                Some(path) => Some(Manifest::load(&path).map_err(Failure::Usage)?),
-                None => None,
-            };
-            (
-                manifest,
-                absolute(Path::new(program)),
-                program.clone(),
-                false,
-            )
-        } else {
-            let Some(path) = Manifest::find_upwards(&cwd) else {
-                return usage("no project found (pass --project, --program, or --artifact)");
-            };
-            let manifest = Manifest::load(&path).map_err(Failure::Usage)?;
-            if !module_roots_flag.is_empty() {
-                return usage("--module-root is only valid with --program");
-            }
-            let entry = manifest.root.join(&manifest.entry);
-            let shown = display(&manifest.resolve(&manifest.entry));
-            (Some(manifest), entry, shown, true)
-        };
-
-    // Profile and world.
-    let profile_flag = matches.get_one::<String>("profile").map(String::as_str);
-    let profile: Option<(String, Profile)> = match &manifest {
-        Some(manifest) => manifest
-            .select_profile(profile_flag)
-            .map_err(Failure::Usage)?,
-        None => {
-            if profile_flag.is_some() {
-                return usage(
-                    "--profile requires a project manifest (--project or a discovered x07.json)",
-                );
-            }
-            None
+            let finished = crate::run::finish(step.finish, raw);
+            write_stderr(&finished.stderr);
+            finished.report
         }
     };
-    let world = match (matches.get_one::<String>("world"), &profile, &manifest) {
-        (Some(world), _, _) => {
-            check_world(world)
-                .map_err(|why| Failure::Usage(format!("invalid --world {world:?}: {why}")))?;
-            world.clone()
-        }
-        (None, Some((name, profile)), manifest) => {
-            let world = profile
-                .world
-                .clone()
-                .or_else(|| manifest.as_ref().map(|m| m.world.clone()))
-                .unwrap_or_else(|| "run-os".to_string());
-            check_world(&world).map_err(|why| {
-                Failure::Usage(format!("invalid profiles[{name:?}].world {world:?}: {why}"))
-            })?;
-            world
-        }
-        (None, None, Some(manifest)) => {
-            check_world(&manifest.world).map_err(|why| {
-                Failure::Usage(format!(
-                    "invalid x07.json world {:?}: {why}",
-                    manifest.world
-                ))
-            })?;
-            manifest.world.clone()
-        }
-        (None, None, None) => "run-os".to_string(),
-    };
-    let sandboxed = world == "run-os-sandboxed";
-    let policy_flag = matches.get_one::<String>("policy");
-    if let Some((name, profile)) = &profile {
-        let profile_sandboxed = profile.world.as_deref() == Some("run-os-sandboxed");
-        if profile_sandboxed && profile.policy.is_none() && policy_flag.is_none() {
-            return usage(format!(
-                "profiles[{name:?}].policy is required when profiles[{name:?}].world is run-os-sandboxed"
-            ));
-        }
-        if !profile_sandboxed && profile.policy.is_some() {
-            return usage(format!(
-                "profiles[{name:?}].policy is only valid when profiles[{name:?}].world is run-os-sandboxed"
-            ));
-        }
+    match emit_report(matches, &report, wrapped, report_out, report_shape) {
+        Ok(code) => code,
+        Err(failure) => failure.emit(),
     }
-    if policy_flag.is_some() && !sandboxed {
-        return usage("--policy is only valid for --world run-os-sandboxed");
-    }
-    let overrides = Overrides {
-        allow_hosts: strings(matches, "allow_host"),
-        allow_host_files: strings(matches, "allow_host_file")
-            .into_iter()
-            .map(PathBuf::from)
-            .collect(),
-        deny_hosts: strings(matches, "deny_host"),
-        deny_host_files: strings(matches, "deny_host_file")
-            .into_iter()
-            .map(PathBuf::from)
-            .collect(),
-        allow_read_roots: strings(matches, "allow_read_root"),
-        allow_write_roots: strings(matches, "allow_write_root"),
-    };
-    if !overrides.is_empty() && !sandboxed {
-        return usage("--allow-host/--deny-host/--allow-read-root/--allow-write-root requires run-os-sandboxed (policy-enforced OS world)");
-    }
-    let project_root = manifest.as_ref().map(|m| m.root.clone());
-    let policy_path: Option<PathBuf> = if sandboxed {
-        let base = project_root.clone().unwrap_or_else(|| cwd.clone());
-        match (
-            policy_flag,
-            profile.as_ref().and_then(|(_, p)| p.policy.as_ref()),
-        ) {
-            (Some(flag), _) => Some(resolve_against(&base, flag)),
-            (None, Some(from_profile)) => Some(resolve_against(&base, from_profile)),
-            (None, None) => {
-                return usage(
-                    "run-os-sandboxed requires a policy file (--policy or profile policy)",
-                )
-            }
-        }
-        .map(|p| crate::project::normalize(&p))
-    } else {
-        None
-    };
-
-    // The program file (x07-lite never rewrites it, whatever --repair says).
-    match std::fs::read(&program_path) {
-        Ok(bytes) => {
-            if repair != "off" {
-                match serde_json::from_slice::<Value>(&bytes) {
-                    Err(err) => {
-                        return usage(format!(
-                            "repair program: {program_shown}: parse x07AST JSON: {program_shown}: {err}"
-                        ))
-                    }
-                    Ok(value) if repair == "memory" => {
-                        let base = match (&manifest, project_target) {
-                            (Some(manifest), true) => manifest.root.clone(),
-                            _ => program_path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                        };
-                        stage_repair_copy(&base, &program_path, value);
-                    }
-                    Ok(_) => {}
-                }
-            }
-        }
-        Err(err) => {
-            return usage(if repair == "off" {
-                format!("read program: {program_shown}: {err}")
-            } else {
-                format!("repair program: {program_shown}: read x07AST: {program_shown}: {err}")
-            })
-        }
-    }
-
-    // Policy: loaded, or derived then loaded.
-    let mut policy: Option<(PathBuf, Policy)> = None;
-    if let Some(path) = &policy_path {
-        let effective = if overrides.is_empty() {
-            path.clone()
-        } else {
-            let bytes = match std::fs::read(path) {
-                Ok(bytes) => bytes,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                    return usage(format!("missing policy file: {}", path.display()))
-                }
-                Err(err) => return usage(format!("read policy file: {}: {err}", path.display())),
-            };
-            let derived = derive(path, &bytes, &overrides).map_err(|err| match err {
-                DeriveError::Usage(message) => Failure::Usage(message),
-                DeriveError::Schema(message) => Failure::Schema(message),
-            })?;
-            // The derived policy must pass the same checks as any policy before it is
-            // written (a `;` in a root flag would otherwise smuggle in more roots).
-            crate::policy::parse_policy(derived.text.as_bytes())
-                .map_err(|err| Failure::Usage(err.to_string()))?;
-            let root = project_root.clone().unwrap_or_else(|| cwd.clone());
-            let written = write_derived(&root, &derived)
-                .map_err(|err| Failure::Usage(format!("write derived policy: {err}")))?;
-            eprintln!("x07 run: using derived policy {}", written.display());
-            written
-        };
-        let loaded = load_policy(&effective).map_err(|err| Failure::Usage(err.to_string()))?;
-        policy = Some((effective, loaded));
-    }
-
-    // Sandbox backend: the VM backend is never available here, so it fails closed.
-    let mut sandbox_backend: Option<String> = None;
-    let mut vm_failure = false;
-    if sandboxed {
-        let backend = matches
-            .get_one::<String>("sandbox_backend")
-            .cloned()
-            .or_else(|| std::env::var("X07_SANDBOX_BACKEND").ok())
-            .unwrap_or_else(|| "vm".to_string());
-        let accepted =
-            matches.get_flag("accept_weaker") || env_flag("X07_I_ACCEPT_WEAKER_ISOLATION");
-        match backend.as_str() {
-            "os" | "none" if accepted => sandbox_backend = Some(backend.clone()),
-            "os" | "none" => {
-                let effective = if backend == "os" { "Os" } else { "None" };
-                return usage(format!(
-                    "run-os-sandboxed defaults to sandbox_backend=vm and fails closed; effective sandbox backend is {effective}\n\nfix:\n  - use a VM backend: --sandbox-backend=vm (default), or\n  - explicitly accept weaker isolation: --i-accept-weaker-isolation (or set X07_I_ACCEPT_WEAKER_ISOLATION=1)"
-                ));
-            }
-            _ => vm_failure = true,
-        }
-    }
-
-    // Lockfile.
-    if let Some(manifest) = &manifest {
-        if matches!(manifest.ensure_lockfile(), Ok(true)) {
-            eprintln!(
-                "x07 run: hydrated project dependencies via `x07 pkg lock --project {}`",
-                manifest.root.join(crate::project::MANIFEST_FILE).display()
-            );
-        }
-    }
-
-    // Input.
-    let profile_ref = profile.as_ref().map(|(_, p)| p);
-    let input = resolve_input(matches, raw_args, profile_ref, project_root.as_deref())?;
-
-    // Limits.
-    let pick = |id: &str, from_profile: Option<u64>, default: u64| -> u64 {
-        matches
-            .get_one::<u64>(id)
-            .copied()
-            .or(from_profile)
-            .unwrap_or(default)
-    };
-    let fuel = pick(
-        "solve_fuel",
-        profile_ref.and_then(|p| p.solve_fuel),
-        DEFAULT_SOLVE_FUEL,
-    );
-    let max_memory_bytes = pick(
-        "max_memory_bytes",
-        profile_ref.and_then(|p| p.max_memory_bytes),
-        DEFAULT_MAX_MEMORY_BYTES,
-    );
-    let max_output_bytes = pick(
-        "max_output_bytes",
-        profile_ref.and_then(|p| p.max_output_bytes),
-        DEFAULT_MAX_OUTPUT_BYTES,
-    );
-    let cpu_flag = matches
-        .get_one::<u64>("cpu_time_limit_seconds")
-        .copied()
-        .or(profile_ref.and_then(|p| p.cpu_time_limit_seconds));
-
-    // Module roots: absolute for the compile, as shown for the wrapped report.
-    let (roots_abs, roots_shown): (Vec<PathBuf>, Vec<String>) = if !module_roots_flag.is_empty() {
-        (
-            module_roots_flag
-                .iter()
-                .map(|r| absolute(Path::new(r)))
-                .collect(),
-            module_roots_flag.clone(),
-        )
-    } else if let Some(manifest) = &manifest {
-        let abs: Vec<PathBuf> = manifest
-            .module_roots
-            .iter()
-            .map(|r| crate::project::normalize(&manifest.root.join(r)))
-            .collect();
-        let shown: Vec<String> = if project_target {
-            abs.iter().map(|p| display(p)).collect()
-        } else {
-            manifest
-                .module_roots
-                .iter()
-                .map(|r| display(&lexical(&manifest.resolve(r))))
-                .collect()
-        };
-        if !project_target && shown.iter().any(String::is_empty) {
-            // x07 hands its runner an empty `--module-root` here (observed-behaviour.md
-            // §1.7); the run fails the same way.
-            eprint!("error: a value is required for '--module-root <MODULE_ROOT>' but none was supplied\n\nFor more information, try '--help'.\n");
-            return Ok(2);
-        }
-        (abs, shown)
-    } else {
-        let dir = Path::new(program_flag.map(String::as_str).unwrap_or(""))
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        };
-        (vec![absolute(&dir)], vec![display(&dir)])
-    };
-
-    // `--repair=memory` on a project runs it as a program, in the caller's cwd.
-    let mode = if project_target && repair != "memory" {
-        RunMode::ProjectCompileRun
-    } else {
-        RunMode::CompileRun
-    };
-    let program_cwd = match (&manifest, mode) {
-        (Some(manifest), RunMode::ProjectCompileRun) => manifest.root.clone(),
-        _ => cwd.clone(),
-    };
-    let wrapped_target = WrappedTarget {
-        kind: if project_target { "project" } else { "program" },
-        path: match (&manifest, project_target) {
-            (Some(manifest), true) => display(&manifest.root.join(crate::project::MANIFEST_FILE)),
-            _ => program_shown.clone(),
-        },
-        project_root: manifest.as_ref().map(|m| display(&m.root)),
-        lockfile: manifest
-            .as_ref()
-            .map(|m| display(&m.root.join(&m.lockfile))),
-        resolved_module_roots: roots_shown.clone(),
-    };
-    let wrapped = (report_shape == "wrapped").then_some((&wrapped_target, repair));
-
-    // The VM backend fails closed once x07 would hand the run to its runner.
-    if vm_failure {
-        eprintln!("{VM_FAILURE}");
-        let report = RunnerReport {
-            mode,
-            world: world.clone(),
-            sandbox_backend: None,
-            compile: CompileSection::vm_failure(&world, VM_FAILURE),
-            solve: None,
-        };
-        return emit_report(matches, &report, wrapped, report_out, report_shape);
-    }
-
-    // Compile and solve in a child process.
-    let mut env: Vec<(OsString, OsString)> = Vec::new();
-    let (limits, wall_limit, starved_grace) = match &policy {
-        Some((_, policy)) => {
-            // A sandboxed solver gets only `X07_*` and the keys the policy allows.
-            env.extend(solver::sandbox_environment(policy, std::env::vars_os()));
-            env.push(("X07_OS_SANDBOXED".into(), "1".into()));
-            env.extend(
-                policy_env(policy)
-                    .into_iter()
-                    .map(|(k, v)| (k.into(), v.into())),
-            );
-            (
-                ProcessLimits {
-                    cpu_seconds: Some(cpu_seconds_from_ms(policy.limits.cpu_ms)),
-                    address_space_bytes: Some(policy.limits.mem_bytes),
-                    open_files: Some(policy.limits.fds.max(8)),
-                    core_dumps: policy.limits.core_dumps.unwrap_or(false),
-                    file_size_bytes: policy.fs.max_write_bytes.filter(|_| policy.fs.enabled),
-                },
-                Duration::from_millis(policy.limits.wall_ms),
-                Duration::ZERO,
-            )
-        }
-        None => {
-            let cpu = cpu_flag.unwrap_or(DEFAULT_CPU_SECONDS).max(1);
-            (
-                ProcessLimits {
-                    cpu_seconds: Some(cpu),
-                    address_space_bytes: Some(
-                        max_memory_bytes
-                            .saturating_mul(4)
-                            .saturating_add(RUN_OS_ADDRESS_SPACE_SLACK),
-                    ),
-                    open_files: None,
-                    core_dumps: false,
-                    file_size_bytes: None,
-                },
-                // The real runner allows one second more than the CPU limit. A solver that
-                // is still runnable then (starved on a busy machine) gets up to 3 × the CPU
-                // limit more, so the CPU limit decides as it does on an idle machine; a
-                // sleeping or blocked one times out on time.
-                Duration::from_secs(cpu + 1),
-                Duration::from_secs(cpu * 3),
-            )
-        }
-    };
-    env.push(("X07_WORLD".into(), world.clone().into()));
-    // The solver's own wall clock only backs up this process's (which decides).
-    let wall_backstop = wall_limit + starved_grace + Duration::from_secs(1);
-    let exe = std::env::current_exe()
-        .map_err(|err| Failure::Usage(format!("locate x07-lite executable: {err}")))?;
-    let launch = SolverLaunch {
-        exe,
-        self_prefix: self_prefix.to_vec(),
-        cwd: program_cwd,
-        env,
-        clear_env: policy.is_some(),
-        wall_limit,
-        starved_grace,
-        max_output_bytes,
-        spec: SolverSpec {
-            entry: program_path.clone(),
-            module_roots: roots_abs.clone(),
-            policy: policy.as_ref().map(|(path, _)| path.clone()),
-            fuel,
-            max_memory_bytes,
-            limits,
-            parent_pid: Some(std::process::id()),
-            wall_backstop_ms: Some(wall_backstop.as_millis() as u64),
-        },
-    };
-    let raw = solver::launch(&launch, &input).map_err(Failure::Usage)?;
-    if let Some(err) = solver::compile_failure(&raw) {
-        print_compile_hints(&err.message, &roots_shown);
-        let report = RunnerReport {
-            mode,
-            world: world.clone(),
-            sandbox_backend,
-            compile: CompileSection::failure(
-                &world,
-                err.message,
-                err.diagnostics,
-                err.native_requires,
-            ),
-            solve: None,
-        };
-        return emit_report(matches, &report, wrapped, report_out, report_shape);
-    }
-    // Notes of the solver (no Landlock on this kernel): once on stderr, and in the
-    // report's diagnostics.
-    let mut compile = CompileSection::success(&world);
-    if !raw.notes.is_empty() {
-        for note in &raw.notes {
-            eprintln!("{note}");
-        }
-        compile.diagnostics = Some(Value::Array(
-            raw.notes
-                .iter()
-                .map(|note| {
-                    serde_json::json!({
-                        "code": "X07-LITE-SANDBOX-0001",
-                        "message": note,
-                        "severity": "warning",
-                        "stage": "run",
-                    })
-                })
-                .collect(),
-        ));
-    }
-    let solve = solver::solve_section(raw, max_output_bytes, fuel);
-    let report = RunnerReport {
-        mode,
-        world: world.clone(),
-        sandbox_backend,
-        compile,
-        solve: Some(solve),
-    };
-    emit_report(matches, &report, wrapped, report_out, report_shape)
 }
 
 /// `x07 run --json[=pretty]`: the run (this CLI again, without the flag) wrapped in the
@@ -1041,144 +607,6 @@ fn emit_envelope(
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     exit_code
-}
-
-/// `--repair=memory` leaves the source alone and stages a canonical copy (one line,
-/// keys sorted) at `<base>/.x07/repair/_staged/0/<file>`, as x07 does.
-fn stage_repair_copy(base: &Path, program: &Path, mut value: Value) {
-    let Some(name) = program.file_name() else {
-        return;
-    };
-    let dir = base.join(".x07").join("repair").join("_staged").join("0");
-    sort_keys(&mut value);
-    let text = format!("{value}\n");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(name), text);
-    }
-}
-
-/// The `X07_OS_*` variables the real runner hands a sandboxed program.
-fn policy_env(policy: &Policy) -> Vec<(String, String)> {
-    let hosts = policy
-        .net
-        .allow_hosts
-        .iter()
-        .map(|h| {
-            let ports: Vec<String> = h.ports.iter().map(u64::to_string).collect();
-            format!("{}:{}", h.host, ports.join(","))
-        })
-        .collect::<Vec<_>>()
-        .join(";");
-    vec![
-        (
-            "X07_OS_FS_READ_ROOTS".into(),
-            policy.fs.read_roots.join(";"),
-        ),
-        (
-            "X07_OS_FS_WRITE_ROOTS".into(),
-            policy.fs.write_roots.join(";"),
-        ),
-        (
-            "X07_OS_DENY_HIDDEN".into(),
-            if policy.fs.deny_hidden { "1" } else { "0" }.into(),
-        ),
-        ("X07_OS_NET_ALLOW_HOSTS".into(), hosts),
-        (
-            "X07_OS_TIME_MAX_SLEEP_MS".into(),
-            policy.time.max_sleep_ms.to_string(),
-        ),
-        (
-            "X07_OS_ENV_ALLOW_KEYS".into(),
-            policy.env.allow_keys.join(";"),
-        ),
-        (
-            "X07_OS_PROC_ALLOW_EXECS".into(),
-            policy.process.allow_execs.join(";"),
-        ),
-    ]
-}
-
-fn resolve_input(
-    matches: &ArgMatches,
-    raw_args: &[OsString],
-    profile: Option<&Profile>,
-    project_root: Option<&Path>,
-) -> Result<Vec<u8>, Failure> {
-    if let Some(path) = matches.get_one::<String>("input") {
-        return std::fs::read(path)
-            .map_err(|err| Failure::Usage(format!("read input: {path}: {err}")));
-    }
-    if matches.get_flag("stdin") {
-        let mut data = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut data)
-            .map_err(|err| Failure::Usage(format!("read stdin: {err}")))?;
-        return Ok(data);
-    }
-    if let Some(text) = matches.get_one::<String>("input_b64") {
-        return B64
-            .decode(text)
-            .map_err(|err| Failure::Usage(format!("decode --input-b64: {err}")));
-    }
-    let args = strings(matches, "args");
-    if !args.is_empty() {
-        return Ok(encode_argv_v1(&args));
-    }
-    if raw_args.iter().any(|a| a == "--") {
-        // `--` with nothing after it: empty input, not an argv_v1 count of 0.
-        return Ok(Vec::new());
-    }
-    if let Some(input) = profile.and_then(|p| p.input.as_ref()) {
-        let base = project_root.map(Path::to_path_buf).unwrap_or_default();
-        let path = resolve_against(&base, input);
-        return std::fs::read(&path)
-            .map_err(|err| Failure::Usage(format!("read input: {input}: {err}")));
-    }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return Ok(Vec::new());
-    }
-    let mut data = Vec::new();
-    let _ = stdin.lock().read_to_end(&mut data);
-    Ok(data)
-}
-
-/// `hint: x07 ast get ...` lines for compile errors that carry JSON pointers into a
-/// module file found under the module roots.
-fn print_compile_hints(message: &str, roots_shown: &[String]) {
-    let Some(fn_at) = message.find("(fn=") else {
-        return;
-    };
-    let function: String = message[fn_at + 4..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != ')')
-        .collect();
-    let Some((module, _)) = function.rsplit_once('.') else {
-        return;
-    };
-    let relative = format!("{}.x07.json", module.replace('.', "/"));
-    let Some(file) = roots_shown.iter().find_map(|root| {
-        let candidate = Path::new(root).join(&relative);
-        candidate.is_file().then(|| {
-            if Path::new(root).is_absolute() {
-                display(&candidate)
-            } else {
-                format!("./{}", display(&crate::project::normalize(&candidate)))
-            }
-        })
-    }) else {
-        return;
-    };
-    let mut stderr = std::io::stderr().lock();
-    for token in message.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
-        let pointer = token
-            .strip_prefix("moved_ptr=")
-            .or_else(|| token.strip_prefix("ptr="));
-        if let Some(pointer) = pointer {
-            let _ = writeln!(stderr, "hint: x07 ast get --in {file} --ptr {pointer}");
-        }
-    }
 }
 
 fn emit_report(
@@ -1305,18 +733,6 @@ fn policy_init(matches: &ArgMatches) -> Result<i32, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn argv_v1_layout() {
-        let args: Vec<String> = ["a", "bc", "", "d e"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(
-            encode_argv_v1(&args),
-            b"\x04\x00\x00\x00\x01\x00\x00\x00a\x02\x00\x00\x00bc\x00\x00\x00\x00\x03\x00\x00\x00d e"
-        );
-    }
 
     #[test]
     fn clap_conflicts_read_like_x07() {

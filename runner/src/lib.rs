@@ -24,13 +24,35 @@ pub mod vm;
 
 pub use crate::eval::{solve, MemStats, SolveLimits, SolveOutcome, SolveStats};
 pub use crate::parse::{load_program, CompileError, Program};
-pub mod cli;
 pub mod derived;
-pub mod limits;
-pub mod os;
 pub mod policy;
 pub mod project;
 pub mod report;
-pub mod sandbox;
-pub mod solver;
 pub mod templates;
+
+// Running programs needs Linux: the solver's parent-death signal, child subreaper and
+// dumpability (`prctl`), Landlock, `openat2`, pidfds, descriptors passed over UNIX
+// sockets and a forking zygote. The language core, policies, projects, reports and
+// templates above build anywhere.
+#[cfg(target_os = "linux")]
+pub mod cli;
+#[cfg(target_os = "linux")]
+pub mod limits;
+#[cfg(target_os = "linux")]
+pub mod os;
+#[cfg(target_os = "linux")]
+pub mod run;
+#[cfg(target_os = "linux")]
+pub mod sandbox;
+#[cfg(target_os = "linux")]
+pub mod solver;
+#[cfg(target_os = "linux")]
+pub mod zygote;
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "x07-lite runs programs only on Linux: its solver needs prctl (PR_SET_PDEATHSIG, \
+     PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE), Landlock, openat2, pidfds, SCM_RIGHTS and a \
+     forking zygote, which this target does not have (macOS is not supported; see the \
+     README's Platforms section)"
+);

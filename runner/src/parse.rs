@@ -73,6 +73,16 @@ pub fn load_program(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Progr
 /// Stack of the compile thread.
 const COMPILE_STACK_BYTES: usize = 64 * 1024 * 1024;
 
+/// [`load_program`] on the calling thread, which must have a stack for the deepest
+/// nesting (as [`load_program`]'s helper thread has: 64 MiB); the solver calls it on its
+/// main thread with `RLIMIT_STACK` raised that far, so no thread is started.
+pub fn load_program_on_this_thread(
+    entry_file: &Path,
+    module_roots: &[PathBuf],
+) -> Result<Program, CompileError> {
+    load_program_here(entry_file, module_roots)
+}
+
 fn load_program_here(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Program, CompileError> {
     let text = std::fs::read(entry_file).map_err(|e| {
         CompileError::new(format!(

@@ -143,9 +143,9 @@ pub struct SolveSection {
     pub ok: bool,
     /// Process exit code, or 128 + signal.
     pub exit_status: i32,
-    /// The payload of the output frame.
-    pub solve_output: Vec<u8>,
-    /// Raw (framed, possibly cut) stdout of the solver.
+    /// Raw (framed, possibly cut) stdout of the solver. When the solve is `ok` it is
+    /// exactly the frame, so the output is not kept twice: see
+    /// [`SolveSection::solve_output`].
     pub stdout: Vec<u8>,
     /// Raw stderr of the solver (stats line or trap text).
     pub stderr: Vec<u8>,
@@ -158,6 +158,16 @@ pub struct SolveSection {
 }
 
 impl SolveSection {
+    /// The payload of the output frame: the solver's stdout after the length prefix when
+    /// the solve is `ok` (the framing rules held), else empty.
+    pub fn solve_output(&self) -> &[u8] {
+        if self.ok {
+            self.stdout.get(4..).unwrap_or_default()
+        } else {
+            &[]
+        }
+    }
+
     /// The `solve` object as the shared report type.
     pub fn to_model(&self) -> model::SolveResult {
         let metric = |key: &str| {
@@ -185,7 +195,7 @@ impl SolveSection {
             rr_open_calls: metric("rr_open_calls"),
             rr_stats_calls: metric("rr_stats_calls"),
             sched_stats: metric("sched_stats"),
-            solve_output_b64: model::encode(&self.solve_output),
+            solve_output_b64: model::encode(self.solve_output()),
             stderr_b64: model::encode(&self.stderr),
             stdout_b64: model::encode(&self.stdout),
             trap: self.trap.clone(),
@@ -360,7 +370,6 @@ mod tests {
         SolveSection {
             ok: true,
             exit_status: 0,
-            solve_output: b"hi".to_vec(),
             stdout: b"\x02\x00\x00\x00hi".to_vec(),
             stderr: b"{}\n".to_vec(),
             metrics: Some(json!({"fuel_used": 2, "mem_stats": {"alloc_calls": 1}})),

@@ -1,50 +1,55 @@
-//! The solver process: `solve` runs in a child process (a re-exec of the current
-//! executable with the hidden `__solve` subcommand) that mirrors the ABI of the real
-//! compiled executable, and the parent applies the real runner's framing rules.
+//! The solver process: `solve` runs in a process of its own that mirrors the ABI of the
+//! real compiled executable, and its starter applies the real runner's framing rules.
+//! Every solver is forked by a solver zygote ([`crate::zygote`]): the `x07-lite run`
+//! command line starts one zygote for its one run, cargo-x07 one per worker thread.
 //!
-//! Child ABI (`observed-behaviour.md` §1.2 end, §5.3): `u32le len + input` on stdin;
-//! on success `u32le len + output` on stdout, one JSON stats line on stderr, exit 0;
-//! on a trap the trap text on stderr (one line, escaped) and exit status 132;
-//! `os.process.exit(c)` exits with `c` and writes no frame.
+//! ABI (`observed-behaviour.md` §1.2 end, §5.3), as the real executable's: on success
+//! `u32le len + output` on stdout, one JSON stats line on stderr, exit 0; on a trap the
+//! trap text on stderr (one line, escaped) and exit status 132; `os.process.exit(c)`
+//! exits with `c` and writes no frame. The input comes with the zygote's request (the
+//! real executable reads it from a file), and stdin is `/dev/null`.
 //!
-//! # The solver's contract (for whoever starts it: the CLI here, a harness later)
+//! # The solver's contract
 //!
-//! The solver isolates itself; a starter only has to do this:
-//! 1. Run `<exe> [self_prefix...] __solve <SolverSpec JSON>` with the run's directory as
-//!    cwd, stdin/stdout/stderr as pipes, as the leader of a new process group, from a
-//!    thread that lives until the solver is reaped (the solver's parent-death signal
-//!    fires when that thread ends). Pass `parent_pid` = the starter's pid in the spec.
+//! The solver isolates itself; its starter ([`crate::zygote`] and its caller) does this:
+//! 1. Fork it from a single-threaded process that lives until it is reaped (the
+//!    solver's parent-death signal fires when its parent goes), as the leader of a new
+//!    process group, with the run's directory as cwd, stdin `/dev/null`, stdout and
+//!    stderr pipes, and `parent_pid` = the parent's pid in the spec. The zygote was
+//!    started with an empty environment, so nothing of the caller's environment is in
+//!    the solver's initial environment block (`/proc/<pid>/environ`).
 //! 2. Environment: `X07_WORLD`, and for a sandbox `X07_OS_SANDBOXED=1` and the
 //!    `X07_OS_*` variables. In a sandbox the solver keeps only `X07_*` and the policy's
-//!    allowed `env` keys and re-executes itself once when it was given more
-//!    ([`sandbox_environment`]); pass exactly that to avoid the extra start.
-//! 3. Write the input frame to stdin and close it; read stdout (bounded by the output
-//!    cap) and stderr until both close. Lines of stderr that start with
-//!    [`NOTE_PREFIX`] are notes for the starter (e.g. no Landlock), not program output.
-//! 4. Enforce the wall-clock limit: at the deadline send SIGTERM (the solver kills its
-//!    process tree and dies by SIGKILL), then SIGKILL the process group after a grace
-//!    period; `wall_backstop_ms` in the spec makes the solver do the same on its own.
-//! 5. Reap it. If it died by a signal, processes it started may have been re-parented
-//!    to the starter when it is a child subreaper (as the CLI is): kill them
+//!    allowed `env` keys ([`sandbox_environment`]; it unsets anything else itself).
+//! 3. Read stdout (bounded by the output cap) and stderr until both close
+//!    ([`capture`]). Lines of stderr that start with [`NOTE_PREFIX`] are notes for the
+//!    starter (e.g. no Landlock), not program output.
+//! 4. Enforce the wall-clock limit: at the deadline SIGKILL the solver through a pidfd
+//!    (never a reused pid); `wall_backstop_ms` in the spec makes the solver kill its tree
+//!    and itself on its own, should the starter not.
+//! 5. Wait for the exit without reaping, kill the solver's process group while its id
+//!    is still reserved, reap. If it died by a signal, what it started was re-parented
+//!    to the parent (a child subreaper): kill it
 //!    ([`crate::sandbox::tree::kill_descendants`]).
 //!
-//! What the solver does itself, in order: dies with its starter (`PR_SET_PDEATHSIG`);
+//! What the solver does itself, in order: dies with its parent (`PR_SET_PDEATHSIG`);
 //! in a sandbox loads the policy and drops the environment; sets its rlimits (CPU soft
-//! limit, hard limit 2 s later; address space; open files; core dumps); reads the
-//! input and compiles the program; becomes the child subreaper of everything the
-//! program starts; in a sandbox confines itself with Landlock and `no_new_privs`; then
-//! starts its signal thread (SIGTERM, SIGINT, SIGHUP, SIGXCPU: kill the tree, die by
-//! SIGKILL) and its watchdog (CPU time of the whole tree, `limits.procs`, the wall
-//! backstop), runs `solve`, and kills the whole process tree before it writes its
-//! output, whatever way the solve ended.
+//! limit, hard limit 2 s later; core dumps; file size); compiles the program (on its
+//! main thread, whose stack may grow to 64 MiB for the compile: no compile thread);
+//! becomes the child subreaper of everything the program starts; sets its
+//! address-space limit; starts its signal thread (SIGTERM, SIGINT, SIGHUP, SIGXCPU:
+//! kill the tree, die by SIGKILL) and its watchdog (CPU time of the whole tree,
+//! `limits.procs`, the wall backstop), both still able to read `/proc`; in a sandbox
+//! confines itself with Landlock and `no_new_privs` and drops capabilities; sets its
+//! open-files limit; from then on its parent's death is a SIGTERM; runs `solve`, and
+//! kills the whole process tree before it writes its output, whatever way the solve
+//! ended.
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -56,8 +61,6 @@ use crate::os::OsHost;
 use crate::policy::{load_policy, Policy};
 use crate::report::SolveSection;
 
-/// The hidden subcommand that runs the solver.
-pub const SOLVE_SUBCOMMAND: &str = "__solve";
 /// Exit status of a trapped solver (128 + SIGILL, as the real runtime).
 pub const TRAP_EXIT_STATUS: i32 = 132;
 /// The scheduler trace hash of a run that never used the scheduler.
@@ -67,8 +70,8 @@ pub const EMPTY_SCHED_TRACE_HASH: &str = "0x14650fb0739d0383";
 pub const COMPILE_ERROR_EXIT_STATUS: i32 = 3;
 /// Key of the compile-error line on the solver's stderr.
 pub const COMPILE_ERROR_KEY: &str = "x07_lite_compile_error";
-/// Most solver stderr bytes kept by the parent.
-const MAX_STDERR_BYTES: usize = 1024 * 1024;
+/// Most solver stderr bytes kept by its starter (the head; the rest is read and dropped).
+pub const MAX_STDERR_BYTES: usize = 1024 * 1024;
 
 /// Everything the solver process needs, passed as one JSON argument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,23 +198,59 @@ pub fn sandbox_environment(
         .collect()
 }
 
-/// Re-executes this solver with only the sandbox environment when it has more; returns
-/// only when nothing had to be dropped, or (an error) when the re-exec failed.
-fn drop_environment(policy: &Policy) -> Result<(), String> {
+/// Unsets every variable the sandbox does not allow. The solver was forked by a zygote
+/// that was itself started with an empty environment, and got its variables set after
+/// the fork: nothing of the caller is in its initial environment block
+/// (`/proc/<pid>/environ`), so unsetting is all it takes. The starter normally passes
+/// exactly the sandbox environment already (see [`sandbox_environment`]).
+fn drop_environment(policy: &Policy) {
     let current: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let kept = sandbox_environment(policy, current.iter().cloned());
-    if kept.len() == current.len() {
-        return Ok(());
+    for (key, _) in &current {
+        if !kept.iter().any(|(k, _)| k == key) {
+            // The solver is single-threaded here: nothing reads the environment
+            // concurrently.
+            std::env::remove_var(key);
+        }
     }
-    let exe = std::env::current_exe().map_err(|err| format!("locate solver: {err}"))?;
-    let err = Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env_clear()
-        .envs(kept)
-        .exec();
-    Err(format!(
-        "re-exec solver without the caller's environment: {err}"
-    ))
+}
+
+/// The stack a compile may need: parsing and checking recurse over the expression tree
+/// (at most 128 JSON levels), as deep as [`crate::parse::load_program`]'s helper thread
+/// allows.
+const COMPILE_STACK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Compiles the program. On the main thread the compile runs right here: the main
+/// thread's stack grows on demand up to `RLIMIT_STACK`, which is raised to 64 MiB for the
+/// compile and put back afterwards (child processes see the limit they always had), so
+/// stack pages are touched only as deep as the program's nesting goes and no thread is
+/// started. Elsewhere, or where the limit cannot be raised, the compile runs on a helper
+/// thread with that stack.
+fn compile(
+    entry: &std::path::Path,
+    module_roots: &[PathBuf],
+) -> Result<crate::parse::Program, crate::parse::CompileError> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let on_main_thread = rustix::thread::gettid() == rustix::process::getpid();
+    if on_main_thread {
+        if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_STACK) {
+            let raised = soft >= COMPILE_STACK_BYTES
+                || (hard >= COMPILE_STACK_BYTES
+                    && setrlimit(Resource::RLIMIT_STACK, COMPILE_STACK_BYTES, hard).is_ok());
+            if raised {
+                let outcome = std::panic::catch_unwind(|| {
+                    crate::parse::load_program_on_this_thread(entry, module_roots)
+                });
+                let _ = setrlimit(Resource::RLIMIT_STACK, soft, hard);
+                return outcome.unwrap_or_else(|_| {
+                    Err(crate::parse::CompileError::new(
+                        "x07-lite internal error: the compiler panicked",
+                    ))
+                });
+            }
+        }
+    }
+    crate::parse::load_program(entry, module_roots)
 }
 
 /// SIGTERM (starter gone, or its timeout), SIGINT, SIGHUP and SIGXCPU (the CPU soft
@@ -231,13 +270,12 @@ fn install_signal_thread() {
     }
 }
 
-/// The solver process: reads the input frame, runs `solve`, writes the output frame.
-/// Returns the process exit status. See the module documentation for the contract.
-pub fn child_main(spec_json: &str) -> i32 {
+/// The solver process (forked by [`crate::zygote`]): isolates itself, compiles and runs
+/// the program on `input`, writes the output frame; returns the exit status. The zygote
+/// has set up stdin (`/dev/null`), stdout and stderr (pipes), the working directory,
+/// the environment and the process group; this is the process's only thread.
+pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
     use crate::sandbox::{landlock, tree};
-    let Ok(spec) = serde_json::from_str::<SolverSpec>(spec_json) else {
-        return 2;
-    };
     let started = std::time::Instant::now();
     // A solver never outlives the process that started it (say, one killed by a
     // harness timeout): the kernel kills it when its parent goes, and a parent already
@@ -260,27 +298,17 @@ pub fn child_main(spec_json: &str) -> i32 {
             },
             None => Policy::deny_all(),
         };
-        if let Err(err) = drop_environment(&policy) {
-            return trap_exit(&err);
-        }
+        drop_environment(&policy);
         Some(policy)
     } else {
         None
     };
     spec.limits.apply_early();
 
-    let mut raw = Vec::new();
-    if std::io::stdin().lock().read_to_end(&mut raw).is_err() || raw.len() < 4 {
-        return 2;
-    }
-    let len = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-    if raw.len() - 4 != len {
-        return 2;
-    }
-    let input = &raw[4..];
+    let input = &input[..];
 
     // The program is compiled here, not in the parent, so a run loads it only once.
-    let program = match crate::parse::load_program(&spec.entry, &spec.module_roots) {
+    let program = match compile(&spec.entry, &spec.module_roots) {
         Ok(program) => program,
         Err(err) => {
             let line = json!({ COMPILE_ERROR_KEY: {
@@ -378,12 +406,15 @@ pub fn child_main(spec_json: &str) -> i32 {
     };
     match outcome.result {
         Ok(output) => {
-            let mut frame = Vec::with_capacity(output.len() + 4);
-            frame.extend_from_slice(&(output.len() as u32).to_le_bytes());
-            frame.extend_from_slice(&output);
+            // The frame is written in two parts, so the output is never copied (it can
+            // be as large as `max_output_bytes`).
+            let length = (output.len() as u32).to_le_bytes();
             let mut stdout = std::io::stdout().lock();
             // A parent that stopped reading (output cap) is not the solver's failure.
-            let _ = stdout.write_all(&frame).and_then(|()| stdout.flush());
+            let _ = stdout
+                .write_all(&length)
+                .and_then(|()| stdout.write_all(&output))
+                .and_then(|()| stdout.flush());
             let mut stderr = std::io::stderr().lock();
             let _ = stderr.write_all(stats_line(&outcome.stats).as_bytes());
             let _ = stderr.flush();
@@ -413,17 +444,11 @@ fn die_by_signal(signal: i32) -> i32 {
 /// How to start the solver process and what to hand it.
 #[derive(Debug, Clone)]
 pub struct SolverLaunch {
-    /// The executable to re-exec (normally `std::env::current_exe()`).
-    pub exe: PathBuf,
-    /// Arguments that make `exe` run this CLI (e.g. `["__x07"]` when embedded).
-    pub self_prefix: Vec<OsString>,
     /// The solver's working directory.
     pub cwd: PathBuf,
-    /// Variables added to the inherited environment (`X07_WORLD`, `X07_OS_*`).
-    pub env: Vec<(OsString, OsString)>,
-    /// Start from an empty environment instead of the inherited one (a sandbox: `env`
-    /// then holds everything the solver gets, see [`sandbox_environment`]).
-    pub clear_env: bool,
+    /// The solver's whole environment (a sandbox: exactly what
+    /// [`sandbox_environment`] keeps, plus the `X07_*` variables of the run).
+    pub environment: Vec<(OsString, OsString)>,
     /// Wall-clock limit.
     pub wall_limit: Duration,
     /// Extra wall time granted, once, when the limit passes while the solver is still
@@ -432,7 +457,7 @@ pub struct SolverLaunch {
     pub starved_grace: Duration,
     /// `--max-output-bytes`.
     pub max_output_bytes: u64,
-    /// The solver spec.
+    /// The solver spec (`parent_pid` is filled in by the starter).
     pub spec: SolverSpec,
 }
 
@@ -453,14 +478,9 @@ pub struct RawRun {
     pub timed_out: bool,
     /// The solver's notes to its starter (e.g. that the kernel has no Landlock).
     pub notes: Vec<String>,
-}
-
-fn status_code(status: &ExitStatus) -> (i32, Option<i32>) {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => (code, None),
-        (None, Some(signal)) => (128 + signal, Some(signal)),
-        _ => (1, None),
-    }
+    /// Whether the solver said it had started processes (it killed them; a starter
+    /// that is a child subreaper double-checks for leftovers).
+    pub children_started: bool,
 }
 
 /// Whether process `pid` is running or waiting for a CPU (not sleeping or blocked).
@@ -476,85 +496,91 @@ fn is_runnable(pid: u32) -> bool {
     }
 }
 
-fn kill_group(pid: u32) {
-    use nix::sys::signal::{killpg, Signal};
-    use nix::unistd::Pid;
-    let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+/// What [`capture`] watches.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// The solver's pid (its state decides the starved grace).
+    pub pid: u32,
+    /// The wall-clock deadline of the run.
+    pub deadline: Instant,
+    /// Extra time granted once at the deadline when the solver is still runnable.
+    pub starved_grace: Duration,
+    /// Most stdout bytes kept (`4 + max_output_bytes + 1`); reading stops there.
+    pub stdout_cap: usize,
+    /// A deadline of the starter's own (a harness's case timeout), no grace.
+    pub hard_deadline: Option<Instant>,
 }
 
-/// Input frames up to this size are written before reading (they fit the pipe buffer);
-/// larger ones are written by a helper thread.
-const DIRECT_WRITE_LIMIT: usize = 60 * 1024;
+/// What a solver wrote, read until both its streams closed or a deadline passed.
+#[derive(Debug, Default)]
+pub struct Captured {
+    /// Stdout, up to the cap.
+    pub stdout: Vec<u8>,
+    /// Whether stdout had more.
+    pub stdout_over_cap: bool,
+    /// Stderr, its first [`MAX_STDERR_BYTES`].
+    pub stderr: Vec<u8>,
+    /// The run's wall-clock deadline passed: the solver must be killed (report
+    /// `timed out`).
+    pub timed_out: bool,
+    /// The starter's hard deadline passed: the solver must be killed (no report).
+    pub hard_timed_out: bool,
+}
 
-/// Starts the solver process, feeds it the input frame and collects what it does.
-///
-/// One thread polls the solver's stdout and stderr against the wall-clock deadline, so
-/// a run costs no thread start-ups (only very large inputs get a writer thread).
-pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    use std::time::Instant;
-
-    let started = Instant::now();
-    let mut deadline = started + launch.wall_limit;
-    let mut grace = launch.starved_grace;
-    let spec_json = serde_json::to_string(&launch.spec).map_err(|e| e.to_string())?;
-    // Children the program starts and leaves running are re-parented to this process
-    // when the solver is killed, so they can be found and killed below.
-    let _ = nix::sys::prctl::set_child_subreaper(true);
-    let mut command = Command::new(&launch.exe);
-    if launch.clear_env {
-        command.env_clear();
-    }
-    let mut child = command
-        .args(&launch.self_prefix)
-        .arg(SOLVE_SUBCOMMAND)
-        .arg(spec_json)
-        .current_dir(&launch.cwd)
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| format!("spawn solver: {err}"))?;
-    let pid = child.id();
-
-    let mut frame = Vec::with_capacity(input.len() + 4);
-    frame.extend_from_slice(&(input.len() as u32).to_le_bytes());
-    frame.extend_from_slice(input);
-    let mut writer = None;
-    if let Some(mut stdin) = child.stdin.take() {
-        if frame.len() <= DIRECT_WRITE_LIMIT {
-            // A solver that dies before reading is reported by its exit, not here.
-            let _ = stdin.write_all(&frame);
-        } else {
-            writer = Some(thread::spawn(move || {
-                let _ = stdin.write_all(&frame);
-            }));
+impl Captured {
+    /// The raw run, given how the process ended.
+    pub fn into_raw(self, exit_status: i32, signal: Option<i32>) -> RawRun {
+        let (stderr, notes, children_started) = split_notes(&self.stderr);
+        RawRun {
+            exit_status: if self.timed_out { 137 } else { exit_status },
+            signal,
+            stdout: self.stdout,
+            stdout_over_cap: self.stdout_over_cap,
+            stderr,
+            timed_out: self.timed_out,
+            notes,
+            children_started,
         }
     }
+}
 
-    let stdout_cap = (launch.max_output_bytes as usize).saturating_add(5);
-    let mut stdout_pipe = child.stdout.take();
-    let mut stderr_pipe = child.stderr.take();
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let mut stdout_over_cap = false;
-    let mut timed_out = false;
+/// Reads a solver's stdout and stderr on this thread (one `poll` loop, no helper
+/// threads) until both close, or until a deadline passes (then returns at once; the
+/// caller kills the solver). Stdout is read up to its cap and then closed (the solver's
+/// further writes fail); stderr keeps its first [`MAX_STDERR_BYTES`].
+pub fn capture(
+    stdout: std::os::fd::OwnedFd,
+    stderr: std::os::fd::OwnedFd,
+    watch: &Watch,
+) -> Result<Captured, String> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+
+    let mut deadline = watch.deadline;
+    let mut grace = watch.starved_grace;
+    let mut stdout_pipe = Some(std::fs::File::from(stdout));
+    let mut stderr_pipe = Some(std::fs::File::from(stderr));
+    let mut captured = Captured::default();
     let mut buffer = vec![0u8; 64 * 1024];
     while stdout_pipe.is_some() || stderr_pipe.is_some() {
         let now = Instant::now();
+        if watch.hard_deadline.is_some_and(|hard| now >= hard) {
+            captured.hard_timed_out = true;
+            break;
+        }
         if now >= deadline {
-            if !grace.is_zero() && is_runnable(pid) {
+            if !grace.is_zero() && is_runnable(watch.pid) {
                 deadline += grace;
                 grace = Duration::ZERO;
                 continue;
             }
-            timed_out = true;
+            captured.timed_out = true;
             break;
         }
-        let remaining_ms = (deadline - now).as_millis().clamp(1, 60_000) as i32;
+        let next = watch
+            .hard_deadline
+            .map_or(deadline, |hard| hard.min(deadline));
+        let remaining_ms = (next - now).as_millis().clamp(1, 60_000) as i32;
         let timeout = PollTimeout::try_from(remaining_ms).unwrap_or(PollTimeout::MAX);
         let (out_ready, err_ready) = {
             let mut fds = Vec::with_capacity(2);
@@ -581,11 +607,11 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
                 match pipe.read(&mut buffer) {
                     Ok(0) | Err(_) => stdout_pipe = None,
                     Ok(n) => {
-                        let room = stdout_cap - stdout.len();
-                        stdout.extend_from_slice(&buffer[..n.min(room)]);
+                        let room = watch.stdout_cap - captured.stdout.len();
+                        captured.stdout.extend_from_slice(&buffer[..n.min(room)]);
                         if n > room {
                             // Stop reading: the solver's further writes fail (EPIPE).
-                            stdout_over_cap = true;
+                            captured.stdout_over_cap = true;
                             stdout_pipe = None;
                         }
                     }
@@ -597,47 +623,14 @@ pub fn launch(launch: &SolverLaunch, input: &[u8]) -> Result<RawRun, String> {
                 match pipe.read(&mut buffer) {
                     Ok(0) | Err(_) => stderr_pipe = None,
                     Ok(n) => {
-                        let room = MAX_STDERR_BYTES.saturating_sub(stderr.len());
-                        stderr.extend_from_slice(&buffer[..n.min(room)]);
+                        let room = MAX_STDERR_BYTES.saturating_sub(captured.stderr.len());
+                        captured.stderr.extend_from_slice(&buffer[..n.min(room)]);
                     }
                 }
             }
         }
     }
-    drop(stdout_pipe);
-    drop(stderr_pipe);
-
-    // Both streams are closed, so the solver is exiting (it never closes them itself);
-    // or the deadline passed and it is killed first.
-    if timed_out {
-        kill_group(pid);
-    }
-    let status = child.wait().ok();
-    // Anything the solver left in its process group goes too.
-    kill_group(pid);
-    if let Some(writer) = writer {
-        let _ = writer.join();
-    }
-    let (exit_status, signal) = match &status {
-        Some(status) => status_code(status),
-        None => (1, None),
-    };
-    let (stderr, notes, children_started) = split_notes(&stderr);
-    if timed_out || signal.is_some() || children_started {
-        // A solver killed from outside could not kill its own tree: what it started
-        // was re-parented to this process (a child subreaper) and goes now. After a
-        // normal end the solver has done it itself; this only double-checks.
-        crate::sandbox::tree::kill_descendants(std::process::id() as i32, Duration::from_secs(2));
-    }
-    Ok(RawRun {
-        exit_status: if timed_out { 137 } else { exit_status },
-        signal,
-        stdout,
-        stdout_over_cap,
-        stderr,
-        timed_out,
-        notes,
-    })
+    Ok(captured)
 }
 
 /// Separates the solver's notes ([`NOTE_PREFIX`] lines) and its [`CHILDREN_MARK`] from
@@ -694,7 +687,6 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
         return SolveSection {
             ok: false,
             exit_status: 137,
-            solve_output: Vec::new(),
             stdout: Vec::new(),
             stderr: Vec::new(),
             metrics: None,
@@ -716,7 +708,6 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
         .and_then(|line| serde_json::from_str::<Value>(line).ok())
         .filter(Value::is_object);
 
-    let mut solve_output = Vec::new();
     let trap = if let Some(line) = trap_line {
         Some(line)
     } else if let Some(signal) = raw.signal {
@@ -735,20 +726,15 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
         } else if raw.stdout.len() as u64 - 4 != len {
             Some("native stdout length mismatch".to_string())
         } else {
-            solve_output = raw.stdout[4..].to_vec();
             None
         }
     };
     let metrics_reported = trap.as_deref() != Some("stdout exceeded cap");
     let ok = raw.exit_status == 0 && trap.is_none();
-    if !ok {
-        solve_output.clear();
-    }
     let trap_help = (trap.as_deref() == Some("fuel exhausted")).then(|| fuel_trap_help(fuel));
     SolveSection {
         ok,
         exit_status: raw.exit_status,
-        solve_output,
         stdout: raw.stdout,
         stderr: raw.stderr,
         metrics: if metrics_reported { stats } else { None },
@@ -760,6 +746,7 @@ pub fn solve_section(raw: RawRun, max_output_bytes: u64, fuel: u64) -> SolveSect
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     #[test]
     #[cfg(target_os = "linux")]
@@ -796,6 +783,7 @@ mod tests {
             stderr: stderr.to_vec(),
             timed_out: false,
             notes: Vec::new(),
+            children_started: false,
         }
     }
 
@@ -807,7 +795,7 @@ mod tests {
             9,
         );
         assert!(ok.ok);
-        assert_eq!(ok.solve_output, b"hi");
+        assert_eq!(ok.solve_output(), b"hi");
         assert_eq!(ok.metrics.unwrap()["fuel_used"], 2);
 
         let exit = solve_section(raw(7, b"", b""), 1 << 20, 9);
@@ -828,7 +816,7 @@ mod tests {
             Some("native output too large: 4 > max_output_bytes=3")
         );
         assert!(big.metrics.is_some());
-        assert!(big.solve_output.is_empty());
+        assert!(big.solve_output().is_empty());
         assert!(!big.ok);
 
         let mut over = raw(0, b"\x04\x00\x00\x00D", b"{\"fuel_used\":2}\n");

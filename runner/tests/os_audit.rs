@@ -1367,14 +1367,21 @@ fn fs_env_time_edge_rows() {
 // ------------------------------------------------------------------------------------
 // A solver never outlives its CLI (a harness may SIGKILL the runner on its own timeout)
 
-fn solver_running(marker: &str) -> bool {
+/// Whether a process other than `cli` works in `dir` (the solver does; its zygote works
+/// in `/`), not counting zombies.
+fn solver_running(dir: &std::path::Path, cli: u32) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline"))
-            .map(|cmd| {
-                let cmd = String::from_utf8_lossy(&cmd).to_string();
-                cmd.contains("__solve") && cmd.contains(marker)
+        let pid = entry.file_name().to_string_lossy().to_string();
+        let live = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(')')
+                    .map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
             })
-            .unwrap_or(false)
+            .unwrap_or(false);
+        pid != cli.to_string()
+            && live
+            && std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == dir)
     })
 }
 
@@ -1401,19 +1408,20 @@ fn the_solver_dies_with_its_cli() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let cli_pid = cli.id();
     let started = Instant::now();
-    while !solver_running(program) && started.elapsed() < Duration::from_secs(5) {
+    while !solver_running(&dir, cli_pid) && started.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(solver_running(program), "the solver never started");
+    assert!(solver_running(&dir, cli_pid), "the solver never started");
     cli.kill().unwrap();
     cli.wait().unwrap();
     let killed = Instant::now();
-    while solver_running(program) && killed.elapsed() < Duration::from_secs(3) {
+    while solver_running(&dir, cli_pid) && killed.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
-        !solver_running(program),
+        !solver_running(&dir, cli_pid),
         "the solver outlived its CLI by 3 s"
     );
 }

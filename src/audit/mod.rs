@@ -38,7 +38,7 @@ use serde_json::Value;
 use self::grants::{Grant, Removal, RunFlag, TemplateChoice};
 use self::proof::ProgramFacts;
 use self::reach::Reach;
-use crate::backend::{self, Backend as _, BackendChoice, CommandBackend};
+use crate::backend::{self, Backend as _, BackendChoice, Runner};
 use crate::config::{SandboxBackend, Selection as Packages, WorkspaceConfig};
 use crate::engine::{self, exit, CaseOutcome, EngineOptions, RunPlan, SelectedCase};
 use crate::fixture::PROJECT_FILE;
@@ -372,7 +372,7 @@ fn derived_case(
 
 fn run_cases(
     cases: Vec<PlannedCase>,
-    backend: &CommandBackend,
+    backend: &Runner,
     threads: usize,
     progress: Option<bool>,
     phase: &'static str,

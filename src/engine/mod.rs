@@ -1,5 +1,6 @@
-//! The one run loop: [`run()`] executes a [`RunPlan`] on a pool of worker threads with a
-//! [`Backend`] and reports typed [`Event`]s to an [`EventSink`] on the calling thread.
+//! The one run loop: [`run()`] executes a [`RunPlan`] on a rayon pool of worker threads
+//! (one per `--test-threads`) with a [`Backend`] and reports typed [`Event`]s to an
+//! [`EventSink`] on the calling thread.
 //! `cargo x07 test`, `cargo x07 run`, bless and the harness test target all go through
 //! it; every reporter (libtest lines, JSON events, JUnit, GitHub, progress) is a sink, so
 //! they are views of the same stream (nextest's runner/reporter split).
@@ -16,7 +17,7 @@
 pub mod exit;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -92,6 +93,37 @@ impl CaseOutcome {
     /// The case's identity.
     pub fn id(&self) -> &CaseId {
         &self.case.id
+    }
+
+    /// The runner's report as JSON, when it printed one (a real toolchain) or handed one
+    /// over (the embedded runner, whose report is rendered here, on demand).
+    pub fn report_json(&self) -> Option<serde_json::Value> {
+        if let Some(report) = self.verdict.as_ref().and_then(|v| v.report.as_ref()) {
+            return Some(report.clone());
+        }
+        let report = self.output.as_ref()?.report.as_ref()?;
+        Some(report.to_value())
+    }
+
+    /// Drops what only the case's own `CaseFinished` event needs once every sink has
+    /// seen it: for a case that did not fail, the output bytes and the report (a case
+    /// whose program printed 50 MB must not hold them until the end of the run). A
+    /// failed case keeps everything (messages, JUnit and bless read it at the end).
+    pub fn keep_summary(&mut self) {
+        if self.status == CaseStatus::Failed {
+            return;
+        }
+        if let Some(output) = &mut self.output {
+            output.stdout = Vec::new();
+            output.report = None;
+        }
+        if let Some(verdict) = &mut self.verdict {
+            verdict.report = None;
+            if let Some(actual) = &mut verdict.actual {
+                actual.output = None;
+                actual.solve_stderr = None;
+            }
+        }
     }
 
     /// A case reported as ignored, with the reason, without running it.
@@ -345,37 +377,37 @@ pub fn run(
         stop.store(true, Ordering::SeqCst);
     }
     let mut finished: Vec<Option<CaseOutcome>> = vec![None; plan.cases.len()];
-    let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel::<Message>();
-    std::thread::scope(|scope| {
-        for worker in 0..threads.min(plan.cases.len()) {
+    let workers = threads.min(plan.cases.len()).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|worker| format!("cargo-x07-case-{worker}"))
+        .build()
+        .expect("the worker threads start");
+    // The cases go to the pool in plan order (jobs injected from outside the pool are
+    // taken first in, first out); this thread reports while they run.
+    pool.in_place_scope(|scope| {
+        for (index, selected) in plan.cases.iter().enumerate() {
             let sender = sender.clone();
-            let (next, stop) = (&next, &stop);
-            std::thread::Builder::new()
-                .name(format!("cargo-x07-case-{worker}"))
-                .spawn_scoped(scope, move || loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(selected) = plan.cases.get(index) else {
-                        break;
-                    };
-                    if stop.load(Ordering::SeqCst) {
-                        let _ = sender.send(Message::NotRun);
-                        continue;
-                    }
-                    let outcome = match ignore_reason(selected, backend) {
-                        Some(reason) => CaseOutcome::ignored(&selected.case, reason),
-                        None => {
-                            let _ = sender.send(Message::Started(index));
-                            let mut outcome = execute_case(&selected.case, backend);
-                            if let Some(companion) = plan.differential.get(&selected.case.id) {
-                                differential::apply(companion, &mut outcome, backend);
-                            }
-                            outcome
+            let stop = &stop;
+            scope.spawn(move |_| {
+                if stop.load(Ordering::SeqCst) {
+                    let _ = sender.send(Message::NotRun);
+                    return;
+                }
+                let outcome = match ignore_reason(selected, backend) {
+                    Some(reason) => CaseOutcome::ignored(&selected.case, reason),
+                    None => {
+                        let _ = sender.send(Message::Started(index));
+                        let mut outcome = execute_case(&selected.case, backend);
+                        if let Some(companion) = plan.differential.get(&selected.case.id) {
+                            differential::apply(companion, &mut outcome, backend);
                         }
-                    };
-                    let _ = sender.send(Message::Finished(index, Box::new(outcome)));
-                })
-                .expect("a worker thread starts");
+                        outcome
+                    }
+                };
+                let _ = sender.send(Message::Finished(index, Box::new(outcome)));
+            });
         }
         drop(sender);
         for message in receiver {
@@ -389,7 +421,8 @@ pub fn run(
                 Message::Finished(_, outcome) => sink.handle(&Event::CaseFinished(outcome)),
                 Message::NotRun => Ok(()),
             };
-            if let Message::Finished(index, outcome) = message {
+            if let Message::Finished(index, mut outcome) = message {
+                outcome.keep_summary();
                 finished[index] = Some(*outcome);
             }
             if let Err(SinkError::Closed) = event_result {

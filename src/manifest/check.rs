@@ -37,6 +37,11 @@ pub fn check(case: &PlannedCase, test: &ManifestTest, output: &RunOutput) -> Ver
         });
         return verdict;
     }
+    if let Some(failure) = crate::check::cut_report(output) {
+        verdict.runner_crashed = true;
+        verdict.failures.push(failure);
+        return verdict;
+    }
     let value: Value = match serde_json::from_slice(&output.stdout) {
         Ok(value) => value,
         Err(error) => {

@@ -9,7 +9,8 @@
 //! report belongs to exactly one test.
 //!
 //! Each call runs on a fresh copy of the project (the directory holding `x07.json`, or
-//! the manifest's directory) in a temporary directory, whose manifest is rewritten to
+//! the manifest's directory) in a fresh directory of the run's scratch root
+//! ([`crate::run::scratch`]), whose manifest is rewritten to
 //! hold only this entry — so another entry that x07 would refuse cannot block it (x07
 //! resolves every entry before filtering). The working directory is an empty scratch
 //! directory and `--artifact-dir` an absolute one beside it, so x07's `target/x07test/`
@@ -30,7 +31,10 @@ use crate::backend::RunnerKind;
 use crate::config::SandboxBackend;
 use crate::failure::RunnerFailure;
 use crate::plan::PlannedCase;
-use crate::run::{self, copy, path_from_cwd, shell_quote, Arg, Reproduce, RunOutput, RunnerEnv};
+use crate::run::{
+    self, copy, path_from_cwd, shell_quote, Arg, CaptureLimits, LazyScratch, Reproduce, RunOutput,
+    RunnerEnv,
+};
 
 /// The flags after `--filter ID` of every call: exactly that id, unit and property
 /// tests alike, and no fail-fast (which would turn a failure into skips).
@@ -104,28 +108,34 @@ pub fn one_test_manifest(test: &ManifestTest) -> Value {
     })
 }
 
+/// Most bytes of an `x07 test` report kept: x07 caps a test's output at 1 MiB (x07-test
+/// notes §4.2), and the report holds it at most three times in base64 (the status record,
+/// `stdout_b64`, `stderr_b64`) — [`CaptureLimits::for_report`] of that cap keeps more than
+/// that, with room for diagnostics and a property test's repro.
+pub fn capture_limits() -> CaptureLimits {
+    CaptureLimits::for_report(x07_lite::limits::DEFAULT_MAX_OUTPUT_BYTES)
+}
+
 /// Runs one manifest entry with `program` (`leading_args` first) in the run's environment
-/// `env` plus [`test_env`]: copy the project, write the one-test manifest, call `x07 test`
-/// from a scratch directory, collect. The temporary directory is removed afterwards.
+/// `env` plus [`test_env`]: copy the project into a fresh directory of the run's scratch
+/// root, write the one-test manifest, call `x07 test` from a scratch directory, collect
+/// (bounded by [`capture_limits`]). The case's directory is removed afterwards.
 pub fn run_test(
     case: &PlannedCase,
     test: &ManifestTest,
     program: &Path,
     leading_args: &[OsString],
     env: &RunnerEnv,
+    scratch: &LazyScratch,
 ) -> Result<RunOutput, RunnerFailure> {
     let io = |error: std::io::Error| RunnerFailure::Io(Arc::new(error));
-    let scratch = tempfile::Builder::new()
-        .prefix("cargo-x07-")
-        .tempdir()
-        .map_err(io)?;
-    let _registered = run::process::ScratchRegistration::new(scratch.path());
+    let case_dir = scratch.case_dir()?;
     let copy_name = test
         .copy_root
         .file_name()
         .map(|name| name.to_os_string())
         .unwrap_or_else(|| "project".into());
-    let project_copy = scratch.path().join(copy_name);
+    let project_copy = case_dir.path().join(copy_name);
     copy::copy_fixture(&test.copy_root, &project_copy)?;
     let manifest = project_copy.join(&test.manifest_in_copy);
     let text = serde_json::to_string_pretty(&one_test_manifest(test)).expect("a JSON value prints");
@@ -136,8 +146,8 @@ pub fn run_test(
         path: test.manifest.clone(),
         reason: crate::failure::CopyFailure::Io(Arc::new(error)),
     })?;
-    let cwd = scratch.path().join("cwd");
-    let artifacts = scratch.path().join("artifacts");
+    let cwd = case_dir.path().join("cwd");
+    let artifacts = case_dir.path().join("artifacts");
     std::fs::create_dir_all(&cwd).map_err(io)?;
     let mut command = Command::new(program);
     command
@@ -145,11 +155,11 @@ pub fn run_test(
         .args(test_args(&manifest, &test.id, Some(&artifacts)))
         .current_dir(&cwd);
     env.apply(&mut command, &test_env(case));
-    let output = run::execute(command, case.timeout).map(|mut output| {
+    let output = run::execute(command, case.timeout, capture_limits()).map(|mut output| {
         output.project_copy = Some(project_copy.clone());
         output
     });
-    drop(scratch);
+    drop(case_dir);
     output.map_err(|error| RunnerFailure::Spawn {
         program: program.to_path_buf(),
         error: Arc::new(error),

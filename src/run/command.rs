@@ -129,7 +129,7 @@ pub fn command_args(case: &PlannedCase) -> Vec<Arg> {
 }
 
 /// Whether a relative path leaves its base directory (or is absolute).
-fn escapes(path: &str) -> bool {
+pub(crate) fn escapes(path: &str) -> bool {
     let path = Path::new(path);
     path.is_absolute()
         || path

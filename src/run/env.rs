@@ -198,6 +198,29 @@ impl RunnerEnv {
     }
 }
 
+impl RunnerEnv {
+    /// The whole environment a runner started by this process gets (what
+    /// [`RunnerEnv::apply`] leaves a command with): this process's variables without the
+    /// removed ones, then [`RunnerEnv::set`], then the `explicit` ones. The embedded
+    /// runner, which plans in-process, runs in this environment.
+    pub fn environment(&self, explicit: &BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
+        let mut environment: BTreeMap<OsString, OsString> = std::env::vars_os()
+            .filter(|(name, _)| {
+                self.inherited
+                    .get(name)
+                    .is_none_or(|fate| *fate == Inherited::Passed)
+            })
+            .collect();
+        environment.extend(self.set.clone());
+        environment.extend(
+            explicit
+                .iter()
+                .map(|(name, value)| (OsString::from(name), OsString::from(value))),
+        );
+        environment.into_iter().collect()
+    }
+}
+
 /// Sets up `command`'s environment with the default rule (inherited run-shaping variables
 /// removed, set-up ones passed) and no native cache default, then the `explicit` variables.
 /// The runner backends use the run's [`RunnerEnv`] instead.
@@ -359,5 +382,33 @@ mod tests {
             String::from_utf8_lossy(&output.stdout),
             "X07_CC=cc\nX07_KEEP=yes\nX07_NATIVE_CACHE_DIR=/cache\n"
         );
+    }
+
+    #[test]
+    fn the_embedded_environment_is_what_apply_leaves_a_command_with() {
+        use std::os::unix::ffi::OsStrExt;
+        let env = RunnerEnv::from_process(EnvClear::RunShaping, Some(Path::new("/cache")));
+        let explicit = BTreeMap::from([
+            ("X07_KEEP".to_string(), "yes".to_string()),
+            ("FIXTURE_VAR".to_string(), "v".to_string()),
+        ]);
+        let mut command = Command::new("/usr/bin/env");
+        command.arg("-0");
+        env.apply(&mut command, &explicit);
+        let printed = command.output().unwrap().stdout;
+        let applied: BTreeMap<OsString, OsString> = printed
+            .split(|&b| b == 0)
+            .filter(|pair| !pair.is_empty())
+            .filter_map(|pair| {
+                let at = pair.iter().position(|&b| b == b'=')?;
+                Some((
+                    OsStr::from_bytes(&pair[..at]).to_os_string(),
+                    OsStr::from_bytes(&pair[at + 1..]).to_os_string(),
+                ))
+            })
+            .collect();
+        let embedded: BTreeMap<OsString, OsString> =
+            env.environment(&explicit).into_iter().collect();
+        assert_eq!(applied, embedded);
     }
 }
