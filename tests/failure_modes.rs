@@ -66,6 +66,17 @@ fn each_failure_mode_fails_only_its_own_case() {
             r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"], "timeout_ms": 500 }"#,
         )],
     );
+    // A runner that prints more than any report can need (x07's default
+    // max_output_bytes): only the head is kept.
+    let limit = cargo_x07::run::CaptureLimits::for_report(1024 * 1024).stdout;
+    ws.fake_fixture(
+        "fixtures/floods",
+        &format!("head -c {} /dev/zero | tr '\\0' x\n", limit + 1000),
+        &[(
+            "x07test.json",
+            r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os"] }"#,
+        )],
+    );
     let before = ws.snapshot();
     let started = std::time::Instant::now();
     let output = ws.test_with_fake(&["--test-threads", "4"]);
@@ -127,7 +138,19 @@ fn each_failure_mode_fails_only_its_own_case() {
         assert!(gone, "{file} ({pid}) is still running");
     }
 
-    assert!(all.contains("2 passed; 5 failed"), "{all}");
+    // Flood: read to the end, the head kept, the case fails saying the report was cut.
+    assert!(
+        outcome(&all, "fixtures/floods::default::os") == "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!(
+            "more than any report can need: cut after {limit} bytes, 1000 more bytes not kept"
+        )),
+        "{all}"
+    );
+
+    assert!(all.contains("2 passed; 6 failed"), "{all}");
     assert_eq!(
         before,
         ws.snapshot(),

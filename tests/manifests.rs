@@ -637,6 +637,7 @@ if [ "$1" = "--version" ]; then echo "x07 0.2.17-logging"; exit 0; fi
   env | grep '^X07' | sort | sed 's/^/ENV /'
 } >> "$LOG"
 if [ -n "$SLEEP" ]; then sleep "$SLEEP"; fi
+if [ -n "$FLOOD" ]; then head -c "$FLOOD" /dev/zero | tr '\0' x; fi
 "#;
 
 #[test]
@@ -746,6 +747,32 @@ fn each_call_runs_one_entry_from_a_scratch_directory_and_is_killed_at_the_timeou
             "timeout: the runner did not finish within 700 ms; its process group was killed"
         ),
         "{text}"
+    );
+
+    // A call that prints more than any report can need is read to the end but only its
+    // head is kept (bounded capture), and the case fails saying so.
+    let limit = cargo_x07::manifest::command::capture_limits().stdout;
+    let flood = limit + 5_000_000;
+    let run = workspace
+        .command(&[
+            "test",
+            "--x07",
+            fake.to_str().unwrap(),
+            "--exact",
+            "fixtures/p/tests/tests.json::double/os::run-os",
+        ])
+        .env("LOG", &log)
+        .env("FLOOD", flood.to_string())
+        .output()
+        .unwrap();
+    let text = common::text(&run);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "more than any report can need: cut after {limit} bytes, 5000000 more bytes not kept"
+        )),
+        "{}",
+        &text[..text.len().min(4000)]
     );
 }
 
