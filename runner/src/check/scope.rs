@@ -186,7 +186,7 @@ impl FnCk<'_, '_> {
     }
 
     /// The `use after move` error; `ptr` is the bad use, omitted on the paths where the
-    /// compiler reads a plain variable by name (`let x <var>`, builtin owner arguments).
+    /// compiler takes a plain variable by name (`let x <var>`, consumed builtin owners).
     pub(super) fn use_after_move(
         &self,
         v: VarId,
