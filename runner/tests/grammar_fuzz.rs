@@ -12,7 +12,8 @@
 //!
 //! For every program the runner must print a report that validates against
 //! `schemas/x07-os-runner.report.schema.json`, exit with the report's `exit_code` (0 or 1),
-//! never print `internal error` or `panicked`, and finish within a wall-clock bound.
+//! never print `internal error`, `panicked` or a `differential mismatch` (the test build
+//! checks every run against the reference evaluator), and finish within a wall-clock bound.
 //!
 //! `cargo test` runs a fixed seed and a small count. Longer runs:
 //! `X07_GRAMMAR_FUZZ_ITERS=20000 X07_GRAMMAR_FUZZ_SEED=7 cargo test -p x07-lite --test grammar_fuzz`.
@@ -811,7 +812,7 @@ enum Kind {
 }
 
 fn check(validator: &jsonschema::Validator, run: &cli::Run) -> Result<Kind, String> {
-    for marker in ["internal error", "panicked"] {
+    for marker in ["internal error", "panicked", "differential mismatch"] {
         if run.stdout.contains(marker) || run.stderr.contains(marker) {
             return Err(format!(
                 "printed {marker:?}: stdout {} stderr {}",

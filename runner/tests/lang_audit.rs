@@ -435,7 +435,15 @@ fn mutated_programs_never_panic_or_hang() {
         match load_program(&path, &[]) {
             Ok(p) => {
                 compiled += 1;
-                let _ = solve(&p, input, &mut OsHost::run_os(), &limits);
+                // The test build checks every run against the reference evaluator; a
+                // disagreement comes back as a trap naming it.
+                let outcome = solve(&p, input, &mut OsHost::run_os(), &limits);
+                if let Err(Interrupt::Trap(t)) = &outcome.result {
+                    assert!(
+                        !t.contains("differential mismatch"),
+                        "iteration {iteration}: {t}: {text}"
+                    );
+                }
             }
             Err(e) => assert!(
                 !e.message.contains("internal error"),
