@@ -145,12 +145,18 @@ impl RefEval<'_> {
                 program.literals[*i as usize].clone(),
             )))),
             TKind::Begin { items, scope } => {
-                let mut last = Value::I32(0);
-                for it in items {
-                    last = self.eval(it, locals)?;
+                let Some((last, init)) = items.split_last() else {
+                    return Ok(Value::I32(0));
+                };
+                // A statement's value is dropped before the next item runs (a `let`'s
+                // value shares the bound buffer; kept alive, it would make the next
+                // in-place update copy the buffer and count it twice on the heap).
+                for it in init {
+                    drop(self.eval(it, locals)?);
                 }
+                let value = self.eval(last, locals)?;
                 Self::clear(locals, scope);
-                last
+                value
             }
             TKind::Let { var, value } => {
                 let v = self.eval(value, locals)?;

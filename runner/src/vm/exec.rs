@@ -279,13 +279,21 @@ impl<'a> Machine<'a> {
                         let (a, b) = (sb + *v as usize, sb + x as usize);
                         let (target, source) = if a < b {
                             let (lo, hi) = self.slots.split_at_mut(b);
-                            (&mut lo[a], &hi[0])
+                            (&mut lo[a], &mut hi[0])
                         } else {
                             let (lo, hi) = self.slots.split_at_mut(a);
-                            (&mut hi[0], &lo[b])
+                            (&mut hi[0], &mut lo[b])
                         };
-                        let data = source.clone();
-                        builtins::vec_extend(as_vec(target), data.bytes(), max)?;
+                        let target = as_vec(target);
+                        // Only a temporary (cleared right after) can view the vector
+                        // being extended (the checker refuses a set while borrowed):
+                        // take it, so the vector grows in place.
+                        let data = if builtins::aliases(source, target) {
+                            builtins::unalias(std::mem::replace(source, Value::Moved), target)
+                        } else {
+                            source.clone()
+                        };
+                        builtins::vec_extend(target, data.bytes(), max)?;
                     }
                 }
             }
