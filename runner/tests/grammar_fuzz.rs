@@ -868,21 +868,26 @@ fn generated_programs_never_panic_hang_or_break_the_report() {
     let jobs: Vec<u64> = (0..iterations).collect();
     // Each program gets its own seed, so one failing program can be regenerated alone.
     let program_seed = |i: u64| seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i;
-    let flags: Vec<String> = [
-        "--solve-fuel",
-        "20000",
-        "--max-memory-bytes",
-        "16777216",
-        "--cpu-time-limit-seconds",
-        "10",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    // Every fourth program gets a heap so small that it usually runs out of memory
+    // somewhere (the machine and the reference evaluator must agree on where).
+    let flags = |i: u64| -> Vec<String> {
+        let heap = if i % 4 == 3 { "64" } else { "16777216" };
+        [
+            "--solve-fuel",
+            "20000",
+            "--max-memory-bytes",
+            heap,
+            "--cpu-time-limit-seconds",
+            "10",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
     let results = cli::parallel_map(&jobs, |&i| {
         let (program, input) = generate(program_seed(i));
         let text = program.to_string();
-        let outcome = cli::run_program(&text, &input, &flags, Duration::from_secs(60))
+        let outcome = cli::run_program(&text, &input, &flags(i), Duration::from_secs(60))
             .and_then(|run| check(&validator, &run));
         (i, text, input, outcome)
     });

@@ -437,12 +437,20 @@ fn mutated_programs_never_panic_or_hang() {
                 compiled += 1;
                 // The test build checks every run against the reference evaluator; a
                 // disagreement comes back as a trap naming it.
-                let outcome = solve(&p, input, &mut OsHost::run_os(), &limits);
-                if let Err(Interrupt::Trap(t)) = &outcome.result {
-                    assert!(
-                        !t.contains("differential mismatch"),
-                        "iteration {iteration}: {t}: {text}"
-                    );
+                // Once as is, once with a heap so small that most programs run out of
+                // memory somewhere (both engines must agree on where).
+                for heap in [limits.max_memory_bytes, 64] {
+                    let tight = SolveLimits {
+                        max_memory_bytes: heap,
+                        ..limits
+                    };
+                    let outcome = solve(&p, input, &mut OsHost::run_os(), &tight);
+                    if let Err(Interrupt::Trap(t)) = &outcome.result {
+                        assert!(
+                            !t.contains("differential mismatch"),
+                            "iteration {iteration} (heap {heap}): {t}: {text}"
+                        );
+                    }
                 }
             }
             Err(e) => assert!(

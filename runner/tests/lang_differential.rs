@@ -165,25 +165,54 @@ fn compile(dir: &Path, program: &Value) -> Option<Program> {
 
 /// Runs `p` under `fuel`; panics on a differential mismatch.
 fn run(p: &Program, input: &[u8], fuel: u64, what: &str) -> (Result<Vec<u8>, Interrupt>, u64) {
+    let (result, fuel_used, _) = run_with_heap(p, input, fuel, 16 * 1024 * 1024, what);
+    (result, fuel_used)
+}
+
+/// Runs `p` under `fuel` and a heap of `heap` bytes; panics on a differential mismatch.
+/// Returns the result, the fuel used and the peak heap bytes of the program.
+fn run_with_heap(
+    p: &Program,
+    input: &[u8],
+    fuel: u64,
+    heap: u64,
+    what: &str,
+) -> (Result<Vec<u8>, Interrupt>, u64, u64) {
     let limits = SolveLimits {
         fuel,
-        max_memory_bytes: 16 * 1024 * 1024,
+        max_memory_bytes: heap,
     };
     let out = solve(p, input, &mut OsHost::run_os(), &limits);
     if let Err(Interrupt::Trap(t)) = &out.result {
         assert!(
             !t.starts_with("x07-lite differential mismatch") && !t.contains("internal error"),
-            "{what} (fuel {fuel}): {t}"
+            "{what} (fuel {fuel}, heap {heap}): {t}"
         );
     }
-    (out.result, out.stats.fuel_used)
+    let peak = out.stats.heap_used.saturating_sub(input.len() as u64);
+    (out.result, out.stats.fuel_used, peak)
 }
 
-/// Runs a program at full fuel, then with budgets that run out at various points.
+/// Runs a program at full fuel, then with budgets that run out at various points, then
+/// with heaps at and below its peak (a heap of its peak fits; a smaller one gives the same
+/// result or `out of memory`, at the same point on both engines, whatever instruction the
+/// machine picked for an allocation).
 fn run_budgets(p: &Program, input: &[u8], rng: &mut Rng, what: &str) {
-    let (result, need) = run(p, input, 3_000_000, what);
+    let (result, need, peak) = run_with_heap(p, input, 3_000_000, 16 * 1024 * 1024, what);
     if result.is_err() || need == 0 {
         return;
+    }
+    if peak > 0 {
+        let (fits, _, _) = run_with_heap(p, input, need, peak, what);
+        assert_eq!(fits, result, "{what}: a heap of its peak ({peak} bytes)");
+        for heap in [peak - 1, peak * 3 / 4, peak / 2, 1] {
+            let (r, _, _) = run_with_heap(p, input, need, heap, what);
+            assert!(
+                r == result || r == Err(Interrupt::Trap("out of memory".into())),
+                "{what}: heap {heap} (peak {peak}): {:?}",
+                r.as_ref().map(Vec::len)
+            );
+        }
     }
     let mut budgets = vec![need, need - 1, need / 2, 0, 1];
     for _ in 0..3 {

@@ -140,7 +140,11 @@ impl RefEval<'_> {
             TKind::Input => Value::View(self.input.clone()),
             TKind::Var(v) => locals[*v as usize].clone(),
             TKind::Take(v) => std::mem::replace(&mut locals[*v as usize], Value::Moved),
-            TKind::BytesLit(i) => bytes_value(program.literals[*i as usize].clone()),
+            TKind::BytesLit(i) => {
+                let v = bytes_value(program.literals[*i as usize].clone());
+                self.check_memory()?;
+                v
+            }
             TKind::ViewLit(i) => Value::View(View::whole(Rc::new(Buf::untracked(
                 program.literals[*i as usize].clone(),
             )))),
@@ -323,7 +327,9 @@ impl RefEval<'_> {
                 let data = d.bytes();
                 if data.first() == Some(&1) {
                     value::note_memcpy(data.len() - 1);
-                    bytes_value(data[1..].to_vec())
+                    let payload = bytes_value(data[1..].to_vec());
+                    self.check_memory()?;
+                    payload
                 } else {
                     return Err(Flow::Ret(d));
                 }

@@ -68,7 +68,11 @@ macro_rules! cheap_ops {
             }
             Op::SClear { s } => $m.slots[$sb + *s as usize] = Value::Moved,
             Op::SLit { d, lit } => {
-                $m.slots[$sb + *d as usize] = bytes_value($prog.literals[*lit as usize].clone())
+                // Counted while the slot's old value is still alive, as `set` evaluates
+                // its value before it replaces the old one.
+                let v = bytes_value($prog.literals[*lit as usize].clone());
+                $m.check_memory()?;
+                $m.slots[$sb + *d as usize] = v;
             }
             Op::SViewLit { d, lit } => {
                 $m.slots[$sb + *d as usize] = Value::View($m.lits[*lit as usize].clone())
@@ -352,6 +356,7 @@ impl<'a> Machine<'a> {
                 if data.first() == Some(&1) {
                     value::note_memcpy(data.len() - 1);
                     let payload = bytes_value(data[1..].to_vec());
+                    self.check_memory()?;
                     self.put(*d, payload, rb, sb);
                 } else {
                     return Ok(Flow::Return(doc));
