@@ -13,6 +13,8 @@
 //! endless loop (until it traps `fuel exhausted`), a byte-wise checksum over 4 MiB of
 //! input, a recursive function (fib 27, about 630,000 calls), and a vec_u8 building loop
 //! (4,000,000 pushes).
+//! 3. Compile time (`load_program`: parse, check, optimize, check again, lower) of large
+//!    generated programs, which must grow about linearly with their size.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -286,6 +288,76 @@ fn main() {
             w.unit,
             fuel as f64 / solve_time.as_secs_f64() / 1e6,
             fuel
+        );
+    }
+    println!();
+    compile_times(dir.path());
+}
+
+/// Median `load_program` time of large generated programs, at two sizes each.
+fn compile_times(dir: &Path) {
+    type Gen = fn(usize) -> Value;
+    let shapes: [(&str, Gen); 4] = [
+        ("lets", |n| {
+            let mut items = vec![json!("begin")];
+            items.extend((0..n).map(|i| json!(["let", format!("x{i}"), i])));
+            items.push(json!(["bytes.lit", "a"]));
+            Value::Array(items)
+        }),
+        ("lets + ifs over them", |n| {
+            let mut items = vec![json!("begin"), json!(["let", "k", ["view.len", "input"]])];
+            items.extend((0..n).map(|i| json!(["let", format!("x{i}"), ["+", "k", i]])));
+            items.extend((0..n).map(|i| json!(["if", "k", ["set", format!("x{i}"), 1], 0])));
+            items.push(json!(["bytes.lit", "a"]));
+            Value::Array(items)
+        }),
+        ("vec_u8 pushes", |n| {
+            let mut items = vec![
+                json!("begin"),
+                json!(["let", "o", ["vec_u8.with_capacity", 0]]),
+            ];
+            items.extend((0..n).map(|i| json!(["set", "o", ["vec_u8.push", "o", i % 256]])));
+            items.push(json!(["vec_u8.into_bytes", "o"]));
+            Value::Array(items)
+        }),
+        ("one pure expression (CSE)", |n| {
+            fn tree(depth: u32, next: &mut usize) -> Value {
+                if depth == 0 {
+                    *next += 1;
+                    return json!(["+", "k", *next % 997]);
+                }
+                json!(["+", tree(depth - 1, next), tree(depth - 1, next)])
+            }
+            let depth = (n as f64).log2() as u32;
+            json!([
+                "begin",
+                ["let", "k", ["view.len", "input"]],
+                ["fmt.s32_to_dec", tree(depth, &mut 0)]
+            ])
+        }),
+    ];
+    println!(
+        "{:<32} {:>16} {:>16}",
+        "compile time", "n = 8,192", "n = 32,768"
+    );
+    for (name, make) in shapes {
+        let mut times = Vec::new();
+        for n in [8192, 32768] {
+            let path = dir.join(format!("compile-{n}.x07.json"));
+            std::fs::write(&path, entry(&json!([]), &make(n))).unwrap();
+            let samples = (0..3)
+                .map(|_| {
+                    let started = Instant::now();
+                    x07_lite::load_program(&path, &[]).expect("compiles");
+                    started.elapsed()
+                })
+                .collect();
+            times.push(median(samples));
+        }
+        println!(
+            "{name:<32} {:>14.1} ms {:>14.1} ms",
+            times[0].as_secs_f64() * 1e3,
+            times[1].as_secs_f64() * 1e3
         );
     }
 }

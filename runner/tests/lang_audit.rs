@@ -435,7 +435,23 @@ fn mutated_programs_never_panic_or_hang() {
         match load_program(&path, &[]) {
             Ok(p) => {
                 compiled += 1;
-                let _ = solve(&p, input, &mut OsHost::run_os(), &limits);
+                // The test build checks every run against the reference evaluator; a
+                // disagreement comes back as a trap naming it.
+                // Once as is, once with a heap so small that most programs run out of
+                // memory somewhere (both engines must agree on where).
+                for heap in [limits.max_memory_bytes, 64] {
+                    let tight = SolveLimits {
+                        max_memory_bytes: heap,
+                        ..limits
+                    };
+                    let outcome = solve(&p, input, &mut OsHost::run_os(), &tight);
+                    if let Err(Interrupt::Trap(t)) = &outcome.result {
+                        assert!(
+                            !t.contains("differential mismatch"),
+                            "iteration {iteration} (heap {heap}): {t}: {text}"
+                        );
+                    }
+                }
             }
             Err(e) => assert!(
                 !e.message.contains("internal error"),

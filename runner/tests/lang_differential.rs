@@ -165,25 +165,54 @@ fn compile(dir: &Path, program: &Value) -> Option<Program> {
 
 /// Runs `p` under `fuel`; panics on a differential mismatch.
 fn run(p: &Program, input: &[u8], fuel: u64, what: &str) -> (Result<Vec<u8>, Interrupt>, u64) {
+    let (result, fuel_used, _) = run_with_heap(p, input, fuel, 16 * 1024 * 1024, what);
+    (result, fuel_used)
+}
+
+/// Runs `p` under `fuel` and a heap of `heap` bytes; panics on a differential mismatch.
+/// Returns the result, the fuel used and the peak heap bytes of the program.
+fn run_with_heap(
+    p: &Program,
+    input: &[u8],
+    fuel: u64,
+    heap: u64,
+    what: &str,
+) -> (Result<Vec<u8>, Interrupt>, u64, u64) {
     let limits = SolveLimits {
         fuel,
-        max_memory_bytes: 16 * 1024 * 1024,
+        max_memory_bytes: heap,
     };
     let out = solve(p, input, &mut OsHost::run_os(), &limits);
     if let Err(Interrupt::Trap(t)) = &out.result {
         assert!(
             !t.starts_with("x07-lite differential mismatch") && !t.contains("internal error"),
-            "{what} (fuel {fuel}): {t}"
+            "{what} (fuel {fuel}, heap {heap}): {t}"
         );
     }
-    (out.result, out.stats.fuel_used)
+    let peak = out.stats.heap_used.saturating_sub(input.len() as u64);
+    (out.result, out.stats.fuel_used, peak)
 }
 
-/// Runs a program at full fuel, then with budgets that run out at various points.
+/// Runs a program at full fuel, then with budgets that run out at various points, then
+/// with heaps at and below its peak (a heap of its peak fits; a smaller one gives the same
+/// result or `out of memory`, at the same point on both engines, whatever instruction the
+/// machine picked for an allocation).
 fn run_budgets(p: &Program, input: &[u8], rng: &mut Rng, what: &str) {
-    let (result, need) = run(p, input, 3_000_000, what);
+    let (result, need, peak) = run_with_heap(p, input, 3_000_000, 16 * 1024 * 1024, what);
     if result.is_err() || need == 0 {
         return;
+    }
+    if peak > 0 {
+        let (fits, _, _) = run_with_heap(p, input, need, peak, what);
+        assert_eq!(fits, result, "{what}: a heap of its peak ({peak} bytes)");
+        for heap in [peak - 1, peak * 3 / 4, peak / 2, 1] {
+            let (r, _, _) = run_with_heap(p, input, need, heap, what);
+            assert!(
+                r == result || r == Err(Interrupt::Trap("out of memory".into())),
+                "{what}: heap {heap} (peak {peak}): {:?}",
+                r.as_ref().map(Vec::len)
+            );
+        }
     }
     let mut budgets = vec![need, need - 1, need / 2, 0, 1];
     for _ in 0..3 {
@@ -436,5 +465,125 @@ fn realistic_programs_agree_under_every_budget() {
         let (r, _) = run(&p, input, 3_000_000, name);
         assert_eq!(r, Ok(want.as_bytes().to_vec()), "{name}");
         run_budgets(&p, input, &mut rng, name);
+    }
+}
+
+/// Heap limits: growing a vector from a view of itself (semantics R18's
+/// `(vec_u8.extend_bytes v (vec_u8.as_view v))`) and the other growth paths must count
+/// the same bytes on both engines, whichever instruction the machine picks, so both trap
+/// `out of memory` at the same step. Each program doubles a one-byte vector `n` times
+/// (to 2^n bytes); with a 1 MiB heap, 2^20 bytes fit exactly and 2^21 do not.
+#[test]
+fn heap_limits_agree_on_self_extension() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let grow = |step: Value| {
+        json!([
+            "begin",
+            ["let", "v", ["vec_u8.with_capacity", 1]],
+            ["set", "v", ["vec_u8.push", "v", 1]],
+            ["for", "i", 0, ["view.len", "input"], step],
+            ["vec_u8.into_bytes", "v"]
+        ])
+    };
+    let steps = [
+        json!([
+            "set",
+            "v",
+            ["vec_u8.extend_bytes", "v", ["vec_u8.as_view", "v"]]
+        ]),
+        json!([
+            "set",
+            "v",
+            [
+                "vec_u8.extend_bytes_range",
+                "v",
+                ["vec_u8.as_view", "v"],
+                0,
+                ["vec_u8.len", "v"]
+            ]
+        ]),
+        json!([
+            "set",
+            "v",
+            ["vec_u8.extend_zeroes", "v", ["vec_u8.len", "v"]]
+        ]),
+        json!([
+            "begin",
+            ["let", "n", ["vec_u8.len", "v"]],
+            ["set", "v", ["vec_u8.reserve_exact", "v", "n"]],
+            ["set", "v", ["vec_u8.extend_zeroes", "v", "n"]]
+        ]),
+    ];
+    for (k, step) in steps.iter().enumerate() {
+        let program = json!({"schema_version":"x07.x07ast@0.8.0","kind":"entry","module_id":"main",
+            "imports":[],"decls":[],"solve":grow(step.clone())});
+        let p = compile(dir.path(), &program).unwrap_or_else(|| panic!("step {k} compiles"));
+        for n in [19usize, 20, 21] {
+            let limits = SolveLimits {
+                fuel: 1_000_000,
+                max_memory_bytes: 1024 * 1024,
+            };
+            let input = vec![b'x'; n];
+            let out = solve(&p, &input, &mut OsHost::run_os(), &limits);
+            if let Err(Interrupt::Trap(t)) = &out.result {
+                assert!(
+                    !t.starts_with("x07-lite differential mismatch"),
+                    "step {k}, n {n}: {t}"
+                );
+            }
+            match n {
+                21 => assert_eq!(
+                    out.result,
+                    Err(Interrupt::Trap("out of memory".into())),
+                    "step {k}, n {n}"
+                ),
+                _ => assert_eq!(
+                    out.result.as_ref().map(Vec::len),
+                    Ok(1 << n),
+                    "step {k}, n {n}"
+                ),
+            }
+        }
+    }
+}
+
+/// A buffer of more than half the heap updated in place right after the statement that
+/// bound it (the statement's value must not keep a second reference alive, or the update
+/// would copy the buffer and count it twice): fits on both engines.
+#[test]
+fn heap_limits_agree_on_in_place_updates() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let programs = [
+        json!([
+            "begin",
+            ["let", "b", ["bytes.alloc", 600000]],
+            ["set", "b", ["bytes.set_u8", "b", 0, 65]],
+            ["bytes.slice", "b", 0, 1]
+        ]),
+        json!([
+            "begin",
+            ["let", "v", ["vec_u8.with_capacity", 600000]],
+            ["set", "v", ["vec_u8.push", "v", 66]],
+            ["set", "v", ["vec_u8.set", "v", 0, 67]],
+            ["vec_u8.into_bytes", "v"]
+        ]),
+    ];
+    for (k, solve_expr) in programs.iter().enumerate() {
+        let program = json!({"schema_version":"x07.x07ast@0.8.0","kind":"entry","module_id":"main",
+            "imports":[],"decls":[],"solve":solve_expr});
+        let p = compile(dir.path(), &program).unwrap_or_else(|| panic!("program {k} compiles"));
+        let limits = SolveLimits {
+            fuel: 1_000_000,
+            max_memory_bytes: 1024 * 1024,
+        };
+        let out = solve(&p, b"", &mut OsHost::run_os(), &limits);
+        assert_eq!(
+            out.result,
+            Ok(vec![65 + 2 * k as u8]),
+            "program {k}: {:?}",
+            out.result.as_ref().map(Vec::len)
+        );
     }
 }

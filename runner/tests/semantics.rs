@@ -1,5 +1,8 @@
 //! Table tests for the language rules R1–R24 and the defects of section G of the X07
-//! semantics notes (what x07 0.2.17 does where the subset notes are silent).
+//! semantics notes (what x07 0.2.17 does where the subset notes are silent), plus
+//! realistic programs (`h_realistic.rows`: parsers, codecs, checksums, interpreters, text
+//! processing, result/option plumbing, recursion, vec_u8 builders, OS use) checked by hand
+//! against the rules they lean on, each row naming its main rule.
 //!
 //! The rows live in `tests/data/semantics/*.rows`, one file per section of the notes. They are
 //! written from the recorded facts, not from an implementation, and drive the runner only
@@ -468,6 +471,11 @@ fn f_recursion_depth_r24() {
 #[test]
 fn g_defects() {
     run_file("g_defects.rows");
+}
+
+#[test]
+fn h_realistic_programs() {
+    run_file("h_realistic.rows");
 }
 
 /// The table covers every rule and every defect, ids are unique, every short form converts.

@@ -176,6 +176,12 @@ impl FnCk<'_, '_> {
     }
 
     /// A plain variable read by name as a builtin's owner argument.
+    ///
+    /// A `use after move` found here names the bad use (`ptr=`) only when the owner is
+    /// borrowed (`vec_u8.len`, `result_bytes.err_code`, the owner of `bytes.view`, …): a
+    /// consumed owner (`vec_u8.push`, `vec_u8.into_bytes`, `bytes.set_u8`, …) is taken by
+    /// name and the compiler prints no pointer for it (semantics R9's recorded
+    /// `(set buf (push buf 66))` text), as for `(let x <owned variable>)` (R15).
     fn owner_var(&mut self, a: &Expr, moves: bool) -> Result<Option<(TExpr, Src)>, CompileError> {
         let ExprKind::Ident(name) = &a.kind else {
             return Ok(None);
@@ -187,7 +193,8 @@ impl FnCk<'_, '_> {
             return Err(self.err("Typing", format!("unknown identifier: {name:?}")));
         };
         // Owner arguments read by name are free (R21, `crate::fuel::owner_arg_is_free`).
-        self.var_use(v, &a.ptr, moves, None, false).map(Some)
+        let err_ptr = (!moves).then_some(a.ptr.as_str());
+        self.var_use(v, &a.ptr, moves, err_ptr, false).map(Some)
     }
 
     fn builtin_call(&mut self, sig: &'static BuiltinSig, args: &[Expr], e: &Expr) -> Checked {

@@ -177,6 +177,7 @@ impl Checker<'_> {
             result,
             is_solve: decl.is_none(),
             vars: Vec::new(),
+            tracked: Vec::new(),
             scopes: vec![Scope::default()],
             diverged: false,
         };
@@ -266,6 +267,9 @@ struct FnCk<'c, 'f> {
     result: Ty,
     is_solve: bool,
     vars: Vec<VarInfo>,
+    /// The owned and view variables (the only ones with move states and borrow
+    /// sources), in declaration order.
+    tracked: Vec<crate::tir::VarId>,
     scopes: Vec<Scope>,
     /// Whether the code checked so far on the current path always leaves the function.
     diverged: bool,

@@ -1,6 +1,8 @@
 //! Variables, scopes, move states and borrows of the function being checked
 //! (subset §5; semantics R10, R11, R15–R17).
 
+use std::collections::HashMap;
+
 use super::FnCk;
 use crate::parse::CompileError;
 use crate::tir::VarId;
@@ -91,10 +93,15 @@ pub(super) struct VarInfo {
 #[derive(Debug, Default)]
 pub(super) struct Scope {
     pub vars: Vec<VarId>,
+    /// The latest variable of each name declared here.
+    pub names: HashMap<String, VarId>,
+    /// The view variables declared here, in order (what can borrow an owner).
+    pub views: Vec<VarId>,
     pub temp_borrows: Vec<VarId>,
 }
 
-/// The per-variable state saved before a branch or loop.
+/// The state of the tracked variables (`FnCk::tracked`, by position) saved before a
+/// branch or loop.
 #[derive(Debug, Clone)]
 pub(super) struct Snapshot {
     pub states: Vec<MoveState>,
@@ -112,8 +119,15 @@ impl FnCk<'_, '_> {
             src,
             borrow_ptr: borrow_ptr.to_string(),
         });
+        if ty.is_owned() || is_view_ty(ty) {
+            self.tracked.push(id);
+        }
         if let Some(scope) = self.scopes.last_mut() {
             scope.vars.push(id);
+            scope.names.insert(name.to_string(), id);
+            if is_view_ty(ty) {
+                scope.views.push(id);
+            }
         }
         id
     }
@@ -122,7 +136,7 @@ impl FnCk<'_, '_> {
     pub(super) fn declared_here(&self, name: &str) -> bool {
         self.scopes
             .last()
-            .is_some_and(|s| s.vars.iter().any(|&v| self.vars[v as usize].name == name))
+            .is_some_and(|s| s.names.contains_key(name))
     }
 
     /// The visible variable called `name`.
@@ -130,9 +144,7 @@ impl FnCk<'_, '_> {
         self.scopes
             .iter()
             .rev()
-            .flat_map(|s| s.vars.iter().rev())
-            .copied()
-            .find(|&v| self.vars[v as usize].name == name)
+            .find_map(|s| s.names.get(name).copied())
     }
 
     pub(super) fn push_scope(&mut self) {
@@ -161,9 +173,9 @@ impl FnCk<'_, '_> {
     /// or `None` for a statement view (R10) / no borrow at all.
     pub(super) fn borrower_of(&self, owner: VarId) -> Option<(Option<String>, String)> {
         for scope in &self.scopes {
-            for &v in &scope.vars {
+            for &v in &scope.views {
                 let var = &self.vars[v as usize];
-                if v != owner && is_view_ty(var.ty) && var.src.contains(owner) {
+                if v != owner && var.src.contains(owner) {
                     return Some((Some(var.name.clone()), var.borrow_ptr.clone()));
                 }
             }
@@ -186,7 +198,7 @@ impl FnCk<'_, '_> {
     }
 
     /// The `use after move` error; `ptr` is the bad use, omitted on the paths where the
-    /// compiler reads a plain variable by name (`let x <var>`, builtin owner arguments).
+    /// compiler takes a plain variable by name (`let x <var>`, consumed builtin owners).
     pub(super) fn use_after_move(
         &self,
         v: VarId,
@@ -207,17 +219,28 @@ impl FnCk<'_, '_> {
         }
     }
 
+    /// The move states and borrow sources of the variables that have them (owned and
+    /// view variables; the others never change), in declaration order.
     pub(super) fn snapshot(&self) -> Snapshot {
         Snapshot {
-            states: self.vars.iter().map(|v| v.state.clone()).collect(),
-            srcs: self.vars.iter().map(|v| v.src.clone()).collect(),
+            states: self
+                .tracked
+                .iter()
+                .map(|&v| self.vars[v as usize].state.clone())
+                .collect(),
+            srcs: self
+                .tracked
+                .iter()
+                .map(|&v| self.vars[v as usize].src.clone())
+                .collect(),
         }
     }
 
     /// Puts the saved states back (variables declared since then keep theirs; they are
     /// out of scope anyway).
     pub(super) fn restore(&mut self, snap: &Snapshot) {
-        for (i, (state, src)) in snap.states.iter().zip(&snap.srcs).enumerate() {
+        for (k, (state, src)) in snap.states.iter().zip(&snap.srcs).enumerate() {
+            let i = self.tracked[k] as usize;
             self.vars[i].state = state.clone();
             self.vars[i].src = src.clone();
         }
@@ -232,14 +255,15 @@ impl FnCk<'_, '_> {
         b: (&Snapshot, bool),
     ) -> Result<(), CompileError> {
         let ((sa, da), (sb, db)) = (a, b);
-        for i in 0..before.states.len() {
+        for k in 0..before.states.len() {
+            let i = self.tracked[k] as usize;
             let (state, src) = match (da, db) {
-                (true, false) => (sb.states[i].clone(), sb.srcs[i].clone()),
-                (false, true) | (true, true) => (sa.states[i].clone(), sa.srcs[i].clone()),
+                (true, false) => (sb.states[k].clone(), sb.srcs[k].clone()),
+                (false, true) | (true, true) => (sa.states[k].clone(), sa.srcs[k].clone()),
                 (false, false) => {
-                    let state = merge_state(&before.states[i], &sa.states[i], &sb.states[i]);
+                    let state = merge_state(&before.states[k], &sa.states[k], &sb.states[k]);
                     let src = if is_view_ty(self.vars[i].ty) {
-                        match Src::merge(&sa.srcs[i], &sb.srcs[i]) {
+                        match Src::merge(&sa.srcs[k], &sb.srcs[k]) {
                             Some(s) => s,
                             None => {
                                 return Err(CompileError::new(format!(
@@ -249,7 +273,7 @@ impl FnCk<'_, '_> {
                             }
                         }
                     } else {
-                        sa.srcs[i].clone()
+                        sa.srcs[k].clone()
                     };
                     (state, src)
                 }

@@ -116,6 +116,30 @@ fn take_bytes(v: Value) -> Rc<Buf> {
     }
 }
 
+/// Whether `src` holds (a window into) the buffer of vector `dst`.
+pub fn aliases(src: &Value, dst: &VecU8) -> bool {
+    match src {
+        Value::View(w) => Rc::ptr_eq(&w.buf, &dst.buf),
+        Value::Bytes(b) => Rc::ptr_eq(b, &dst.buf),
+        Value::Vec(x) => Rc::ptr_eq(&x.buf, &dst.buf),
+        _ => false,
+    }
+}
+
+/// The source of `vec_u8.extend_bytes(_range)`, released from the vector it extends: a
+/// view of the vector itself (`(vec_u8.extend_bytes v (vec_u8.as_view v))`, semantics
+/// R18) is copied to a scratch buffer outside the program heap and dropped, so the vector
+/// grows in place, as the native runtime's single buffer does, instead of being cloned
+/// (which would count its bytes twice against the heap limit).
+pub fn unalias(src: Value, dst: &VecU8) -> Value {
+    if aliases(&src, dst) {
+        let data = src.bytes().to_vec();
+        Value::View(View::whole(Rc::new(Buf::untracked(data))))
+    } else {
+        src
+    }
+}
+
 fn extend_vec(mut v: VecU8, data: &[u8], max: u64) -> Result<Value, Interrupt> {
     vec_extend(&mut v, data, max)?;
     Ok(Value::Vec(v))
@@ -321,17 +345,17 @@ pub fn run(id: Builtin, args: Vec<Value>, cx: &mut Ctx<'_>) -> Result<Value, Int
             Value::Vec(v)
         }
         B::VecExtendBytes => {
-            let src = std::mem::replace(&mut args[1], Value::Moved);
             let v = take_vec(std::mem::replace(&mut args[0], Value::Moved));
+            let src = unalias(std::mem::replace(&mut args[1], Value::Moved), &v);
             extend_vec(v, src.bytes(), max)?
         }
         B::VecExtendBytesRange => {
-            let src = std::mem::replace(&mut args[1], Value::Moved);
+            let v = take_vec(std::mem::replace(&mut args[0], Value::Moved));
+            let src = unalias(std::mem::replace(&mut args[1], Value::Moved), &v);
             let d = src.bytes();
             let Some((s, l)) = in_range(d.len(), x(&args, 2), x(&args, 3)) else {
                 return Err(trap("vec_u8.extend_bytes_range oob"));
             };
-            let v = take_vec(std::mem::replace(&mut args[0], Value::Moved));
             extend_vec(v, &d[s..s + l], max)?
         }
         B::VecClear => {

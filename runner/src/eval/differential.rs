@@ -192,10 +192,27 @@ pub fn compare(
         return Ok(());
     }
     if &result != vm {
-        return Err(format!("vm {vm:?} vs reference {result:?}"));
+        return Err(format!(
+            "vm {} vs reference {}",
+            describe(vm),
+            describe(&result)
+        ));
     }
     if vm.is_ok() && ref_fuel != vm_fuel {
         return Err(format!("fuel: vm {vm_fuel} vs reference {ref_fuel}"));
     }
     Ok(())
+}
+
+/// A short description of a run's result (outputs can be megabytes long).
+fn describe(r: &Result<Vec<u8>, Interrupt>) -> String {
+    match r {
+        Ok(out) if out.len() > 48 => format!(
+            "Ok({} bytes, starting {:?})",
+            out.len(),
+            String::from_utf8_lossy(&out[..48])
+        ),
+        Ok(out) => format!("Ok({:?})", String::from_utf8_lossy(out)),
+        Err(e) => format!("Err({e:?})"),
+    }
 }

@@ -140,17 +140,27 @@ impl RefEval<'_> {
             TKind::Input => Value::View(self.input.clone()),
             TKind::Var(v) => locals[*v as usize].clone(),
             TKind::Take(v) => std::mem::replace(&mut locals[*v as usize], Value::Moved),
-            TKind::BytesLit(i) => bytes_value(program.literals[*i as usize].clone()),
+            TKind::BytesLit(i) => {
+                let v = bytes_value(program.literals[*i as usize].clone());
+                self.check_memory()?;
+                v
+            }
             TKind::ViewLit(i) => Value::View(View::whole(Rc::new(Buf::untracked(
                 program.literals[*i as usize].clone(),
             )))),
             TKind::Begin { items, scope } => {
-                let mut last = Value::I32(0);
-                for it in items {
-                    last = self.eval(it, locals)?;
+                let Some((last, init)) = items.split_last() else {
+                    return Ok(Value::I32(0));
+                };
+                // A statement's value is dropped before the next item runs (a `let`'s
+                // value shares the bound buffer; kept alive, it would make the next
+                // in-place update copy the buffer and count it twice on the heap).
+                for it in init {
+                    drop(self.eval(it, locals)?);
                 }
+                let value = self.eval(last, locals)?;
                 Self::clear(locals, scope);
-                last
+                value
             }
             TKind::Let { var, value } => {
                 let v = self.eval(value, locals)?;
@@ -317,7 +327,9 @@ impl RefEval<'_> {
                 let data = d.bytes();
                 if data.first() == Some(&1) {
                     value::note_memcpy(data.len() - 1);
-                    bytes_value(data[1..].to_vec())
+                    let payload = bytes_value(data[1..].to_vec());
+                    self.check_memory()?;
+                    payload
                 } else {
                     return Err(Flow::Ret(d));
                 }

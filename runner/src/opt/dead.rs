@@ -6,13 +6,15 @@
 //! before a `let` of the same name rebinds it. Items are examined from the last to the
 //! first, so a chain of unused lets goes at once.
 
-use super::{as_list, as_op, mentions};
+use std::collections::{HashMap, HashSet};
+
+use super::{as_list, as_op};
 use crate::ast::{Expr, ExprKind};
 use crate::types::Ty;
 
-/// Names in scope and whether each is known to be i32.
+/// Names in scope and whether each (its latest binding) is known to be i32.
 struct Env {
-    scopes: Vec<Vec<(String, bool)>>,
+    scopes: Vec<HashMap<String, bool>>,
 }
 
 impl Env {
@@ -20,14 +22,13 @@ impl Env {
         self.scopes
             .iter()
             .rev()
-            .flat_map(|s| s.iter().rev())
-            .find(|(n, _)| n == name)
-            .is_some_and(|(_, k)| *k)
+            .find_map(|s| s.get(name))
+            .is_some_and(|k| *k)
     }
 
     fn bind(&mut self, name: &str, known: bool) {
         if let Some(s) = self.scopes.last_mut() {
-            s.push((name.to_string(), known));
+            s.insert(name.to_string(), known);
         }
     }
 
@@ -55,19 +56,33 @@ pub(super) fn run(body: &mut Expr, params: &[(String, Ty)]) {
     walk(body, &mut env);
 }
 
-/// Whether `name` is mentioned in `items` before a top-level `let` rebinds it.
-fn used_later(items: &[Expr], name: &str) -> bool {
-    for item in items {
-        if let Some(("let", args)) = as_list(item) {
-            if args.len() == 2 && matches!(&args[0].kind, ExprKind::Ident(n) if n == name) {
-                return mentions(&args[1], name);
+/// Adds every name mentioned in `e` (read, assigned, bound or looped over; the text of
+/// `bytes.lit` is not a name) to `out`.
+fn add_names(e: &Expr, out: &mut HashSet<String>) {
+    match &e.kind {
+        ExprKind::Ident(n) => {
+            out.insert(n.clone());
+        }
+        ExprKind::Int(_) | ExprKind::Text(_) => {}
+        ExprKind::List { head, args } => {
+            if !matches!(head.as_str(), "bytes.lit" | "bytes.view_lit") {
+                for a in args {
+                    add_names(a, out);
+                }
             }
         }
-        if mentions(item, name) {
-            return true;
-        }
     }
-    false
+}
+
+/// The name and value of a top-level `(let name value)` item.
+fn as_let(item: &Expr) -> Option<(&str, &Expr)> {
+    match as_list(item) {
+        Some(("let", [name, value])) => match &name.kind {
+            ExprKind::Ident(n) => Some((n, value)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Walks `e` in evaluation order, tracking scopes and known-i32 names (semantics R11).
@@ -78,7 +93,7 @@ fn walk(e: &mut Expr, env: &mut Env) {
     match head.as_str() {
         "bytes.lit" | "bytes.view_lit" => {}
         "begin" => {
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashMap::new());
             let mut deletable = vec![false; args.len()];
             let last = args.len().saturating_sub(1);
             for (i, item) in args.iter_mut().enumerate() {
@@ -95,22 +110,28 @@ fn walk(e: &mut Expr, env: &mut Env) {
                 walk(item, env);
             }
             env.scopes.pop();
-            let mut i = last;
-            while i > 0 {
-                i -= 1;
-                if !deletable[i] {
-                    continue;
+            // From the last item to the first, `later` holds the names mentioned after
+            // the current item and before a top-level `let` rebinds them (a rebinding
+            // let's own value counts); a deletable let whose name is not there goes, and
+            // so do the mentions it made, so a chain of unused lets goes at once.
+            let mut later: HashSet<String> = HashSet::new();
+            let mut keep = vec![true; args.len()];
+            for i in (0..args.len()).rev() {
+                match as_let(&args[i]) {
+                    Some((name, value)) => {
+                        if deletable[i] && !later.contains(name) {
+                            keep[i] = false;
+                            continue;
+                        }
+                        later.remove(name);
+                        add_names(value, &mut later);
+                    }
+                    None => add_names(&args[i], &mut later),
                 }
-                let name = match as_list(&args[i]) {
-                    Some((_, la)) => match &la[0].kind {
-                        ExprKind::Ident(n) => n.clone(),
-                        _ => continue,
-                    },
-                    None => continue,
-                };
-                if !used_later(&args[i + 1..], &name) {
-                    args.remove(i);
-                }
+            }
+            if keep.contains(&false) {
+                let mut flags = keep.into_iter();
+                args.retain(|_| flags.next().unwrap_or(true));
             }
         }
         "let" if args.len() == 2 => {
@@ -124,7 +145,7 @@ fn walk(e: &mut Expr, env: &mut Env) {
         "if" if args.len() == 3 => {
             walk(&mut args[0], env);
             for branch in &mut args[1..] {
-                env.scopes.push(Vec::new());
+                env.scopes.push(HashMap::new());
                 walk(branch, env);
                 env.scopes.pop();
             }
@@ -132,20 +153,20 @@ fn walk(e: &mut Expr, env: &mut Env) {
         "for" if args.len() == 4 => {
             walk(&mut args[1], env);
             walk(&mut args[2], env);
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashMap::new());
             if let ExprKind::Ident(n) = &args[0].kind {
                 let n = n.clone();
                 env.bind(&n, true);
             }
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashMap::new());
             walk(&mut args[3], env);
             env.scopes.pop();
             env.scopes.pop();
         }
         "while" if args.len() == 2 => {
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashMap::new());
             walk(&mut args[0], env);
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashMap::new());
             walk(&mut args[1], env);
             env.scopes.pop();
             env.scopes.pop();

@@ -143,21 +143,6 @@ pub(crate) fn same(a: &Expr, b: &Expr) -> bool {
     }
 }
 
-/// Whether `e` mentions variable `name` anywhere: reads it, assigns it, binds it or loops
-/// over it (the text of `bytes.lit` is not a name).
-pub(crate) fn mentions(e: &Expr, name: &str) -> bool {
-    match &e.kind {
-        ExprKind::Ident(n) => n == name,
-        ExprKind::Int(_) | ExprKind::Text(_) => false,
-        ExprKind::List { head, args } => {
-            if matches!(head.as_str(), "bytes.lit" | "bytes.view_lit") {
-                return false;
-            }
-            args.iter().any(|a| mentions(a, name))
-        }
-    }
-}
-
 /// Whether `e` contains `(set name ..)`, `(set0 name ..)`, `(let name ..)` or
 /// `(for name ..)` (`binds` adds `let`).
 pub(crate) fn assigns_name(e: &Expr, name: &str, binds: bool) -> bool {

@@ -6,23 +6,25 @@
 //! `i` is a new variable, `set` when the loop reuses a visible one (which therefore ends
 //! at `e − 1`, conformance example C11). A span of 0 leaves just `0`.
 
+use std::collections::HashSet;
+
 use super::{as_list, assigns_name, int, list};
 use crate::ast::{Expr, ExprKind};
 
 /// Visible variable names, by scope, and how many more nodes unrolling may add.
 struct Env {
-    scopes: Vec<Vec<String>>,
+    scopes: Vec<HashSet<String>>,
     budget: usize,
 }
 
 impl Env {
     fn visible(&self, name: &str) -> bool {
-        self.scopes.iter().any(|s| s.iter().any(|n| n == name))
+        self.scopes.iter().any(|s| s.contains(name))
     }
 
     fn bind(&mut self, name: &str) {
         if let Some(s) = self.scopes.last_mut() {
-            s.push(name.to_string());
+            s.insert(name.to_string());
         }
     }
 }
@@ -33,7 +35,7 @@ const MAX_BODY_NODES: usize = 250_000;
 
 pub(super) fn run(body: &mut Expr, params: &[String]) {
     let mut env = Env {
-        scopes: vec![params.to_vec()],
+        scopes: vec![params.iter().cloned().collect()],
         budget: MAX_BODY_NODES.saturating_sub(super::node_count(body)),
     };
     walk(body, &mut env);
@@ -98,7 +100,7 @@ fn walk(e: &mut Expr, env: &mut Env) {
     match head.as_str() {
         "bytes.lit" | "bytes.view_lit" => {}
         "begin" => {
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashSet::new());
             for a in args.iter_mut() {
                 walk(a, env);
             }
@@ -114,7 +116,7 @@ fn walk(e: &mut Expr, env: &mut Env) {
         "if" if args.len() == 3 => {
             walk(&mut args[0], env);
             for branch in &mut args[1..] {
-                env.scopes.push(Vec::new());
+                env.scopes.push(HashSet::new());
                 walk(branch, env);
                 env.scopes.pop();
             }
@@ -122,20 +124,20 @@ fn walk(e: &mut Expr, env: &mut Env) {
         "for" if args.len() == 4 => {
             walk(&mut args[1], env);
             walk(&mut args[2], env);
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashSet::new());
             if let ExprKind::Ident(n) = &args[0].kind {
                 let n = n.clone();
                 env.bind(&n);
             }
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashSet::new());
             walk(&mut args[3], env);
             env.scopes.pop();
             env.scopes.pop();
         }
         "while" if args.len() == 2 => {
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashSet::new());
             walk(&mut args[0], env);
-            env.scopes.push(Vec::new());
+            env.scopes.push(HashSet::new());
             walk(&mut args[1], env);
             env.scopes.pop();
             env.scopes.pop();

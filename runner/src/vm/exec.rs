@@ -68,7 +68,11 @@ macro_rules! cheap_ops {
             }
             Op::SClear { s } => $m.slots[$sb + *s as usize] = Value::Moved,
             Op::SLit { d, lit } => {
-                $m.slots[$sb + *d as usize] = bytes_value($prog.literals[*lit as usize].clone())
+                // Counted while the slot's old value is still alive, as `set` evaluates
+                // its value before it replaces the old one.
+                let v = bytes_value($prog.literals[*lit as usize].clone());
+                $m.check_memory()?;
+                $m.slots[$sb + *d as usize] = v;
             }
             Op::SViewLit { d, lit } => {
                 $m.slots[$sb + *d as usize] = Value::View($m.lits[*lit as usize].clone())
@@ -279,13 +283,21 @@ impl<'a> Machine<'a> {
                         let (a, b) = (sb + *v as usize, sb + x as usize);
                         let (target, source) = if a < b {
                             let (lo, hi) = self.slots.split_at_mut(b);
-                            (&mut lo[a], &hi[0])
+                            (&mut lo[a], &mut hi[0])
                         } else {
                             let (lo, hi) = self.slots.split_at_mut(a);
-                            (&mut hi[0], &lo[b])
+                            (&mut hi[0], &mut lo[b])
                         };
-                        let data = source.clone();
-                        builtins::vec_extend(as_vec(target), data.bytes(), max)?;
+                        let target = as_vec(target);
+                        // Only a temporary (cleared right after) can view the vector
+                        // being extended (the checker refuses a set while borrowed):
+                        // take it, so the vector grows in place.
+                        let data = if builtins::aliases(source, target) {
+                            builtins::unalias(std::mem::replace(source, Value::Moved), target)
+                        } else {
+                            source.clone()
+                        };
+                        builtins::vec_extend(target, data.bytes(), max)?;
                     }
                 }
             }
@@ -344,6 +356,7 @@ impl<'a> Machine<'a> {
                 if data.first() == Some(&1) {
                     value::note_memcpy(data.len() - 1);
                     let payload = bytes_value(data[1..].to_vec());
+                    self.check_memory()?;
                     self.put(*d, payload, rb, sb);
                 } else {
                     return Ok(Flow::Return(doc));

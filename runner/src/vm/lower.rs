@@ -478,6 +478,11 @@ impl Lower {
             }
             TKind::BytesLit(lit) => {
                 if want == Want::Discard {
+                    // A literal used as a statement is still made and dropped, which
+                    // counts against the heap limit like any allocation.
+                    let d = self.temp_slot();
+                    self.emit(Op::SLit { d, lit: *lit });
+                    self.emit(Op::SClear { s: d });
                     return V::None;
                 }
                 let d = self.dst_slot(want);

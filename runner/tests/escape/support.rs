@@ -117,12 +117,22 @@ pub fn spawn_then(then: Value) -> Value {
     ])
 }
 
-/// A loop that never ends (the limits end it).
+/// A loop that never ends (the limits end it). Each iteration fills a 1 MiB buffer for
+/// a few fuel units, so the default fuel (50,000,000 units) lasts minutes and the wall-clock
+/// or CPU limit under test ends the run, not `fuel exhausted`.
 pub fn forever() -> Value {
     json!([
         "begin",
-        ["let", "i", 0],
-        ["while", 1, ["set", "i", ["+", "i", 1]]],
+        ["let", "v", ["vec_u8.with_capacity", 0]],
+        [
+            "while",
+            1,
+            [
+                "set",
+                "v",
+                ["vec_u8.clear", ["vec_u8.extend_zeroes", "v", 1048576]]
+            ]
+        ],
         lit("never")
     ])
 }

@@ -39,20 +39,11 @@ fn survivor_case(
     solve: serde_json::Value,
     policy: impl FnOnce(&mut serde_json::Value),
 ) -> Run {
-    survivor_case_with_flags(how, solve, policy, &[])
-}
-
-fn survivor_case_with_flags(
-    how: &str,
-    solve: serde_json::Value,
-    policy: impl FnOnce(&mut serde_json::Value),
-    flags: &[&str],
-) -> Run {
     let mut lab = Lab::new();
     with_shell(&mut lab);
     lab.policy(policy);
     let marker = sleep_marker();
-    let run = lab.run_with(solve, &detaching(&marker, how), flags, &[]);
+    let run = lab.run(solve, &detaching(&marker, how));
     let survived = {
         let started = Instant::now();
         while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
@@ -112,14 +103,7 @@ fn survivors_after_exit() {
 #[test]
 fn survivors_after_the_wall_clock_limit() {
     let solve = spawn_then(forever());
-    // Fuel for far longer than the wall limit (the register VM spends the default
-    // 50,000,000 in well under a second).
-    let run = survivor_case_with_flags(
-        "setsid",
-        solve,
-        |p| p["limits"]["wall_ms"] = 1500.into(),
-        &["--solve-fuel", "100000000000"],
-    );
+    let run = survivor_case("setsid", solve, |p| p["limits"]["wall_ms"] = 1500.into());
     run.assert_trap("timed out");
 }
 
