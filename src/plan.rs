@@ -237,6 +237,39 @@ pub struct PlannedCase {
     pub sandbox_backend: SandboxBackend,
 }
 
+#[cfg(test)]
+impl PlannedCase {
+    /// A case of the fixture `/ws/fixtures/a` for unit tests: case `c` of `profile`, no
+    /// input, default options and expectations, the os sandbox backend.
+    pub(crate) fn for_test(world: &str, profile: &str, target: Target) -> PlannedCase {
+        PlannedCase {
+            id: CaseId {
+                fixture: "fixtures/a".into(),
+                case: "c".into(),
+                profile: profile.into(),
+            },
+            target,
+            world: world.into(),
+            input: None,
+            run: RunOptions::default(),
+            expect: resolve_expected(
+                &Default::default(),
+                world,
+                "project-compile-run",
+                Path::new("."),
+            )
+            .unwrap(),
+            timeout: Duration::from_secs(5),
+            ignore: None,
+            source_file: PathBuf::from("/ws/fixtures/a/x07test.json"),
+            fixture_dir: PathBuf::from("/ws/fixtures/a"),
+            description: None,
+            problems: Vec::new(),
+            sandbox_backend: SandboxBackend::Os,
+        }
+    }
+}
+
 /// Plans every case of every fixture, in fixture order.
 pub fn plan_all(workspace: &WorkspaceConfig, fixtures: &[FixtureLocation]) -> Vec<PlannedCase> {
     let planner = Planner::new(workspace);

@@ -258,8 +258,7 @@ pub fn shell_quote(word: &str) -> String {
 mod tests {
     use super::*;
     use crate::fixture::Input;
-    use crate::model::CaseId;
-    use crate::plan::{resolve_expected, RunOptions};
+    use crate::plan::RunOptions;
     use std::collections::BTreeMap;
 
     fn case(
@@ -268,33 +267,14 @@ mod tests {
         input: Option<Input>,
         run: RunOptions,
     ) -> PlannedCase {
+        let target = Target::Project {
+            dir: PathBuf::from("/ws/fixtures/a"),
+            profile: profile.map(str::to_string),
+        };
         PlannedCase {
-            id: CaseId {
-                fixture: "fixtures/a".into(),
-                case: "c".into(),
-                profile: profile.unwrap_or(world).into(),
-            },
-            target: Target::Project {
-                dir: PathBuf::from("/ws/fixtures/a"),
-                profile: profile.map(str::to_string),
-            },
-            world: world.into(),
             input,
             run,
-            expect: resolve_expected(
-                &Default::default(),
-                world,
-                "project-compile-run",
-                Path::new("."),
-            )
-            .unwrap(),
-            timeout: std::time::Duration::from_secs(5),
-            ignore: None,
-            source_file: PathBuf::from("/ws/fixtures/a/x07test.json"),
-            fixture_dir: PathBuf::from("/ws/fixtures/a"),
-            description: None,
-            problems: Vec::new(),
-            sandbox_backend: SandboxBackend::Os,
+            ..PlannedCase::for_test(world, profile.unwrap_or(world), target)
         }
     }
 
@@ -461,39 +441,15 @@ mod tests {
 #[cfg(test)]
 mod reproduce_tests {
     use super::*;
-    use crate::model::CaseId;
-    use crate::plan::{resolve_expected, RunOptions};
 
     #[test]
     fn the_embedded_runner_gets_a_cargo_x07_run_line() {
-        let case = PlannedCase {
-            id: CaseId {
-                fixture: "fixtures/a".into(),
-                case: "c d".into(),
-                profile: "os".into(),
-            },
-            target: Target::Project {
-                dir: PathBuf::from("/ws/fixtures/a"),
-                profile: Some("os".into()),
-            },
-            world: "run-os".into(),
-            input: None,
-            run: RunOptions::default(),
-            expect: resolve_expected(
-                &Default::default(),
-                "run-os",
-                "project-compile-run",
-                Path::new("."),
-            )
-            .unwrap(),
-            timeout: std::time::Duration::from_secs(5),
-            ignore: None,
-            source_file: PathBuf::from("/ws/fixtures/a/x07test.json"),
-            fixture_dir: PathBuf::from("/ws/fixtures/a"),
-            description: None,
-            problems: Vec::new(),
-            sandbox_backend: SandboxBackend::Os,
+        let target = Target::Project {
+            dir: PathBuf::from("/ws/fixtures/a"),
+            profile: Some("os".into()),
         };
+        let mut case = PlannedCase::for_test("run-os", "os", target);
+        case.id.case = "c d".into();
         let embedded = reproduce(
             &case,
             RunnerKind::Embedded,

@@ -251,35 +251,14 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
-    use crate::model::CaseId;
-    use crate::plan::{resolve_expected, RunOptions};
+    use crate::plan::RunOptions;
     use crate::run::{command_args, render_args};
 
     fn case(world: &str, target: Target, input: Option<Input>, run: RunOptions) -> PlannedCase {
         PlannedCase {
-            id: CaseId {
-                fixture: "fixtures/a".into(),
-                case: "c".into(),
-                profile: "p".into(),
-            },
-            target,
-            world: world.into(),
             input,
             run,
-            expect: resolve_expected(
-                &Default::default(),
-                world,
-                "project-compile-run",
-                Path::new("."),
-            )
-            .unwrap(),
-            timeout: std::time::Duration::from_secs(5),
-            ignore: None,
-            source_file: PathBuf::from("/ws/fixtures/a/x07test.json"),
-            fixture_dir: PathBuf::from("/ws/fixtures/a"),
-            description: None,
-            problems: Vec::new(),
-            sandbox_backend: SandboxBackend::Os,
+            ..PlannedCase::for_test(world, "p", target)
         }
     }
 
