@@ -152,13 +152,6 @@ fn standin(ws: &Workspace) -> PathBuf {
     path
 }
 
-/// One runner call: its arguments (`[a] [b] …`) and the `X07_*` variables it saw.
-#[derive(Debug)]
-struct Call {
-    args: String,
-    env: Vec<String>,
-}
-
 /// `cargo x07 <command> --x07 <stand-in> <args>` with `vars` inherited: the output and
 /// every runner call.
 fn run(ws: &Workspace, command: &str, args: &[&str], vars: &[(&str, &str)]) -> (Output, Vec<Call>) {
@@ -174,18 +167,7 @@ fn run(ws: &Workspace, command: &str, args: &[&str], vars: &[(&str, &str)]) -> (
         cmd.env(name, value);
     }
     let output = cmd.output().unwrap();
-    let mut calls: Vec<Call> = Vec::new();
-    for line in std::fs::read_to_string(log.path()).unwrap().lines() {
-        if let Some(args) = line.strip_prefix("CALL ") {
-            calls.push(Call {
-                args: args.to_string(),
-                env: Vec::new(),
-            });
-        } else if let (Some(var), Some(call)) = (line.strip_prefix("ENV "), calls.last_mut()) {
-            call.env.push(var.to_string());
-        }
-    }
-    (output, calls)
+    (output, read_call_log(log.path()))
 }
 
 /// The native cache the runs get by default.

@@ -313,12 +313,6 @@ if [ "$1" = "test" ]; then exec "$REPLAY" "$@"; fi
 exec "$FAKE" "$@"
 "#;
 
-/// One runner call: its arguments and the `X07_*` variables it saw.
-struct Call {
-    args: String,
-    env: Vec<String>,
-}
-
 /// A workspace with the fake-runner fixture `fixtures/env` (two `x07 run` cases) and a copy
 /// of the bundled manifest project outside the fixture roots, whose `tests/tests.json`
 /// the `test_manifests` key names (six `x07 test` calls, one skipped entry).
@@ -368,18 +362,7 @@ fn run_recorded(ws: &Workspace, args: &[&str], vars: &[(&str, &str)]) -> (Output
         command.env(name, value);
     }
     let output = command.output().unwrap();
-    let mut calls: Vec<Call> = Vec::new();
-    for line in std::fs::read_to_string(log.path()).unwrap().lines() {
-        if let Some(args) = line.strip_prefix("CALL ") {
-            calls.push(Call {
-                args: args.to_string(),
-                env: Vec::new(),
-            });
-        } else if let (Some(var), Some(call)) = (line.strip_prefix("ENV "), calls.last_mut()) {
-            call.env.push(var.to_string());
-        }
-    }
-    (output, calls)
+    (output, read_call_log(log.path()))
 }
 
 /// Checks that every call saw `expected` — the `x07 run` calls and the `x07 test` calls

@@ -249,3 +249,29 @@ pub fn outcome<'a>(output: &'a str, name: &str) -> &'a str {
         .map(|(_, result)| result.trim())
         .unwrap_or("")
 }
+
+/// One runner call a logging stand-in recorded: its arguments and the variables it saw.
+#[derive(Debug)]
+pub struct Call {
+    /// The `CALL` line's text (the arguments as the stand-in printed them).
+    pub args: String,
+    /// The `ENV` lines that followed it.
+    pub env: Vec<String>,
+}
+
+/// Reads a stand-in's call log: a `CALL <args>` line per call, each followed by the
+/// `ENV <name=value>` lines of what that call saw.
+pub fn read_call_log(log: &Path) -> Vec<Call> {
+    let mut calls: Vec<Call> = Vec::new();
+    for line in std::fs::read_to_string(log).unwrap().lines() {
+        if let Some(args) = line.strip_prefix("CALL ") {
+            calls.push(Call {
+                args: args.to_string(),
+                env: Vec::new(),
+            });
+        } else if let (Some(var), Some(call)) = (line.strip_prefix("ENV "), calls.last_mut()) {
+            call.env.push(var.to_string());
+        }
+    }
+    calls
+}
