@@ -874,33 +874,6 @@ fn a_symlinked_manifest_is_replaced_in_the_copy_not_written_through() {
     assert!(results(&run).len() == 2, "{text}");
 }
 
-/// The lines GitHub would read as a workflow command cargo-x07 did not write (as in
-/// `tests/github_injection.rs`).
-fn injected_commands(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter(|line| {
-            if line.contains("##[") {
-                return true;
-            }
-            let trimmed = line.trim_start();
-            if !trimmed.starts_with("::") {
-                return false;
-            }
-            if let Some(rest) = line.strip_prefix("::error ") {
-                let properties = rest.split("::").next().unwrap_or("");
-                return properties.contains("injected") || !properties.contains(",title=fixtures/");
-            }
-            let ours = trimmed.starts_with("::group::fixtures/")
-                || trimmed == "::endgroup::"
-                || trimmed.starts_with("::stop-commands::cargo-x07-")
-                || (trimmed.starts_with("::cargo-x07-") && trimmed.ends_with("::"));
-            !ours || trimmed.contains("injected")
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn report_text_cannot_become_a_github_workflow_command() {
     use base64::Engine as _;
@@ -975,7 +948,7 @@ fn report_text_cannot_become_a_github_workflow_command() {
             "the report's text is still shown\n{text}"
         );
         assert_eq!(
-            injected_commands(&text),
+            common::injected_commands(&text),
             Vec::<String>::new(),
             "{format}\n{text}"
         );

@@ -275,3 +275,33 @@ pub fn read_call_log(log: &Path) -> Vec<Call> {
     }
     calls
 }
+
+/// The lines GitHub would read as a workflow command that cargo-x07 did not mean to
+/// write: a legacy `##[` anywhere, or a line starting (after blanks) with `::` that is not
+/// one of cargo-x07's own commands — whose command name and properties (everything up to
+/// the `::` before the message) carry no program text.
+pub fn injected_commands(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|line| {
+            if line.contains("##[") {
+                return true;
+            }
+            let trimmed = line.trim_start();
+            if !trimmed.starts_with("::") {
+                return false;
+            }
+            // cargo-x07's annotations start the line and name the case in `title=`.
+            if let Some(rest) = line.strip_prefix("::error ") {
+                let properties = rest.split("::").next().unwrap_or("");
+                return properties.contains("injected") || !properties.contains(",title=fixtures/");
+            }
+            let ours = trimmed.starts_with("::group::fixtures/")
+                || trimmed == "::endgroup::"
+                || trimmed.starts_with("::stop-commands::cargo-x07-")
+                || (trimmed.starts_with("::cargo-x07-") && trimmed.ends_with("::"));
+            !ours || trimmed.contains("injected")
+        })
+        .map(str::to_string)
+        .collect()
+}
