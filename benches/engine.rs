@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use cargo_x07::backend::{Backend, CommandBackend, EmbeddedBackend, RunnerInfo, RunnerKind};
 use cargo_x07::config::{PackageConfig, Settings, WorkspaceConfig};
 use cargo_x07::discover;
-use cargo_x07::engine::{self, EngineOptions, RunPlan, SelectedCase, Sinks};
+use cargo_x07::engine::{self, EngineOptions, RunPlan, Sinks};
 use cargo_x07::plan;
 use cargo_x07::run;
 
@@ -259,16 +259,7 @@ fn bench_parallel() {
     let ws = workspace(root, &["os"]);
     let cases = plan::plan_all(&ws, &discover::discover(&ws).unwrap());
     for threads in [2usize, 4, 8] {
-        let plan = RunPlan {
-            cases: cases
-                .iter()
-                .map(|case| SelectedCase {
-                    case: case.clone(),
-                    ignored: None,
-                })
-                .collect(),
-            ..RunPlan::default()
-        };
+        let plan = RunPlan::of_cases(cases.iter().cloned());
         let started = Instant::now();
         let result = engine::run(
             &plan,
@@ -504,16 +495,7 @@ fn bench_embedded_cpu() {
 fn bench_embedded_wall() {
     let dir = tempfile::tempdir().unwrap();
     let cases = trivial_corpus(dir.path(), 200);
-    let plan = RunPlan {
-        cases: cases
-            .iter()
-            .map(|case| SelectedCase {
-                case: case.clone(),
-                ignored: None,
-            })
-            .collect(),
-        ..RunPlan::default()
-    };
+    let plan = RunPlan::of_cases(cases.iter().cloned());
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         let before = cpu_ms();
@@ -562,16 +544,7 @@ fn tree_rss() -> u64 {
 /// Runs `cases` on `threads` threads while a sampler thread records the peak resident
 /// memory of the whole process tree every 2 ms.
 fn peak_tree_rss(cases: &[cargo_x07::plan::PlannedCase], threads: usize) -> u64 {
-    let plan = RunPlan {
-        cases: cases
-            .iter()
-            .map(|case| SelectedCase {
-                case: case.clone(),
-                ignored: None,
-            })
-            .collect(),
-        ..RunPlan::default()
-    };
+    let plan = RunPlan::of_cases(cases.iter().cloned());
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let sampler = scope.spawn(|| {

@@ -18,9 +18,7 @@ use crate::backend::Backend as _;
 use crate::cli::{load_workspace, resolve_runner, RunArgs};
 use crate::config::WorkspaceConfig;
 use crate::discover::{self, PathError};
-use crate::engine::{
-    self, exit, EngineOptions, Event, EventSink, RunPlan, SelectedCase, SinkError,
-};
+use crate::engine::{self, exit, EngineOptions, Event, EventSink, RunPlan, SinkError};
 use crate::message;
 use crate::model::CaseStatus;
 use crate::plan::{self, PlannedCase};
@@ -290,16 +288,7 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         println!("{}\n", backend.info().description);
     }
-    let plan = RunPlan {
-        cases: cases
-            .into_iter()
-            .map(|case| SelectedCase {
-                case,
-                ignored: None,
-            })
-            .collect(),
-        ..RunPlan::default()
-    };
+    let plan = RunPlan::of_cases(cases);
     let mut printer = RunPrinter { format };
     let result = engine::run(
         &plan,

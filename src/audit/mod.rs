@@ -40,7 +40,7 @@ use self::proof::ProgramFacts;
 use self::reach::Reach;
 use crate::backend::{self, Backend as _, BackendChoice, Runner};
 use crate::config::{SandboxBackend, Selection as Packages, WorkspaceConfig};
-use crate::engine::{self, exit, CaseOutcome, EngineOptions, RunPlan, SelectedCase};
+use crate::engine::{self, exit, CaseOutcome, EngineOptions, RunPlan};
 use crate::fixture::PROJECT_FILE;
 use crate::message;
 use crate::model::CaseStatus;
@@ -377,16 +377,7 @@ fn run_cases(
     progress: Option<bool>,
     phase: &'static str,
 ) -> Vec<CaseOutcome> {
-    let plan = RunPlan {
-        cases: cases
-            .into_iter()
-            .map(|case| SelectedCase {
-                case,
-                ignored: None,
-            })
-            .collect(),
-        ..RunPlan::default()
-    };
+    let plan = RunPlan::of_cases(cases);
     let mut sink = progress::AuditProgress::new(progress, phase);
     let result = engine::run(
         &plan,

@@ -58,6 +58,22 @@ pub struct RunPlan {
     pub previous_run: Option<Arc<LastRun>>,
 }
 
+impl RunPlan {
+    /// A plan that runs every one of `cases`, in order, with nothing filtered out.
+    pub fn of_cases(cases: impl IntoIterator<Item = PlannedCase>) -> RunPlan {
+        RunPlan {
+            cases: cases
+                .into_iter()
+                .map(|case| SelectedCase {
+                    case,
+                    ignored: None,
+                })
+                .collect(),
+            ..RunPlan::default()
+        }
+    }
+}
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
