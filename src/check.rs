@@ -488,27 +488,14 @@ mod tests {
     }
 
     fn case_with(expect: &Expected) -> crate::plan::PlannedCase {
+        let target = crate::plan::Target::Project {
+            dir: ".".into(),
+            profile: None,
+        };
         crate::plan::PlannedCase {
-            id: crate::model::CaseId {
-                fixture: "f".into(),
-                case: "c".into(),
-                profile: "os".into(),
-            },
-            target: crate::plan::Target::Project {
-                dir: ".".into(),
-                profile: None,
-            },
-            world: "run-os".into(),
-            input: None,
-            run: Default::default(),
             expect: expect.clone(),
             timeout: std::time::Duration::from_millis(100),
-            ignore: None,
-            source_file: "x07.json".into(),
-            fixture_dir: ".".into(),
-            description: None,
-            problems: Vec::new(),
-            sandbox_backend: Default::default(),
+            ..crate::plan::PlannedCase::for_test("run-os", "os", target)
         }
     }
 
@@ -651,28 +638,7 @@ mod tests {
     #[test]
     fn garbage_and_timeouts_fail_without_a_report() {
         let case_expect = expected(json!({}), "run-os", "project-compile-run");
-        let case = crate::plan::PlannedCase {
-            id: crate::model::CaseId {
-                fixture: "f".into(),
-                case: "c".into(),
-                profile: "os".into(),
-            },
-            target: crate::plan::Target::Project {
-                dir: ".".into(),
-                profile: None,
-            },
-            world: "run-os".into(),
-            input: None,
-            run: Default::default(),
-            expect: case_expect,
-            timeout: std::time::Duration::from_millis(100),
-            ignore: None,
-            source_file: "x07.json".into(),
-            fixture_dir: ".".into(),
-            description: None,
-            problems: Vec::new(),
-            sandbox_backend: Default::default(),
-        };
+        let case = case_with(&case_expect);
         let verdict = check(&case, &output("garbage", 1));
         assert!(verdict.runner_crashed);
         assert!(
