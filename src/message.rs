@@ -579,6 +579,32 @@ pub fn runner_stderr(outcome: &CaseOutcome) -> Option<String> {
     ))
 }
 
+/// Why the case could not be run, when its fixture has problems: a heading and each
+/// problem, indented.
+fn fixture_problems(outcome: &CaseOutcome) -> Option<String> {
+    let mut problems = outcome.failures.iter().filter_map(|failure| match failure {
+        Failure::Fixture(problem) => Some(problem),
+        _ => None,
+    });
+    let first = problems.next()?;
+    let mut out = String::from("the case could not be run:\n");
+    for problem in std::iter::once(first).chain(problems) {
+        out.push_str(&indent(&fixture_problem(problem)));
+    }
+    Some(out)
+}
+
+/// The line saying why the runner could not be run, when it could not.
+fn runner_failure_line(outcome: &CaseOutcome) -> Option<String> {
+    outcome.failures.iter().find_map(|failure| match failure {
+        Failure::Runner(failure) => Some(format!(
+            "the runner could not be run: {}\n",
+            runner_failure(failure)
+        )),
+        _ => None,
+    })
+}
+
 /// The full failure message of a case: what every human-readable output shows.
 pub fn failure_message(outcome: &CaseOutcome) -> String {
     let case = &outcome.case;
@@ -587,30 +613,12 @@ pub fn failure_message(outcome: &CaseOutcome) -> String {
         case.id.test_name(),
         rel(&case.source_file)
     );
-    let problems: Vec<&FixtureProblem> = outcome
-        .failures
-        .iter()
-        .filter_map(|failure| match failure {
-            Failure::Fixture(problem) => Some(problem),
-            _ => None,
-        })
-        .collect();
-    if !problems.is_empty() {
-        out.push_str("the case could not be run:\n");
-        for problem in problems {
-            out.push_str(&indent(&fixture_problem(problem)));
-        }
+    if let Some(problems) = fixture_problems(outcome) {
+        out.push_str(&problems);
         return out;
     }
-    if let Some(failure) = outcome.failures.iter().find_map(|failure| match failure {
-        Failure::Runner(failure) => Some(failure),
-        _ => None,
-    }) {
-        let _ = writeln!(
-            out,
-            "the runner could not be run: {}",
-            runner_failure(failure)
-        );
+    if let Some(failure) = runner_failure_line(outcome) {
+        out.push_str(&failure);
         if let Some(reproduce) = &outcome.reproduce {
             out.push_str(&reproduce_footer(reproduce));
         }
@@ -755,32 +763,14 @@ pub fn run_summary(outcome: &CaseOutcome) -> String {
     if let Some(reproduce) = &outcome.reproduce {
         let _ = writeln!(out, "command: {}", reproduce.x07);
     }
-    let problems: Vec<&FixtureProblem> = outcome
-        .failures
-        .iter()
-        .filter_map(|failure| match failure {
-            Failure::Fixture(problem) => Some(problem),
-            _ => None,
-        })
-        .collect();
-    if !problems.is_empty() {
+    if let Some(problems) = fixture_problems(outcome) {
         let _ = writeln!(out, "fixture file: {}", rel(&case.source_file));
-        out.push_str("the case could not be run:\n");
-        for problem in problems {
-            out.push_str(&indent(&fixture_problem(problem)));
-        }
+        out.push_str(&problems);
         out.push_str("verdict: FAIL\n");
         return out;
     }
-    if let Some(failure) = outcome.failures.iter().find_map(|failure| match failure {
-        Failure::Runner(failure) => Some(failure),
-        _ => None,
-    }) {
-        let _ = writeln!(
-            out,
-            "the runner could not be run: {}",
-            runner_failure(failure)
-        );
+    if let Some(failure) = runner_failure_line(outcome) {
+        out.push_str(&failure);
         out.push_str("verdict: FAIL\n");
         return out;
     }
