@@ -60,26 +60,10 @@ fn verdicts<'a>(report: &'a Value, file: &str) -> BTreeMap<&'a str, (&'a str, &'
         .collect()
 }
 
-fn snapshot(dir: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
-
 #[test]
 fn the_demo_policy_has_one_unneeded_grant_and_deny_unneeded_fails_on_it() {
     let demo = repository().join("fixtures/audit");
-    let before = snapshot(&demo);
+    let before = common::files_under(&demo);
     let output = audit_repository(&["fixtures/audit/unneeded-write-root", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let report = json_of(&output);
@@ -134,7 +118,7 @@ fn the_demo_policy_has_one_unneeded_grant_and_deny_unneeded_fails_on_it() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(
         before,
-        snapshot(&demo),
+        common::files_under(&demo),
         "nothing under the fixtures changes"
     );
 }

@@ -4,6 +4,8 @@
 //! GitHub annotations and the step summary name a broken fixture, JSON events stream,
 //! `list --partition`, and the documented exit codes.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,24 +17,11 @@ struct Workspace {
     folder: tempfile::TempDir,
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 impl Workspace {
     fn new() -> Workspace {
         let folder = tempfile::tempdir().unwrap();
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ci/workspace");
-        copy_tree(&source, folder.path());
+        common::copy_tree(&source, folder.path());
         Workspace { folder }
     }
 

@@ -6,6 +6,8 @@
 //! After adding or changing fixtures, regenerate the README with
 //! `UPDATE_FIXTURES_README=1 cargo test --test fixtures_corpus`.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -594,36 +596,6 @@ fn list_shows_every_fixture_under_both_profiles() {
     }
 }
 
-/// Copies a directory tree (files only).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
-
 /// The binary-output fixture with one expected byte broken on purpose: the run fails and
 /// the message is a hex dump around the first differing offset; the fixture is untouched.
 #[test]
@@ -632,14 +604,14 @@ fn breaking_one_expected_byte_of_binary_output_shows_a_hex_diff() {
     std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"hexdiff\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\npath = \"lib.rs\"\n").unwrap();
     std::fs::write(dir.path().join("lib.rs"), "").unwrap();
     let fixture = dir.path().join("fixtures/binary/bytes-alloc-set");
-    copy_tree(&fixtures_root().join("binary/bytes-alloc-set"), &fixture);
+    common::copy_tree(&fixtures_root().join("binary/bytes-alloc-set"), &fixture);
     let expectations = fixture.join("x07test.json");
     let mut value = read_json(&expectations);
     let expected = value["cases"][0]["expect"]["output"]["b64"].clone();
     assert_eq!(expected, "QQD/QQ==", "the fixture expects A 00 FF A");
     value["cases"][0]["expect"]["output"]["b64"] = Value::String("QQD+QQ==".into()); // A 00 FE A
     std::fs::write(&expectations, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
-    let before = snapshot(&fixture);
+    let before = common::files_under(&fixture);
 
     let output = cargo_x07()
         .args(["x07", "test", "--backend", "embedded", "--manifest-path"])
@@ -662,7 +634,7 @@ fn breaking_one_expected_byte_of_binary_output_shows_a_hex_diff() {
     );
     assert_eq!(
         before,
-        snapshot(&fixture),
+        common::files_under(&fixture),
         "a run must not write into the fixture"
     );
 }

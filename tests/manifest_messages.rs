@@ -5,7 +5,9 @@
 //! by the manifest checker and worded by `message.rs`. Review a changed snapshot like
 //! code: it is what users read.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cargo_x07::backend::RunnerKind;
@@ -31,7 +33,7 @@ impl Root {
             .join(format!("manifest-messages-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         for set in ["basic", "pbt"] {
-            copy(
+            common::copy_tree(
                 &data().join("probes").join(set).join("tests"),
                 &root.join(set),
             );
@@ -43,19 +45,6 @@ impl Root {
 impl Drop for Root {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
     }
 }
 

@@ -94,23 +94,6 @@ fn bundled_name(id: &str, world: &str) -> String {
     )
 }
 
-/// Every file under `dir` with its bytes.
-fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
-
 #[test]
 fn the_embedded_runner_lists_the_cases_and_reports_them_ignored_with_the_reason() {
     let listed = in_repo(&["test", "--list", "--backend", "embedded", BUNDLED])
@@ -200,7 +183,7 @@ fn partitions_share_the_manifest_cases_out() {
 #[test]
 fn the_stand_in_gives_every_bundled_test_its_recorded_verdict_and_the_fixture_stays_as_it_was() {
     let fixture = repo().join("fixtures/manifests/calc");
-    let before = files_under(&fixture);
+    let before = common::files_under(&fixture);
     let replay = replay();
     let run = in_repo(&["test", "--x07", replay.to_str().unwrap(), BUNDLED])
         .output()
@@ -239,7 +222,7 @@ fn the_stand_in_gives_every_bundled_test_its_recorded_verdict_and_the_fixture_st
     assert_eq!(example, printed, "the README's example is out of date");
     // files/write-marker writes marker.txt into the manifest's directory (as recorded):
     // of the copy, never of the fixture.
-    assert_eq!(files_under(&fixture), before, "the fixture changed");
+    assert_eq!(common::files_under(&fixture), before, "the fixture changed");
     assert!(!fixture.join("tests/marker.txt").exists());
 }
 
@@ -299,7 +282,7 @@ fn probe_workspace(manifests: &[&str]) -> common::Workspace {
         list.join(", ")
     ));
     for set in ["basic", "pbt"] {
-        for (path, bytes) in files_under(&probes().join(set).join("tests")) {
+        for (path, bytes) in common::files_under(&probes().join(set).join("tests")) {
             let relative = path.strip_prefix(probes().join(set)).unwrap();
             common::write(&workspace.root().join(set).join(relative), &bytes);
         }
@@ -490,7 +473,7 @@ fn planned_problems(root: &Path, manifest: &str) -> Vec<(String, String)> {
 fn broken_manifests_get_x07s_codes_and_pointers_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     for set in ["basic", "pbt", "fixture-worlds"] {
-        for (path, bytes) in files_under(&probes().join(set)) {
+        for (path, bytes) in common::files_under(&probes().join(set)) {
             let relative = path.strip_prefix(probes()).unwrap();
             common::write(&dir.path().join(relative), &bytes);
         }
@@ -645,7 +628,7 @@ fn each_call_runs_one_entry_from_a_scratch_directory_and_is_killed_at_the_timeou
     use std::os::unix::fs::PermissionsExt;
     let workspace = probe_workspace(&[]);
     let project = workspace.root().join("fixtures/p");
-    for (path, bytes) in files_under(&repo().join("fixtures/manifests/calc")) {
+    for (path, bytes) in common::files_under(&repo().join("fixtures/manifests/calc")) {
         let relative = path
             .strip_prefix(repo().join("fixtures/manifests/calc"))
             .unwrap();
@@ -803,7 +786,7 @@ fn bless_leaves_manifest_cases_alone() {
 #[test]
 fn the_probe_workspace_in_the_repository_shows_a_failing_assertion_as_recorded() {
     let data = repo().join("tests/data/x07-test");
-    let before = files_under(&data);
+    let before = common::files_under(&data);
     let replay = replay();
     // The run's own files (the last-run record, the native cache) go to the cargo target
     // directory, which for this stand-alone workspace would be inside tests/data.
@@ -835,7 +818,11 @@ fn the_probe_workspace_in_the_repository_shows_a_failing_assertion_as_recorded()
         ),
         "{text}"
     );
-    assert_eq!(files_under(&data), before, "the run wrote under tests/data");
+    assert_eq!(
+        common::files_under(&data),
+        before,
+        "the run wrote under tests/data"
+    );
 }
 
 #[test]

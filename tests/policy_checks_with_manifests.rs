@@ -64,18 +64,6 @@ fn repository() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            write(&target, &std::fs::read(entry.path()).unwrap());
-        }
-    }
-}
-
 /// The workspace: the bundled manifest project as `fixtures/calc` (two `x07 run` cases,
 /// six `x07 test` cases, one of them sandboxed), a manifest `probes/tests/two.json` with
 /// two recorded probe tests (`a/pass` passes, `c/fail_bytes` fails an assertion), and
@@ -85,7 +73,7 @@ fn workspace(calc_manifest: impl FnOnce(&mut Value)) -> Workspace {
     let ws =
         Workspace::new("[package.metadata.x07]\ntest_manifests = [\"probes/tests/two.json\"]\n");
     let calc = ws.root().join("fixtures/calc");
-    copy_tree(&repository().join("fixtures/manifests/calc"), &calc);
+    common::copy_tree(&repository().join("fixtures/manifests/calc"), &calc);
     let manifest_path = calc.join("tests/tests.json");
     let mut manifest: Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();

@@ -321,20 +321,8 @@ fn manifest_workspace(metadata: &str) -> Workspace {
         "[workspace.metadata.x07]\ntest_manifests = [\"projects/calc/tests/tests.json\"]\n{metadata}"
     ));
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/manifests/calc");
-    copy_tree(&bundled, &ws.root().join("projects/calc"));
+    common::copy_tree(&bundled, &ws.root().join("projects/calc"));
     ws
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            write(&target, &std::fs::read(entry.path()).unwrap());
-        }
-    }
 }
 
 /// `cargo x07 test` with the recording stand-in, one case at a time, with `vars`
