@@ -2,7 +2,9 @@
 //! semantics notes (what x07 0.2.17 does where the subset notes are silent), plus
 //! realistic programs (`h_realistic.rows`: parsers, codecs, checksums, interpreters, text
 //! processing, result/option plumbing, recursion, vec_u8 builders, OS use) checked by hand
-//! against the rules they lean on, each row naming its main rule.
+//! against the rules they lean on, each row naming its main rule, and places where several
+//! rules meet (`i_interplay.rows`: scope removals with unused-let deletion and borrows, unrolling
+//! with returns and reused variables, folding and strength reduction, argument costs, `try`).
 //!
 //! The rows live in `tests/data/semantics/*.rows`, one file per section of the notes. They are
 //! written from the recorded facts, not from an implementation, and drive the runner only
@@ -476,6 +478,11 @@ fn g_defects() {
 #[test]
 fn h_realistic_programs() {
     run_file("h_realistic.rows");
+}
+
+#[test]
+fn i_rule_interplay() {
+    run_file("i_interplay.rows");
 }
 
 /// The table covers every rule and every defect, ids are unique, every short form converts.

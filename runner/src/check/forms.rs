@@ -34,6 +34,27 @@ fn unify(a: Ty, b: Ty) -> Option<Ty> {
 
 type Checked = Result<(TExpr, Src), CompileError>;
 
+/// Whether `e` is found by type inference, so that it comes before the code generator's
+/// errors (value-position owned `let`/`set`) and the move and borrow errors of the branches
+/// of an `if` being typed. Those others are the emitter's: moves, borrows, borrow sources.
+fn is_inference_error(e: &CompileError) -> bool {
+    const EMITTER: [&str; 9] = [
+        "Unsupported: set expression cannot produce an owned value",
+        "Unsupported: let expression cannot produce an owned value",
+        "Typing: use after move:",
+        "Typing: move while borrowed:",
+        "Typing: set while borrowed:",
+        "Typing: bytes.set_u8 while borrowed:",
+        "Typing: cannot infer borrow source",
+        "Typing: BytesView must have a single borrow source",
+        "Typing: bytes_view must have a single borrow source",
+    ];
+    !EMITTER.iter().any(|p| e.message.starts_with(p))
+        && !e
+            .message
+            .contains("returns bytes_view borrowed from local owned buffer")
+}
+
 impl FnCk<'_, '_> {
     fn arity(&self, args: &[Expr], n: usize, form_msg: &str) -> Result<(), CompileError> {
         if args.len() != n {
@@ -227,10 +248,11 @@ impl FnCk<'_, '_> {
         };
         if ctx.is_value() {
             if value.ty.is_owned() {
-                return Err(self.err(
+                let error = self.err(
                     "Unsupported",
                     "let expression cannot produce an owned value; use (begin (let ...) <var>)",
-                ));
+                );
+                self.emission_error(error)?;
             }
             if value.ty == Ty::BytesView {
                 return Err(self.err(
@@ -296,10 +318,11 @@ impl FnCk<'_, '_> {
         let zero = head == "set0";
         if ctx.is_value() && !zero {
             if ty.is_owned() {
-                return Err(self.err(
+                let error = self.err(
                     "Unsupported",
                     "set expression cannot produce an owned value; use (begin (set ...) <var>)",
-                ));
+                );
+                self.emission_error(error)?;
             }
             if ty == Ty::BytesView {
                 return Err(self.err(
@@ -329,6 +352,31 @@ impl FnCk<'_, '_> {
     fn if_form(&mut self, args: &[Expr], ctx: Ctx) -> Checked {
         self.arity(args, 3, "if form: (if <cond:i32> <then:any> <else:any>)")?;
         let cond = self.i32_operand(&args[0], "if condition must be i32")?;
+        if matches!(ctx, Ctx::Stmt) {
+            return self.if_branches(args, cond, ctx);
+        }
+        // The branch types must agree: they are inferred before the branches are emitted,
+        // so the code generator's errors in the branches wait for that (R2, R4, R5).
+        let outer = self.deferred.replace(Vec::new());
+        let checked = self.if_branches(args, cond, ctx);
+        let mut pending = std::mem::replace(&mut self.deferred, outer).unwrap_or_default();
+        match checked {
+            Err(e) if !pending.is_empty() && !is_inference_error(&e) => Err(pending.remove(0)),
+            Err(e) => Err(e),
+            Ok(done) => {
+                if !pending.is_empty() {
+                    match &mut self.deferred {
+                        Some(outer) => outer.append(&mut pending),
+                        None => return Err(pending.remove(0)),
+                    }
+                }
+                Ok(done)
+            }
+        }
+    }
+
+    /// The branches of an `if` whose condition is checked.
+    fn if_branches(&mut self, args: &[Expr], cond: TExpr, ctx: Ctx) -> Checked {
         // A statement `if`'s branches are evaluated as statements but typed as values (R2).
         let branch_ctx = match ctx {
             Ctx::Value(u) => Ctx::Value(u),

@@ -180,6 +180,7 @@ impl Checker<'_> {
             tracked: Vec::new(),
             scopes: vec![Scope::default()],
             diverged: false,
+            deferred: None,
         };
         for p in &params {
             cx.declare(&p.name, p.ty, Src::none(), "");
@@ -273,11 +274,35 @@ struct FnCk<'c, 'f> {
     scopes: Vec<Scope>,
     /// Whether the code checked so far on the current path always leaves the function.
     diverged: bool,
+    /// Inside the branches of an `if` whose branch types are compared: the value-position
+    /// `let`/`set` errors of owned values (R4, R5) found so far, reported only once the
+    /// branch types agree (see [`FnCk::emission_error`]).
+    deferred: Option<Vec<CompileError>>,
 }
 
 impl FnCk<'_, '_> {
     fn err(&self, kind: &str, msg: impl std::fmt::Display) -> CompileError {
         CompileError::new(format!("{kind}: {msg} (fn={})", self.fname))
+    }
+
+    /// Reports an error of the code generator rather than of type inference: a `let` or
+    /// `set` in value position that would produce an owned value (semantics R4, R5).
+    ///
+    /// The real compiler infers the type of an `if` whose branch types must agree (a value
+    /// `if`, or an `if` inside a statement `if`'s branch, R2) before it emits the branches,
+    /// and inference gives such a `set` its variable's type without complaint (the R2
+    /// evidence: `(if 0 0 (set o (push o 66)))` there is reported as `if branches must have
+    /// same type (then=I32, else=VecU8)`). So inside such an `if` these errors wait: a
+    /// type error found later in its branches, or the branch-type mismatch itself, is
+    /// reported instead; otherwise the first of them is (see `check::forms::if_form`).
+    fn emission_error(&mut self, error: CompileError) -> Result<(), CompileError> {
+        match &mut self.deferred {
+            Some(pending) => {
+                pending.push(error);
+                Ok(())
+            }
+            None => Err(error),
+        }
     }
 
     /// Rejects returning a view that borrows an owned buffer of the function.
