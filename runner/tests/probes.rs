@@ -67,6 +67,17 @@ fn compare_reports(case: &str, expected: &Value, got: &Value) -> Vec<String> {
     if ec["ok"] == Value::Bool(false) {
         check("compile.stderr_b64", &ec["stderr_b64"], &gc["stderr_b64"]);
     }
+    // The compiler's fuel is null before C is generated and set after; its value
+    // follows the recorded rule (`x07_lite::compile_fuel`) for every program that
+    // compiled (the ext-fs error's count includes std bodies x07-lite does not have).
+    check(
+        "compile.fuel_used is null",
+        &ec["fuel_used"].is_null().into(),
+        &gc["fuel_used"].is_null().into(),
+    );
+    if ec["ok"] == Value::Bool(true) {
+        check("compile.fuel_used", &ec["fuel_used"], &gc["fuel_used"]);
+    }
     let (es, gs) = (&expected["solve"], &got["solve"]);
     check("solve is null", &es.is_null().into(), &gs.is_null().into());
     if es.is_object() && gs.is_object() {
