@@ -59,6 +59,33 @@ fn heap(report: &Value) -> [u64; 5] {
     })
 }
 
+/// `x07-test/reports/basic.one-bad-status-bytes.json` records the statistics of a
+/// function whose whole body is `(bytes.lit "xy")`: the literal's two bytes are
+/// allocated and copied, then freed with the output.
+#[test]
+fn a_literal_is_allocated_and_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    write_entry(
+        dir.path(),
+        "lit.x07.json",
+        json!([]),
+        json!(["bytes.lit", "xy"]),
+    );
+    let report = report(&x07_run(
+        dir.path(),
+        &["--program", "lit.x07.json", "--repair=off"],
+    ));
+    // (Its fuel was 2 there, the call of the function included; as `solve` it is 1, R21.)
+    assert_eq!(report["solve"]["fuel_used"], 1);
+    assert_eq!(report["solve"]["heap_used"], 2);
+    assert_eq!(
+        report["solve"]["mem_stats"],
+        json!({"alloc_calls":1,"realloc_calls":0,"free_calls":1,"bytes_alloc_total":2,
+               "bytes_freed_total":2,"live_bytes":0,"peak_live_bytes":2,"live_allocs":0,
+               "peak_live_allocs":1,"memcpy_bytes":2})
+    );
+}
+
 /// The `x07 test` reports of `x07-test/probes/os-worlds` (`os-worlds.os-and-sandbox-
 /// default-env.json`) record the statistics of three run-os functions; the baseline
 /// `std.test.pass` (2 allocations, 9 bytes, 4 copied, none live) is recorded alone in
