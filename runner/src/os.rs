@@ -348,9 +348,13 @@ impl Host for OsHost {
         if key.is_empty() || key.contains(&b'=') {
             return Ok(Vec::new());
         }
-        Ok(std::env::var_os(OsStr::from_bytes(key))
+        let value = std::env::var_os(OsStr::from_bytes(key))
             .map(|value| value.as_bytes().to_vec())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        // The value is copied out of the environment (recorded: `os/env_probe` with the
+        // variable set copies its 3 bytes more than with it unset).
+        crate::value::note_memcpy(value.len());
+        Ok(value)
     }
 
     fn time_now_unix_ms(&mut self) -> HostResult<i32> {

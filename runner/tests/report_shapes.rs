@@ -17,7 +17,7 @@ fn write_entry(dir: &Path, name: &str, imports: Value, solve: Value) {
     std::fs::write(dir.join(name), file.to_string()).unwrap();
 }
 
-fn x07_run(dir: &Path, args: &[&str]) -> Output {
+fn x07_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_x07-lite"));
     command
         .arg("run")
@@ -29,6 +29,7 @@ fn x07_run(dir: &Path, args: &[&str]) -> Output {
             command.env_remove(key);
         }
     }
+    command.envs(env.iter().copied());
     command.output().unwrap()
 }
 
@@ -74,6 +75,7 @@ fn a_literal_is_allocated_and_copied() {
     let report = report(&x07_run(
         dir.path(),
         &["--program", "lit.x07.json", "--repair=off"],
+        &[],
     ));
     // (Its fuel was 2 there, the call of the function included; as `solve` it is 1, R21.)
     assert_eq!(report["solve"]["fuel_used"], 1);
@@ -96,7 +98,8 @@ fn a_literal_is_allocated_and_copied() {
 ///   path with its NUL that stays live);
 /// * `os/env_probe`, `(os.env.get (bytes.lit "PROBE_VAR"))` unset, and the literal
 ///   `"yes"` it compares with: 5/31/25, live 1/10 → without `"yes"` (3 bytes, 3 copied)
-///   3/21/20, live 1/10;
+///   3/21/20, live 1/10; with `PROBE_VAR=yes` (`os-worlds.env-reaches-run-os-test.json`)
+///   6/34/28: the value is one more allocation, copied → 4/24/23;
 /// * `os/read_data`, `(os.fs.read_file (bytes.lit "data.txt"))` of `hello\n` and the
 ///   literal `"hello\n"`: 6/38/26, live 1/9 → 5/31/24, live 1/9.
 #[test]
@@ -148,7 +151,7 @@ fn os_builtins_statistics_follow_the_recorded_x07_test_runs() {
         ("e.x07.json", [3, 21, 20, 1, 10]),
         ("r.x07.json", [5, 31, 24, 1, 9]),
     ] {
-        let output = x07_run(dir.path(), &["--program", program, "--repair=off"]);
+        let output = x07_run(dir.path(), &["--program", program, "--repair=off"], &[]);
         let report = report(&output);
         assert_eq!(report["solve"]["ok"], true, "{program}: {report}");
         assert_eq!(heap(&report), expected, "{program}: {report}");
@@ -165,6 +168,12 @@ fn os_builtins_statistics_follow_the_recorded_x07_test_runs() {
         assert_eq!(stats["mem_stats"], report["solve"]["mem_stats"]);
         assert!(line.ends_with(b"}\n"));
     }
+    let set = x07_run(
+        dir.path(),
+        &["--program", "e.x07.json", "--repair=off"],
+        &[("PROBE_VAR", "yes")],
+    );
+    assert_eq!(heap(&report(&set)), [4, 24, 23, 1, 10]);
 }
 
 /// `compile.fuel_used` (observed-behaviour.md §5.2–5.3: set whenever C was generated,
@@ -205,6 +214,7 @@ fn compile_fuel_is_set_exactly_when_c_was_generated() {
         let report = report(&x07_run(
             dir.path(),
             &["--program", program, "--repair=off"],
+            &[],
         ));
         report["compile"]["fuel_used"].clone()
     };
@@ -236,7 +246,7 @@ fn limit_flags_at_their_edges() {
             "REFUQQ==",
         ];
         args.extend_from_slice(extra);
-        x07_run(dir.path(), &args)
+        x07_run(dir.path(), &args, &[])
     };
     // `--solve-fuel 0` traps at once: 0 is not "unlimited" (R22).
     let zero = report(&run(&["--solve-fuel", "0"]));
