@@ -89,9 +89,10 @@ fn a_literal_is_allocated_and_copied() {
 }
 
 /// The `x07 test` reports of `x07-test/probes/os-worlds` (`os-worlds.os-and-sandbox-
-/// default-env.json`) record the statistics of three run-os functions; the baseline
-/// `std.test.pass` (2 allocations, 9 bytes, 4 copied, none live) is recorded alone in
-/// `os/fail_i32`. Subtracting it, and adding the `(bytes.lit "ok")` these programs
+/// default-env.json`) record the statistics of three run-os functions; every `x07 test`
+/// run adds the same baseline after the function returns (the status document: 2
+/// allocations, 9 bytes, 4 copied, none live; recorded alone in `os/fail_i32`, whose
+/// function allocates nothing). Subtracting it, and adding the `(bytes.lit "ok")` these programs
 /// return instead (1 allocation, 2 bytes, 2 copied, freed):
 /// * `os/write_marker`, `(os.fs.write_file (bytes.lit "marker.txt") (bytes.lit "x"))`:
 ///   5/31/25, live 1/11 → 4/24/23, live 1/11 (the literals, and an 11-byte copy of the
