@@ -2,7 +2,8 @@
 //!
 //! Layout of the language: `ast`/`parse` (JSON → tree), `check` (types, moves and
 //! borrows; run on the program as written and again after `opt`, the real compiler's
-//! rewrites), `tir` (the typed tree), `fuel` (the fuel formula), `vm` (the register
+//! rewrites), `tir` (the typed tree), `fuel` (the fuel formula), `compile_fuel` (the
+//! compiler's own fuel, `compile.fuel_used`), `vm` (the register
 //! machine that runs it), `eval` (the `solve` entry point, builtins, the reference
 //! evaluator), `value` (runtime values), `std` (native std functions).
 //! Around it: `host` (the interpreter's view of the OS), `os` (OS builtins and the
@@ -11,6 +12,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod compile_fuel;
 pub mod eval;
 pub mod fuel;
 pub mod host;

@@ -182,6 +182,13 @@ fn write_file_unconfined(path: &[u8], data: &[u8]) -> i32 {
     }
 }
 
+/// The heap use of a sandboxed path joined to its root (`./data.txt`): a
+/// NUL-terminated copy of the root and the path with the separator between them
+/// (see [`crate::value::note_c_string`]).
+fn note_joined_path(shown_path: &[u8]) {
+    crate::value::note_c_string(shown_path.len(), shown_path.len().saturating_sub(1));
+}
+
 /// The trap text of a sandbox denial of builtin `op` (`os.fs.read_file`) on `shown_path`.
 fn denial_text(op: &str, denial: Denial, shown_path: &[u8]) -> String {
     let path = shown(shown_path);
@@ -202,6 +209,7 @@ impl Sandbox {
         let mut first_failure: Option<(Vec<u8>, &'static str)> = None;
         for (index, root) in self.roots.read.iter().enumerate() {
             let shown_path = root.shown(path);
+            note_joined_path(&shown_path);
             let result = self
                 .resolver
                 .locate(&self.roots.read, index, components(root.relative(path)))
@@ -253,6 +261,7 @@ impl Sandbox {
         };
         let root = &roots[index];
         let shown_path = root.shown(path);
+        note_joined_path(&shown_path);
         let result = self
             .resolver
             .locate(roots, index, components(root.relative(path)))
@@ -280,6 +289,7 @@ impl Host for OsHost {
             return trap("os.fs.read_file path contains NUL");
         }
         let Some(sandbox) = &self.sandbox else {
+            crate::value::note_c_string(path.len(), path.len());
             return match read_file_unconfined(path, self.heap_limit) {
                 Ok(data) => Ok(data),
                 Err(why) => trap(read_failure(why, path)),
@@ -304,6 +314,7 @@ impl Host for OsHost {
             return trap("os.fs.write_file path contains NUL");
         }
         let Some(sandbox) = &self.sandbox else {
+            crate::value::note_c_string(path.len(), path.len());
             return Ok(write_file_unconfined(path, data));
         };
         if is_unsafe_path(path) {
@@ -333,12 +344,17 @@ impl Host for OsHost {
                 return trap("os.env.get key not allowed");
             }
         }
+        crate::value::note_c_string(key.len(), key.len());
         if key.is_empty() || key.contains(&b'=') {
             return Ok(Vec::new());
         }
-        Ok(std::env::var_os(OsStr::from_bytes(key))
+        let value = std::env::var_os(OsStr::from_bytes(key))
             .map(|value| value.as_bytes().to_vec())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        // The value is copied out of the environment (recorded: `os/env_probe` with the
+        // variable set copies its 3 bytes more than with it unset).
+        crate::value::note_memcpy(value.len());
+        Ok(value)
     }
 
     fn time_now_unix_ms(&mut self) -> HostResult<i32> {

@@ -127,6 +127,13 @@ impl Manifest {
             .map_err(|err| format!("read project manifest: {}: {err}", path.display()))?;
         let file: ManifestFile = serde_json::from_slice(&text)
             .map_err(|err| format!("parse project manifest: {}: {err}", path.display()))?;
+        // serde also reads a struct from an array; a manifest is an object.
+        if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(format!(
+                "parse project manifest: {}: expected a JSON object",
+                path.display()
+            ));
+        }
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let root = absolute(if dir.as_os_str().is_empty() {
             Path::new(".")
@@ -263,6 +270,30 @@ mod tests {
         assert_eq!(
             m.select_profile(Some("os")).unwrap_err(),
             "--profile requires x07.json.profiles"
+        );
+    }
+
+    #[test]
+    fn a_manifest_that_is_not_an_object_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST_FILE);
+        for text in ["[]", " [ ] "] {
+            std::fs::write(&path, text).unwrap();
+            let err = Manifest::load(&path).unwrap_err();
+            assert!(err.starts_with("parse project manifest: "), "{text}: {err}");
+            assert!(err.ends_with(": expected a JSON object"), "{text}: {err}");
+        }
+        for text in ["\"x\"", "3", "null"] {
+            std::fs::write(&path, text).unwrap();
+            let err = Manifest::load(&path).unwrap_err();
+            assert!(err.starts_with("parse project manifest: "), "{text}: {err}");
+            assert!(err.contains("invalid type"), "{text}: {err}");
+        }
+        std::fs::write(&path, "{\"entry\": 5}").unwrap();
+        let err = Manifest::load(&path).unwrap_err();
+        assert!(
+            err.contains("invalid type: integer `5`, expected a string at line 1 column 11"),
+            "{err}"
         );
     }
 

@@ -58,6 +58,9 @@ pub struct CompileSection {
     pub stderr: Vec<u8>,
     /// `compile.trap`.
     pub trap: Option<String>,
+    /// `compile.fuel_used`: the compiler's fuel, set when the program compiled
+    /// (see [`crate::compile_fuel`]).
+    pub fuel_used: Option<u64>,
 }
 
 impl CompileSection {
@@ -73,6 +76,7 @@ impl CompileSection {
             diagnostics: None,
             stderr: Vec::new(),
             trap: None,
+            fuel_used: None,
         }
     }
 
@@ -93,6 +97,7 @@ impl CompileSection {
             diagnostics,
             stderr: Vec::new(),
             trap: None,
+            fuel_used: None,
         }
     }
 
@@ -108,12 +113,14 @@ impl CompileSection {
             diagnostics: None,
             stderr: message.as_bytes().to_vec(),
             trap: Some(format!("vm backend failure: {message}")),
+            fuel_used: None,
         }
     }
 
     /// The `compile` object as the shared report type.
     pub fn to_model(&self) -> model::CompileResult {
-        // x07-lite has no C compiler: the C-only values are 0 / null, but well-typed.
+        // x07-lite has no C compiler: the values of the C build are 0 / null, but
+        // well-typed; the compiler's fuel is modelled.
         model::CompileResult {
             c_source_size: 0,
             compile_error: self.compile_error.clone(),
@@ -121,7 +128,7 @@ impl CompileSection {
             compiled_exe_size: None,
             diagnostics: self.diagnostics.clone(),
             exit_status: i64::from(self.exit_status),
-            fuel_used: None,
+            fuel_used: self.fuel_used,
             lang_id: self.lang_id.clone(),
             native_requires: model::NativeRequires {
                 requires: self.native_requires.clone(),

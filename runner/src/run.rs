@@ -241,6 +241,7 @@ pub struct FinishPlan {
     roots_shown: Vec<String>,
     max_output_bytes: u64,
     fuel: u64,
+    compile_fuel: Option<u64>,
 }
 
 /// A finished run: the report, and what the command line prints on stderr after it
@@ -679,6 +680,9 @@ fn plan(
         return Ok((wrapped_target, Next::Report(report)));
     }
 
+    // The compiler's own fuel (`compile.fuel_used`), from the program as written.
+    let compile_fuel = crate::compile_fuel::compile_fuel(&program_path, &roots_abs);
+
     // The solver's environment, limits and clock.
     let mut environment: BTreeMap<OsString, OsString> = BTreeMap::new();
     let (limits, wall_limit, starved_grace) = match &policy {
@@ -762,6 +766,7 @@ fn plan(
                 roots_shown,
                 max_output_bytes,
                 fuel,
+                compile_fuel,
             },
         }),
     ))
@@ -778,20 +783,23 @@ pub fn finish(plan: FinishPlan, raw: RawRun) -> Finished {
         roots_shown,
         max_output_bytes,
         fuel,
+        compile_fuel,
     } = plan;
     let mut stderr = Vec::new();
     if let Some(err) = solver::compile_failure(&raw) {
         stderr.extend_from_slice(compile_hints(&err.message, &roots_shown).as_bytes());
+        // A missing native backend is found after the C was generated, so the
+        // compiler's fuel is reported (compile-error-native-backend-missing); parse and
+        // type errors come before that (null).
+        let generated_c = !err.native_requires.is_empty();
+        let mut compile =
+            CompileSection::failure(&world, err.message, err.diagnostics, err.native_requires);
+        compile.fuel_used = compile_fuel.filter(|_| generated_c);
         let report = RunnerReport {
             mode,
             world: world.clone(),
             sandbox_backend,
-            compile: CompileSection::failure(
-                &world,
-                err.message,
-                err.diagnostics,
-                err.native_requires,
-            ),
+            compile,
             solve: None,
         };
         return Finished { report, stderr };
@@ -799,6 +807,7 @@ pub fn finish(plan: FinishPlan, raw: RawRun) -> Finished {
     // Notes of the solver (no Landlock on this kernel): once on stderr, and in the
     // report's diagnostics.
     let mut compile = CompileSection::success(&world);
+    compile.fuel_used = compile_fuel;
     if !raw.notes.is_empty() {
         for note in &raw.notes {
             stderr.extend_from_slice(format!("{note}\n").as_bytes());

@@ -71,6 +71,26 @@ pub fn note_memcpy(n: usize) {
     MEM.with(|m| bump(&m.memcpy_bytes, n as u64));
 }
 
+/// Records the NUL-terminated copy the real runtime makes of a path or key before it
+/// calls the OS (`os.fs.read_file`, `os.fs.write_file`, `os.env.get`): `copied` bytes
+/// copied into an allocation of `text_len + 1` bytes that is never freed. Fitted
+/// exactly to the recorded stats of those builtins (reports `ok-sandbox-project`,
+/// `project-repair-memory-cwd`; `x07 test` reports `os/read_data`, `os/write_marker`,
+/// `os/env_probe`): e.g. reading `data.txt` in `run-os` adds one live allocation of 9
+/// bytes and 8 copied bytes; under read root `.` the joined `./data.txt` adds 11 and 9
+/// (the root and the path; the separator is written, not copied).
+pub fn note_c_string(text_len: usize, copied: usize) {
+    note_alloc(text_len as u64 + 1);
+    note_memcpy(copied);
+}
+
+/// A `bytes.lit` value: the literal's bytes are copied into a new buffer, which the real
+/// runtime counts in `memcpy_bytes` (recorded: `os/read_data` copies its two literals).
+pub fn literal_value(text: &[u8]) -> Value {
+    note_memcpy(text.len());
+    bytes_value(text.to_vec())
+}
+
 /// Resets the counters at the start of a run.
 pub fn reset_counters() {
     MEM.with(|m| {

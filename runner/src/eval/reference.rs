@@ -141,7 +141,7 @@ impl RefEval<'_> {
             TKind::Var(v) => locals[*v as usize].clone(),
             TKind::Take(v) => std::mem::replace(&mut locals[*v as usize], Value::Moved),
             TKind::BytesLit(i) => {
-                let v = bytes_value(program.literals[*i as usize].clone());
+                let v = value::literal_value(&program.literals[*i as usize]);
                 self.check_memory()?;
                 v
             }

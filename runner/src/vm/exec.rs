@@ -70,7 +70,7 @@ macro_rules! cheap_ops {
             Op::SLit { d, lit } => {
                 // Counted while the slot's old value is still alive, as `set` evaluates
                 // its value before it replaces the old one.
-                let v = bytes_value($prog.literals[*lit as usize].clone());
+                let v = value::literal_value(&$prog.literals[*lit as usize]);
                 $m.check_memory()?;
                 $m.slots[$sb + *d as usize] = v;
             }
