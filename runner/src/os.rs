@@ -1232,8 +1232,21 @@ fn supervise(
     // Whatever the child left behind in its group goes too, so the pipes close (the
     // group id stays reserved while any member lives, so this reaches only them).
     signal_group(pid, 9);
+    // A process that left the group (`setsid`) may still hold the pipes: the timeout
+    // covers reading them to the end too. Past it the request has timed out, and the
+    // readers are left to that process (which dies with the run's tree at the latest).
     for reader in readers {
-        let _ = reader.join();
+        while !reader.is_finished() {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                timed_out = true;
+                break;
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
+        if reader.is_finished() {
+            let _ = reader.join();
+        }
     }
     let (lock, condvar) = &**shared;
     let mut streams = lock.lock().unwrap_or_else(|e| e.into_inner());

@@ -313,3 +313,32 @@ fn process_whose_main_thread_left_counts_against_limits_procs() {
     assert!(!doc.contains("survived"), "{doc}");
     assert_no_survivor(&marker);
 }
+
+/// A detached grandchild that keeps the child's stdout open: the request's timeout
+/// covers reading the streams to the end (error 4 when it passes, not a run held until
+/// the wall-clock limit), and the grandchild dies with the run.
+#[test]
+fn detached_grandchild_holding_the_pipes() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    let marker = sleep_marker();
+    let script = format!("setsid /bin/sleep {marker} & echo started");
+    let mut input = caps(1024, 1024, 700, 0);
+    input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+    let run = lab.run(run_capture_input(), &input);
+    let survived = {
+        let started = Instant::now();
+        while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running_with(&marker)
+    };
+    kill_marker(&marker);
+    assert!(!survived, "`sleep {marker}` outlived the run");
+    assert_eq!(run.doc(), "ERR 4");
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        run.elapsed
+    );
+}
