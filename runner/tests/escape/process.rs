@@ -421,3 +421,91 @@ fn executable_paths_not_in_normal_form_are_refused() {
         assert_eq!(run.doc(), DENIED, "{exe}");
     }
 }
+
+/// Makes `rel` in the project an executable script with `content`.
+fn script(lab: &Lab, rel: &str, content: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = lab.file(rel, content.as_bytes());
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The policy allows one script; its `#!` line names a shell the policy does not allow.
+#[test]
+fn allowed_script_whose_interpreter_is_not_allowed() {
+    let mut lab = Lab::new();
+    let marker = lab.project.join("out/ran");
+    script(
+        &lab,
+        "tools/build.sh",
+        &format!("#!/bin/sh\necho ran > '{}'\n", marker.display()),
+    );
+    lab.policy(|p| allow_processes(p, &["tools/build.sh"]));
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(&["tools/build.sh"], &[], ""),
+    );
+    assert_eq!(run.doc(), DENIED);
+    assert!(!marker.exists());
+}
+
+/// The interpreter line carries the attack itself: `cat` of a canary.
+#[test]
+fn allowed_script_whose_interpreter_reads_a_canary() {
+    let mut lab = Lab::new();
+    let canary = lab.canary("interp.txt");
+    script(
+        &lab,
+        "tools/show",
+        &format!("#!/bin/cat {}\n", canary.display()),
+    );
+    lab.policy(|p| allow_processes(p, &["tools/show", "/bin/echo"]));
+    let run = lab.run(run_capture_input(), &proc_input(&["tools/show"], &[], ""));
+    assert_eq!(run.doc(), DENIED);
+}
+
+/// A script under an allowed prefix whose interpreter is a second script (also under
+/// the prefix) naming a shell that is not allowed: every level is checked.
+#[test]
+fn chained_interpreters_are_checked_at_every_level() {
+    let mut lab = Lab::new();
+    let tools = lab.project.join("tools");
+    script(&lab, "tools/inner", "#!/bin/sh\necho inner\n");
+    script(
+        &lab,
+        "tools/outer",
+        &format!("#!{}\necho outer\n", tools.join("inner").display()),
+    );
+    lab.policy(|p| {
+        allow_processes(p, &[]);
+        p["process"]["allow_exec_prefixes"] = json!(["tools"]);
+    });
+    let run = lab.run(run_capture_input(), &proc_input(&["tools/outer"], &[], ""));
+    assert_eq!(run.doc(), DENIED);
+}
+
+/// A relative interpreter would be found from the child's working directory: refused.
+#[test]
+fn script_with_a_relative_interpreter() {
+    let mut lab = Lab::new();
+    script(&lab, "tools/rel", "#!out/sh\necho rel\n");
+    lab.policy(|p| allow_processes(p, &["tools/rel", "out/sh"]));
+    let run = lab.run(run_capture_input(), &proc_input(&["tools/rel"], &[], ""));
+    assert_eq!(run.doc(), DENIED);
+}
+
+/// The ordinary case still works: a script whose interpreter the policy allows too.
+#[test]
+fn allowed_script_with_an_allowed_interpreter_runs() {
+    let mut lab = Lab::new();
+    script(
+        &lab,
+        "tools/hello",
+        "#!/bin/sh\necho hello from the script\n",
+    );
+    lab.policy(|p| allow_processes(p, &["tools/hello", "/bin/sh"]));
+    let run = lab.run(run_capture_input(), &proc_input(&["tools/hello"], &[], ""));
+    assert_eq!(
+        run.doc(),
+        "OK exit=0 out=\"hello from the script\\n\" err=\"\""
+    );
+}
