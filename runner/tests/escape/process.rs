@@ -509,3 +509,99 @@ fn allowed_script_with_an_allowed_interpreter_runs() {
         "OK exit=0 out=\"hello from the script\\n\" err=\"\""
     );
 }
+
+/// Runs `/bin/sh -c script` under `edit` of the policy (which allows `/bin/sh`).
+fn child_reading(lab: &mut Lab, edit: impl FnOnce(&mut serde_json::Value), script: &str) -> Run {
+    lab.policy(|p| allow_processes(p, &["/bin/sh"]));
+    lab.policy(edit);
+    lab.run(
+        run_capture_input(),
+        &proc_input(&["/bin/sh", "-c", script], &[], ""),
+    )
+}
+
+/// `allow_exec_prefixes: ["/"]` lets any program run; it does not let a child read
+/// what the `fs` section does not grant.
+#[test]
+fn broad_exec_prefix_does_not_open_the_file_system_to_children() {
+    let mut lab = Lab::new();
+    let canary = lab.canary("prefix-root.txt");
+    let run = child_reading(
+        &mut lab,
+        |p| p["process"]["allow_exec_prefixes"] = json!(["/"]),
+        &format!("/bin/cat '{}'; echo done", canary.display()),
+    );
+    if run.landlock_missing() {
+        eprintln!("skipped: Landlock is not available");
+        return;
+    }
+    assert!(run.doc().contains("done"), "{}", run.doc());
+}
+
+/// An exec prefix that holds the canary's directory (the lab's top directory).
+#[test]
+fn exec_prefix_above_the_canary_does_not_open_it_to_children() {
+    let mut lab = Lab::new();
+    let canary = lab.canary("prefix-top.txt");
+    let top = lab.top.display().to_string();
+    let run = child_reading(
+        &mut lab,
+        |p| p["process"]["allow_exec_prefixes"] = json!([top]),
+        &format!("/bin/cat '{}'; ls '{top}'; echo done", canary.display()),
+    );
+    if run.landlock_missing() {
+        eprintln!("skipped: Landlock is not available");
+        return;
+    }
+    assert!(run.doc().contains("done"), "{}", run.doc());
+    // The listing of the top directory would name the policy file.
+    assert!(!run.doc().contains("policy.json"), "{}", run.doc());
+}
+
+/// `allow_execs` entries that name directories (`/`, `..`) cannot be run, and grant
+/// children nothing either.
+#[test]
+fn exec_entries_naming_directories_grant_children_nothing() {
+    for entry in ["/", "..", "../outside"] {
+        let mut lab = Lab::new();
+        let canary = lab.canary("exec-dir.txt");
+        let run = child_reading(
+            &mut lab,
+            |p| p["process"]["allow_execs"] = json!(["/bin/sh", entry]),
+            &format!("/bin/cat '{}'; echo done", canary.display()),
+        );
+        if run.landlock_missing() {
+            eprintln!("skipped: Landlock is not available");
+            return;
+        }
+        assert!(run.doc().contains("done"), "{entry}: {}", run.doc());
+    }
+}
+
+/// The ordinary case: a program below an exec prefix outside every root still runs,
+/// and so does a script there whose interpreter is allowed.
+#[test]
+fn programs_below_an_exec_prefix_outside_the_roots_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut lab = Lab::new();
+    let tools = lab.top.join("tools");
+    std::fs::create_dir_all(tools.join("bin")).unwrap();
+    std::fs::copy("/bin/echo", tools.join("bin/echo")).unwrap();
+    std::fs::write(tools.join("bin/hello"), "#!/bin/sh\necho hello\n").unwrap();
+    std::fs::set_permissions(
+        tools.join("bin/hello"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let prefix = tools.display().to_string();
+    lab.policy(|p| {
+        allow_processes(p, &["/bin/sh"]);
+        p["process"]["allow_exec_prefixes"] = json!([prefix]);
+    });
+    let echo = tools.join("bin/echo").display().to_string();
+    let run = lab.run(run_capture_input(), &proc_input(&[&echo, "hi"], &[], ""));
+    assert_eq!(run.doc(), "OK exit=0 out=\"hi\\n\" err=\"\"");
+    let hello = tools.join("bin/hello").display().to_string();
+    let run = lab.run(run_capture_input(), &proc_input(&[&hello], &[], ""));
+    assert_eq!(run.doc(), "OK exit=0 out=\"hello\\n\" err=\"\"");
+}
