@@ -196,15 +196,78 @@ impl Manifest {
         }
     }
 
-    /// Creates the lockfile when it is missing; returns whether it was written.
+    /// Creates the lockfile when it is missing; returns whether it was written. A
+    /// symlink in its place (even one to nowhere) counts as present: the runner never
+    /// writes through a link the project planted.
     pub fn ensure_lockfile(&self) -> std::io::Result<bool> {
+        use std::io::Write;
         let lockfile = self.root.join(&self.lockfile);
-        if lockfile.exists() {
+        if std::fs::symlink_metadata(&lockfile).is_ok() {
             return Ok(false);
         }
-        std::fs::write(&lockfile, EMPTY_LOCKFILE)?;
+        // `create_new` is O_CREAT | O_EXCL, which never follows a symlink.
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lockfile)
+        {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        file.write_all(EMPTY_LOCKFILE.as_bytes())?;
         Ok(true)
     }
+}
+
+/// Writes `bytes` to `<root>/<dirs...>/<name>`, creating the directories, without ever
+/// following a symlink: each directory is opened with `O_NOFOLLOW` below the one
+/// before, the file is opened with `O_NOFOLLOW`, and a file with more than one hard link
+/// is refused before it is truncated. For the files the runner itself keeps inside a
+/// project (`.x07/policies/_generated/`, `.x07/repair/`), so that links a project
+/// planted there cannot make the runner write outside it. Returns the file's path.
+pub fn write_below(
+    root: &Path,
+    dirs: &[&str],
+    name: &std::ffi::OsStr,
+    bytes: &[u8],
+) -> std::io::Result<PathBuf> {
+    use rustix::fs::{Mode, OFlags};
+    let io = |errno: rustix::io::Errno| std::io::Error::from_raw_os_error(errno.raw_os_error());
+    let directory = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    // The root itself is the caller's choice and may be reached through a link.
+    let mut dir =
+        rustix::fs::open(root, directory - OFlags::NOFOLLOW, Mode::empty()).map_err(io)?;
+    let mut path = root.to_path_buf();
+    for part in dirs {
+        match rustix::fs::mkdirat(&dir, *part, Mode::from_raw_mode(0o777)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(errno) => return Err(io(errno)),
+        }
+        dir = rustix::fs::openat(&dir, *part, directory, Mode::empty()).map_err(io)?;
+        path.push(part);
+    }
+    let file = rustix::fs::openat(
+        &dir,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o666),
+    )
+    .map_err(io)?;
+    let stat = rustix::fs::fstat(&file).map_err(io)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile
+        || stat.st_nlink > 1
+    {
+        return Err(std::io::Error::other(format!(
+            "{}: not a regular file of its own",
+            path.join(name).display()
+        )));
+    }
+    rustix::fs::ftruncate(&file, 0).map_err(io)?;
+    let mut file = std::fs::File::from(file);
+    std::io::Write::write_all(&mut file, bytes)?;
+    path.push(name);
+    Ok(path)
 }
 
 /// Checks a world name; `Err` carries the reason (`unknown world: bogus`).

@@ -834,12 +834,15 @@ fn stage_repair_copy(base: &Path, program: &Path, mut value: Value) {
     let Some(name) = program.file_name() else {
         return;
     };
-    let dir = base.join(".x07").join("repair").join("_staged").join("0");
     crate::report::sort_keys(&mut value);
     let text = format!("{value}\n");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(name), text);
-    }
+    // Never through a symlink the project planted on the way.
+    let _ = crate::project::write_below(
+        base,
+        &[".x07", "repair", "_staged", "0"],
+        name,
+        text.as_bytes(),
+    );
 }
 
 /// The `X07_OS_*` variables the real runner hands a sandboxed program.
