@@ -253,8 +253,11 @@ fn compile(
     crate::parse::load_program(entry, module_roots)
 }
 
-/// SIGTERM (starter gone, or its timeout), SIGINT, SIGHUP and SIGXCPU (the CPU soft
-/// limit) all end the solver the same way: its process tree is killed, then itself.
+/// SIGTERM (starter gone), SIGINT, SIGHUP and SIGXCPU (the CPU soft limit) all end the
+/// solver after its process tree is killed. SIGXCPU ends it by SIGKILL (x07 reports a
+/// CPU-limit kill as `terminated by signal 9`); the others by the signal itself, as the
+/// real compiled program, which does not catch them, would die (a child that sends its
+/// parent SIGTERM sees `terminated by signal 15` reported).
 fn install_signal_thread() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXCPU};
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGXCPU])
@@ -263,7 +266,13 @@ fn install_signal_thread() {
             .name("x07-lite-signals".into())
             .stack_size(crate::sandbox::tree::HELPER_STACK_BYTES)
             .spawn(move || {
-                if signals.forever().next().is_some() {
+                if let Some(signal) = signals.forever().next() {
+                    if signal != SIGXCPU {
+                        crate::sandbox::tree::kill_all();
+                        // Default action again, and the signal once more: the process
+                        // ends by it (SIGKILL below only if that failed).
+                        let _ = signal_hook::low_level::emulate_default_handler(signal);
+                    }
                     crate::sandbox::tree::die();
                 }
             });

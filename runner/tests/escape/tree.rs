@@ -342,3 +342,39 @@ fn detached_grandchild_holding_the_pipes() {
         run.elapsed
     );
 }
+
+/// A child that kills the solver itself (SIGKILL, SIGTERM) after leaving a detached
+/// grandchild behind: the grandchild dies too, and the report says how the solver
+/// ended, as for the real compiled program.
+#[test]
+fn child_that_kills_the_solver() {
+    for (signal, trap) in [
+        ("KILL", "terminated by signal 9"),
+        ("TERM", "terminated by signal 15"),
+        ("HUP", "terminated by signal 1"),
+    ] {
+        let mut lab = Lab::new();
+        with_shell(&mut lab);
+        let marker = sleep_marker();
+        let script = format!(
+            "setsid /bin/sleep {marker} > /dev/null 2>&1 < /dev/null & /bin/sleep 0.3; \
+             kill -{signal} $PPID; /bin/sleep 5"
+        );
+        let mut input = caps(1024, 1024, 0, 0);
+        input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+        let run = lab.run(run_capture_input(), &input);
+        let survived = {
+            let started = Instant::now();
+            while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            running_with(&marker)
+        };
+        kill_marker(&marker);
+        assert!(
+            !survived,
+            "`sleep {marker}` outlived a solver killed by SIG{signal}"
+        );
+        run.assert_trap(trap);
+    }
+}
