@@ -373,6 +373,13 @@ pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
             note(&landlock::unavailable_message(&reason));
         }
         crate::sandbox::caps::drop_for_children();
+        if landlock::spawning_allowed(policy) {
+            if let Err(reason) = crate::sandbox::seccomp::refuse_metadata_changes_by_path() {
+                note(&format!(
+                    "x07-lite: the seccomp filter could not be installed ({reason}); child processes can change file metadata by path"
+                ));
+            }
+        }
         // Not dumpable: a child process (without CAP_SYS_PTRACE now) cannot open the
         // solver's `/proc/<pid>/{fd,environ,mem}`, even where Landlock is missing.
         if policy.limits.core_dumps != Some(true) {

@@ -10,6 +10,8 @@
 //!   `no_new_privs`.
 //! * [`caps`]: a root run keeps only the file-permission capabilities, so a child
 //!   started as root cannot load modules, set the clock, reboot...
+//! * [`seccomp`]: what Landlock cannot restrict: no process of the run changes a file's
+//!   mode, owner, times or extended attributes by path.
 //! * [`text`]: program-chosen text in trap messages is escaped, so the report cannot be
 //!   forged from inside.
 //!
@@ -20,6 +22,7 @@ pub mod caps;
 pub mod exec;
 pub mod landlock;
 pub mod path;
+pub mod seccomp;
 pub mod text;
 pub mod tree;
 

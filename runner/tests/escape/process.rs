@@ -605,3 +605,64 @@ fn programs_below_an_exec_prefix_outside_the_roots_run() {
     let run = lab.run(run_capture_input(), &proc_input(&[&hello], &[], ""));
     assert_eq!(run.doc(), "OK exit=0 out=\"hello\\n\" err=\"\"");
 }
+
+/// Landlock does not cover metadata: a child must still not `touch` (times), `chmod`
+/// or `chown` a canary outside the roots, nor set its extended attributes. The lab
+/// checks the canary's mtime; the mode and owner are checked here.
+#[test]
+fn child_changing_a_canarys_metadata_by_path() {
+    use std::os::unix::fs::MetadataExt;
+    let mut lab = Lab::new();
+    let canary = lab.canary("metadata.txt");
+    let before = std::fs::metadata(&canary).unwrap();
+    let path = canary.display().to_string();
+    let script = format!(
+        "touch -d 2001-01-01 '{path}'; touch -m '{path}'; chmod 000 '{path}'; \
+         chown 1:1 '{path}'; setfattr -n user.x -v 1 '{path}' 2>/dev/null; \
+         python3 -c 'import os,sys; os.utime(sys.argv[1], (1, 1))' '{path}' 2>/dev/null; \
+         echo done"
+    );
+    let run = child_reading(&mut lab, |_| {}, &script);
+    assert!(run.doc().contains("done"), "{}", run.doc());
+    assert!(
+        !run.stderr()
+            .contains("seccomp filter could not be installed"),
+        "{}",
+        run.stderr()
+    );
+    let after = std::fs::metadata(&canary).unwrap();
+    assert_eq!(after.mode(), before.mode());
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+}
+
+/// The same inside the read root (not writable): `data.txt` keeps its times and mode.
+#[test]
+fn child_changing_metadata_inside_a_read_root() {
+    use std::os::unix::fs::MetadataExt;
+    let mut lab = Lab::new();
+    let data = lab.project.join("data.txt");
+    let before = std::fs::metadata(&data).unwrap();
+    let run = child_reading(
+        &mut lab,
+        |_| {},
+        "touch -d 2001-01-01 data.txt; chmod 777 data.txt; echo done",
+    );
+    assert!(run.doc().contains("done"), "{}", run.doc());
+    let after = std::fs::metadata(&data).unwrap();
+    assert_eq!(after.mode(), before.mode());
+    assert_eq!(after.mtime(), before.mtime());
+}
+
+/// The ordinary case: a child creates and touches files in a write root (times set
+/// through the opened file), and `cp -p` keeps times there.
+#[test]
+fn child_touching_files_in_a_write_root() {
+    let mut lab = Lab::new();
+    let run = child_reading(
+        &mut lab,
+        |_| {},
+        "cd out && touch new && touch new && echo x > f && touch -d 2001-01-01 f && \
+         cp -p f g && ls -l g | grep -c 2001",
+    );
+    assert_eq!(run.doc(), "OK exit=0 out=\"1\\n\" err=\"\"");
+}
