@@ -106,3 +106,34 @@ fn spawns_beyond_max_spawns_are_denied() {
     let run = lab.run(solve, &proc_input(&["/bin/echo", "x"], &[], ""));
     assert_eq!(run.doc(), "ERR 1");
 }
+
+/// A child that floods its output while the request asks for caps of 4 GiB: what is
+/// collected stays within the program's heap (the output limit, error 5), under a small
+/// address-space limit, instead of the solver aborting on a failed allocation.
+#[test]
+fn child_output_flood_with_the_largest_caps() {
+    let mut lab = Lab::new();
+    lab.policy(|p| {
+        allow_processes(p, &["/bin/sh"]);
+        p["limits"]["mem_bytes"] = json!(256 << 20);
+    });
+    let mut input = caps(u32::MAX, u32::MAX, 8000, u32::MAX);
+    input.extend(req(
+        &[
+            "/bin/sh",
+            "-c",
+            "yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ],
+        &[],
+        "",
+        "",
+    ));
+    let run = lab.run(run_capture_input(), &input);
+    assert_eq!(run.trap(), None, "stderr: {}", run.stderr());
+    assert_eq!(run.doc(), "ERR 5");
+    assert!(
+        run.elapsed < Duration::from_secs(20),
+        "took {:?}",
+        run.elapsed
+    );
+}
