@@ -16,8 +16,8 @@
 //!    solver's parent-death signal fires when its parent goes), as the leader of a new
 //!    process group, with the run's directory as cwd, stdin `/dev/null`, stdout and
 //!    stderr pipes, and `parent_pid` = the parent's pid in the spec. The zygote was
-//!    started with an empty environment, so nothing of the caller's environment is in
-//!    the solver's initial environment block (`/proc/<pid>/environ`).
+//!    started with nothing of the caller's environment (only `MALLOC_ARENA_MAX=1`), so
+//!    nothing of it is in the solver's initial environment block (`/proc/<pid>/environ`).
 //! 2. Environment: `X07_WORLD`, and for a sandbox `X07_OS_SANDBOXED=1` and the
 //!    `X07_OS_*` variables. In a sandbox the solver keeps only `X07_*` and the policy's
 //!    allowed `env` keys ([`sandbox_environment`]; it unsets anything else itself).
@@ -199,7 +199,8 @@ pub fn sandbox_environment(
 }
 
 /// Unsets every variable the sandbox does not allow. The solver was forked by a zygote
-/// that was itself started with an empty environment, and got its variables set after
+/// that was itself started with nothing of the caller's environment (only
+/// `MALLOC_ARENA_MAX=1`), and got its variables set after
 /// the fork: nothing of the caller is in its initial environment block
 /// (`/proc/<pid>/environ`), so unsetting is all it takes. The starter normally passes
 /// exactly the sandbox environment already (see [`sandbox_environment`]).

@@ -6,8 +6,9 @@
 //! never happens in the multithreaded starter.
 //!
 //! * The starter runs `<exe> [self_prefix...] __zygote` ([`Zygote::start`]) with an
-//!   **empty environment** (so nothing of the starter's environment is in any solver's
-//!   initial environment block, `/proc/<pid>/environ`), its stdin one end of a UNIX
+//!   environment of only `MALLOC_ARENA_MAX=1` (so nothing of the starter's environment
+//!   is in any solver's initial environment block, `/proc/<pid>/environ`; one malloc
+//!   arena keeps a solver's address space small), its stdin one end of a UNIX
 //!   stream socket pair, in a process group of its own. The zygote dies with the thread
 //!   that started it (`PR_SET_PDEATHSIG`), and ends when the socket closes.
 //! * Per run the starter creates the solver's stdout and stderr pipes and sends them
@@ -420,14 +421,19 @@ pub struct Zygote {
 }
 
 impl Zygote {
-    /// Starts a zygote: `exe [self_prefix...] __zygote`, with an empty environment, in
-    /// a process group of its own.
+    /// Starts a zygote: `exe [self_prefix...] __zygote`, with an environment of only
+    /// `MALLOC_ARENA_MAX=1` (nothing of the starter's), in a process group of its own.
     pub fn start(exe: &Path, self_prefix: &[OsString]) -> std::io::Result<Zygote> {
         let (ours, theirs) = UnixStream::pair()?;
         let child = Command::new(exe)
             .args(self_prefix)
             .arg(ZYGOTE_SUBCOMMAND)
             .env_clear()
+            // One malloc arena for every thread of a solver: glibc otherwise reserves
+            // 64 MiB of address space per thread that allocates, which a small
+            // `limits.mem_bytes` (an address-space limit) cannot afford, and which made
+            // the same program pass or abort depending on which thread allocated first.
+            .env("MALLOC_ARENA_MAX", "1")
             .current_dir("/")
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::null())

@@ -137,3 +137,79 @@ fn child_output_flood_with_the_largest_caps() {
         run.elapsed
     );
 }
+
+/// `limits.mem_bytes` just above what x07 needs (heap + 32 MiB): a program that reads a
+/// file almost as large as its heap runs, as it does under x07 (whose heap is reserved
+/// up front), instead of the solver aborting.
+#[test]
+fn large_read_under_a_tight_address_space_limit() {
+    let mut lab = Lab::new();
+    lab.policy(|p| p["limits"]["mem_bytes"] = json!(100 << 20));
+    lab.file("big.bin", &vec![b'A'; 60 << 20]);
+    let solve = json!([
+        "begin",
+        ["let", "b", read_input()],
+        ["view.to_bytes", ["view.slice", ["bytes.view", "b"], 0, 2]]
+    ]);
+    // The test build's differential check keeps a copy of every OS answer: off here,
+    // it is not part of the runner.
+    lab.run_with(solve, b"big.bin", &[], &[("X07_LITE_DIFFERENTIAL", "0")])
+        .assert_output(b"AA");
+}
+
+/// A child is held to `limits.mem_bytes` itself (the solver's own limit is larger by
+/// the heap, for the interpreter's copies).
+#[test]
+fn child_address_space_is_the_policys() {
+    let mut lab = Lab::new();
+    lab.policy(|p| {
+        allow_processes(p, &["/bin/sh"]);
+        p["limits"]["mem_bytes"] = json!(300 << 20);
+    });
+    let run = lab.run(
+        run_capture_input(),
+        &proc_input(
+            &["/bin/sh", "-c", "ulimit -v; /bin/sh -c 'ulimit -v'"],
+            &[],
+            "",
+        ),
+    );
+    assert_eq!(run.doc(), "OK exit=0 out=\"307200\\n307200\\n\" err=\"\"");
+}
+
+/// The same after the program has started a few processes (each with helper threads in
+/// the solver): the solver's address space does not grow with its threads (one malloc
+/// arena), so a read that fits the heap never aborts it, at any `mem_bytes` x07 accepts.
+#[test]
+fn large_read_after_children_under_tight_address_space_limits() {
+    let run_one = json!([
+        "os.process.run_capture_v1",
+        req_from_input(),
+        caps_from_input()
+    ]);
+    let solve = json!([
+        "begin",
+        ["let", "a", run_one.clone()],
+        ["let", "c", run_one.clone()],
+        ["let", "d", run_one],
+        ["let", "b", ["os.fs.read_file", lit("big.bin")]],
+        ["view.to_bytes", ["view.slice", ["bytes.view", "b"], 0, 2]]
+    ]);
+    for mem in [100u64, 160, 256] {
+        let mut lab = Lab::new();
+        lab.policy(|p| {
+            allow_processes(p, &["/bin/sh"]);
+            p["limits"]["mem_bytes"] = json!(mem << 20);
+        });
+        lab.file("big.bin", &vec![b'A'; 40 << 20]);
+        let input = proc_input(&["/bin/sh", "-c", "echo hi"], &[], "");
+        let run = lab.run_with(
+            solve.clone(),
+            &input,
+            &[],
+            &[("X07_LITE_DIFFERENTIAL", "0")],
+        );
+        assert_eq!(run.trap(), None, "mem_bytes {mem} MiB: {}", run.stderr());
+        assert_eq!(run.text(), "AA", "mem_bytes {mem} MiB");
+    }
+}
