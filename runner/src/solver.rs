@@ -375,9 +375,10 @@ pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
         }
         crate::sandbox::caps::drop_for_children();
         if landlock::spawning_allowed(policy) {
-            if let Err(reason) = crate::sandbox::seccomp::refuse_metadata_changes_by_path() {
+            let network = crate::sandbox::seccomp::Network::of(policy);
+            if let Err(reason) = crate::sandbox::seccomp::install(network) {
                 note(&format!(
-                    "x07-lite: the seccomp filter could not be installed ({reason}); child processes can change file metadata by path"
+                    "x07-lite: the seccomp filter could not be installed ({reason}); child processes can change file metadata by path and use UDP"
                 ));
             }
         }

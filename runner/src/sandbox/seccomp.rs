@@ -10,6 +10,12 @@
 //! on a file the process could open, which Landlock already decided. So `touch` of a
 //! file in a write root still works (coreutils opens it and sets the times through the
 //! descriptor), while `touch` or `chmod` of a file outside fails.
+//!
+//! The same filter closes the network where Landlock cannot: Landlock restricts TCP
+//! from ABI 4 and UDP only from ABI 10, so with `net` disabled every IPv4/IPv6 socket is
+//! refused, and with `net` enabled but neither UDP nor DNS allowed, datagram sockets
+//! are. `io_uring` is refused too: its operations (it can create sockets) pass by
+//! seccomp unseen.
 
 use std::collections::BTreeMap;
 
@@ -50,16 +56,72 @@ fn path_based_calls() -> Vec<i64> {
     calls
 }
 
+/// Which sockets the filter refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// Every IPv4 and IPv6 socket (`net` disabled).
+    Closed,
+    /// IPv4 and IPv6 datagram sockets (`net` enabled, UDP and DNS not allowed).
+    NoDatagrams,
+    /// None (Landlock, where the kernel has it, restricts the ports).
+    Open,
+}
+
+impl Network {
+    /// What `policy.net` asks for.
+    pub fn of(policy: &crate::policy::Policy) -> Network {
+        let net = &policy.net;
+        if !net.enabled {
+            Network::Closed
+        } else if !net.allow_udp && !net.allow_dns {
+            Network::NoDatagrams
+        } else {
+            Network::Open
+        }
+    }
+}
+
+/// `io_uring_setup`, `io_uring_enter`, `io_uring_register` (Linux 5.1), the same numbers
+/// on every architecture.
+const IO_URING_CALLS: [i64; 3] = [425, 426, 427];
+/// The socket type without its `SOCK_NONBLOCK` / `SOCK_CLOEXEC` flags.
+const SOCKET_TYPE_MASK: u64 = 0xf;
+
 /// The filter: the path-based metadata calls fail with `EPERM`, `utimensat` too unless
-/// its path argument is null (then it is `futimens` on a descriptor); everything else
-/// is allowed.
-fn filter() -> Result<BpfProgram, String> {
+/// its path argument is null (then it is `futimens` on a descriptor), `io_uring`, and
+/// the sockets `network` refuses; everything else is allowed.
+fn filter(network: Network) -> Result<BpfProgram, String> {
     let text = |err: seccompiler::BackendError| err.to_string();
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(text)?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = path_based_calls()
         .into_iter()
+        .chain(IO_URING_CALLS)
         .map(|call| (call, Vec::new()))
         .collect();
+    let mut socket_rules = Vec::new();
+    for family in [libc::AF_INET, libc::AF_INET6] {
+        let family =
+            SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, family as u64)
+                .map_err(text)?;
+        let conditions = match network {
+            Network::Open => continue,
+            Network::Closed => vec![family],
+            Network::NoDatagrams => vec![
+                family,
+                SeccompCondition::new(
+                    1,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::MaskedEq(SOCKET_TYPE_MASK),
+                    libc::SOCK_DGRAM as u64,
+                )
+                .map_err(text)?,
+            ],
+        };
+        socket_rules.push(SeccompRule::new(conditions).map_err(text)?);
+    }
+    if !socket_rules.is_empty() {
+        rules.insert(libc::SYS_socket, socket_rules);
+    }
     let with_path =
         SeccompCondition::new(1, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0).map_err(text)?;
     rules.insert(
@@ -79,8 +141,8 @@ fn filter() -> Result<BpfProgram, String> {
 /// Installs the filter on the calling thread (and what it starts later); the reason when
 /// it could not be installed (an architecture seccompiler does not know, a kernel
 /// without seccomp).
-pub fn refuse_metadata_changes_by_path() -> Result<(), String> {
-    let program = filter()?;
+pub fn install(network: Network) -> Result<(), String> {
+    let program = filter(network)?;
     seccompiler::apply_filter(&program).map_err(|err| err.to_string())
 }
 
@@ -90,7 +152,9 @@ mod tests {
 
     #[test]
     fn the_filter_builds_for_this_machine() {
-        let program = filter().unwrap();
-        assert!(!program.is_empty());
+        for network in [Network::Closed, Network::NoDatagrams, Network::Open] {
+            let program = filter(network).unwrap();
+            assert!(!program.is_empty());
+        }
     }
 }

@@ -666,3 +666,37 @@ fn child_touching_files_in_a_write_root() {
     );
     assert_eq!(run.doc(), "OK exit=0 out=\"1\\n\" err=\"\"");
 }
+
+/// `net` disabled: a child sends nothing over UDP (Landlock restricts UDP only from
+/// ABI 10; the seccomp filter refuses IPv4/IPv6 sockets), nor opens TCP. A listener of
+/// the test would see any datagram.
+#[test]
+fn child_sending_udp_with_the_network_disabled() {
+    if !std::path::Path::new("/usr/bin/python3").exists() {
+        eprintln!("skipped: no /usr/bin/python3 to send a datagram with");
+        return;
+    }
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    listener
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let code = format!(
+        "import socket\n\
+         for fam, addr in ((socket.AF_INET, ('127.0.0.1', {port})), (socket.AF_INET6, ('::1', {port}))):\n\
+         \x20   try:\n\
+         \x20       socket.socket(fam, socket.SOCK_DGRAM).sendto(b'EXFIL', addr); print('sent')\n\
+         \x20   except OSError as e: print('refused', e.errno)\n"
+    );
+    let mut lab = Lab::new();
+    let run = child_reading(
+        &mut lab,
+        |_| {},
+        &format!("/usr/bin/python3 -c \"{code}\"; echo done"),
+    );
+    let mut buffer = [0u8; 64];
+    let received = listener.recv(&mut buffer).ok();
+    assert_eq!(received, None, "a datagram arrived: {}", run.doc());
+    assert!(run.doc().contains("refused 1"), "{}", run.doc());
+    assert!(!run.doc().contains("sent"), "{}", run.doc());
+}
