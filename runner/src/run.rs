@@ -748,6 +748,9 @@ fn plan(
             limits,
             parent_pid: None,
             wall_backstop_ms: Some(wall_backstop.as_millis() as u64),
+            // From this process's own environment, not `context.env`: the run's
+            // environment is the fixture's to set, the sandbox's switches are not.
+            test_switches: crate::sandbox::TestSwitches::from_process_environment(),
         },
     };
     Ok((
@@ -971,6 +974,69 @@ fn compile_hints(message: &str, roots_shown: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The run's environment (a cargo-x07 fixture's `run.env`) cannot switch the sandbox
+    /// off: the switches come from this process's own environment only.
+    #[test]
+    fn the_runs_environment_does_not_reach_the_sandbox_switches() {
+        if std::env::var_os("X07_LITE_LANDLOCK").is_some()
+            || std::env::var_os("X07_LITE_OPENAT2").is_some()
+        {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.x07.json"),
+            r#"{"schema_version":"x07.x07ast@0.8.0","kind":"entry","module_id":"main","imports":[],"decls":[],"solve":["bytes.lit","ok"]}"#,
+        )
+        .unwrap();
+        let policy = serde_json::json!({
+            "schema_version": "x07.run-os-policy@0.1.0", "policy_id": "p",
+            "limits": {"cpu_ms": 1000, "wall_ms": 1000, "mem_bytes": 1073741824, "fds": 64, "procs": 4},
+            "fs": {"enabled": true, "read_roots": ["."], "write_roots": [], "deny_hidden": true},
+            "net": {"enabled": false, "allow_dns": false, "allow_tcp": false, "allow_udp": false, "allow_hosts": []},
+            "env": {"enabled": false, "allow_keys": [], "deny_keys": []},
+            "time": {"enabled": false, "allow_monotonic": false, "allow_wall_clock": false, "allow_sleep": false, "max_sleep_ms": 0, "allow_local_tzid": false},
+            "process": {"enabled": false, "allow_spawn": false, "max_live": 0, "max_spawns": 0, "allow_exec": false, "allow_exit": false}
+        });
+        std::fs::write(dir.path().join("policy.json"), policy.to_string()).unwrap();
+        let at = |name: &str| dir.path().join(name).into_os_string();
+        let args: Vec<OsString> = vec![
+            "run".into(),
+            "--program".into(),
+            at("main.x07.json"),
+            "--module-root".into(),
+            dir.path().as_os_str().to_os_string(),
+            "--repair=off".into(),
+            "--world".into(),
+            "run-os-sandboxed".into(),
+            "--policy".into(),
+            at("policy.json"),
+            "--sandbox-backend".into(),
+            "os".into(),
+            "--i-accept-weaker-isolation".into(),
+        ];
+        let request = crate::cli::parse_run_request(&args).unwrap();
+        let context = RunContext {
+            cwd: dir.path().to_path_buf(),
+            env: vec![
+                ("X07_LITE_LANDLOCK".into(), "off".into()),
+                ("X07_LITE_OPENAT2".into(), "off".into()),
+            ],
+            stdin: StdinSource::Empty,
+        };
+        let prepared = match prepare(&request, &context) {
+            Ok(prepared) => prepared,
+            Err(refused) => panic!("refused: {}", String::from_utf8_lossy(&refused.stderr)),
+        };
+        let Next::Solve(step) = prepared.next else {
+            panic!("no solver to start");
+        };
+        assert_eq!(
+            step.launch.spec.test_switches,
+            crate::sandbox::TestSwitches::default()
+        );
+    }
 
     #[test]
     fn argv_v1_layout() {

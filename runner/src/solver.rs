@@ -96,6 +96,9 @@ pub struct SolverSpec {
     /// itself), in case its starter does not; milliseconds from the solver's start.
     #[serde(default)]
     pub wall_backstop_ms: Option<u64>,
+    /// The sandbox's test switches, from the starter's own environment.
+    #[serde(default)]
+    pub test_switches: crate::sandbox::TestSwitches,
 }
 
 /// The start of a stderr line that is a note from the solver to its starter, not
@@ -291,6 +294,8 @@ pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
     // harness timeout): the kernel kills it when its parent goes, and a parent already
     // gone before that was set up is noticed here.
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    // The starter's switches, never the run's environment (a fixture sets that).
+    spec.test_switches.install();
     let parent_gone = || {
         spec.parent_pid
             .is_some_and(|pid| std::os::unix::process::parent_id() != pid)

@@ -43,7 +43,8 @@ pub enum Confinement {
     Enforced,
     /// The kernel has no (usable) Landlock; the reason. `no_new_privs` is still set.
     Unavailable(String),
-    /// Turned off by `X07_LITE_LANDLOCK=off` (to test the policy checks alone).
+    /// Turned off by `X07_LITE_LANDLOCK=off` in the starter's environment (to test the
+    /// policy checks alone; see [`crate::sandbox::TestSwitches`]).
     Disabled,
 }
 
@@ -100,7 +101,7 @@ pub fn spawning_allowed(policy: &Policy) -> bool {
 /// Confines the calling thread (and all it starts later) to what `policy` grants, and
 /// sets `no_new_privs`.
 pub fn confine(policy: &Policy, grants: &Grants<'_>) -> Confinement {
-    if std::env::var_os("X07_LITE_LANDLOCK").is_some_and(|v| v == "off") {
+    if crate::sandbox::TestSwitches::current().landlock_off {
         let _ = nix::sys::prctl::set_no_new_privs();
         return Confinement::Disabled;
     }
