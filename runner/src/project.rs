@@ -123,7 +123,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 impl Manifest {
     /// Reads the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, String> {
-        let text = std::fs::read(path)
+        let text = read_source_file(path)
             .map_err(|err| format!("read project manifest: {}: {err}", path.display()))?;
         let file: ManifestFile = serde_json::from_slice(&text)
             .map_err(|err| format!("parse project manifest: {}: {err}", path.display()))?;
@@ -218,6 +218,33 @@ impl Manifest {
         file.write_all(EMPTY_LOCKFILE.as_bytes())?;
         Ok(true)
     }
+}
+
+/// Most bytes the runner reads of a program, module, manifest or policy file.
+pub const MAX_SOURCE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a program, module, manifest or policy file: at most [`MAX_SOURCE_FILE_BYTES`],
+/// and never from a device. A project can name any path (a symlink to `/dev/zero`, to
+/// a FIFO), and the runner reads these files outside any sandbox (a harness reads them
+/// in its own process): such a file fails that one run with an error instead of
+/// reading without end.
+pub fn read_source_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let file = std::fs::File::open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_char_device() || kind.is_block_device() {
+        return Err(std::io::Error::other("a device, not a file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SOURCE_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_SOURCE_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Writes `bytes` to `<root>/<dirs...>/<name>`, creating the directories, without ever

@@ -470,7 +470,7 @@ fn plan(
     };
 
     // The program file (x07-lite never rewrites it, whatever --repair says).
-    match std::fs::read(&program_path) {
+    match crate::project::read_source_file(&program_path) {
         Ok(bytes) => {
             if repair != "off" {
                 match serde_json::from_slice::<Value>(&bytes) {
@@ -505,7 +505,7 @@ fn plan(
         let effective = if overrides.is_empty() {
             path.clone()
         } else {
-            let bytes = match std::fs::read(path) {
+            let bytes = match crate::project::read_source_file(path) {
                 Ok(bytes) => bytes,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                     return usage(format!("missing policy file: {}", path.display()))

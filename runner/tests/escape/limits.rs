@@ -213,3 +213,80 @@ fn large_read_after_children_under_tight_address_space_limits() {
         assert_eq!(run.text(), "AA", "mem_bytes {mem} MiB");
     }
 }
+
+/// A policy, program or module file that is a symlink to an endless device: the runner
+/// (which reads these outside any sandbox, a harness in its own process) refuses it at
+/// once instead of reading until memory runs out.
+#[test]
+fn source_files_that_are_endless_devices() {
+    let lab = Lab::new();
+    std::os::unix::fs::symlink("/dev/zero", lab.project.join("zero-policy.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/urandom", lab.project.join("noise.x07.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", lab.project.join("endless.x07.json")).unwrap();
+    let run = |args: &[&str]| {
+        std::fs::write(lab.project.join("main.x07.json"), entry(lit("ok"))).unwrap();
+        let started = std::time::Instant::now();
+        let output = std::process::Command::new(runner_binary())
+            .args(args)
+            .current_dir(&lab.project)
+            .env_remove("X07_OS_SANDBOXED")
+            .output()
+            .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        output
+    };
+    let policy = run(&[
+        "run",
+        "--program",
+        "main.x07.json",
+        "--module-root",
+        ".",
+        "--repair=off",
+        "--world",
+        "run-os-sandboxed",
+        "--policy",
+        "zero-policy.json",
+        "--sandbox-backend",
+        "os",
+        "--i-accept-weaker-isolation",
+    ]);
+    assert_eq!(policy.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&policy.stderr).contains("a device, not a file"));
+    let program = run(&[
+        "run",
+        "--program",
+        "noise.x07.json",
+        "--module-root",
+        ".",
+        "--repair=off",
+    ]);
+    assert_eq!(program.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&program.stderr).contains("a device, not a file"));
+    // An import of a module whose file is a device: a compile error of that run.
+    std::fs::write(
+        lab.project.join("main.x07.json"),
+        json!({
+            "schema_version": "x07.x07ast@0.8.0", "kind": "entry", "module_id": "main",
+            "imports": ["endless"], "decls": [], "solve": ["bytes.lit", "ok"]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let module = std::process::Command::new(runner_binary())
+        .args([
+            "run",
+            "--program",
+            "main.x07.json",
+            "--module-root",
+            ".",
+            "--repair=off",
+        ])
+        .current_dir(&lab.project)
+        .env_remove("X07_OS_SANDBOXED")
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let report = String::from_utf8_lossy(&module.stdout);
+    assert!(report.contains("\"compile_error\": \"Parse: "), "{report}");
+}
