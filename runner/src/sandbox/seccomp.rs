@@ -15,7 +15,8 @@
 //! from ABI 4 and UDP only from ABI 10, so with `net` disabled every IPv4/IPv6 socket is
 //! refused, and with `net` enabled but neither UDP nor DNS allowed, datagram sockets
 //! are. `io_uring` is refused too: its operations (it can create sockets) pass by
-//! seccomp unseen.
+//! seccomp unseen. So are `open_by_handle_at`, System V IPC and the key rings, which
+//! reach what the whole host shares.
 
 use std::collections::BTreeMap;
 
@@ -87,14 +88,40 @@ const IO_URING_CALLS: [i64; 3] = [425, 426, 427];
 /// The socket type without its `SOCK_NONBLOCK` / `SOCK_CLOEXEC` flags.
 const SOCKET_TYPE_MASK: u64 = 0xf;
 
+/// Calls that reach past the file system into what the whole host shares, which
+/// Landlock does not cover: opening a file by handle (`CAP_DAC_READ_SEARCH`, which a
+/// root run keeps, would open any file without a path walk), System V IPC objects (a
+/// root child could attach to another program's shared memory), and the kernel's key
+/// rings.
+fn host_wide_calls() -> Vec<i64> {
+    vec![
+        libc::SYS_open_by_handle_at,
+        libc::SYS_shmget,
+        libc::SYS_shmat,
+        libc::SYS_shmctl,
+        libc::SYS_msgget,
+        libc::SYS_msgsnd,
+        libc::SYS_msgrcv,
+        libc::SYS_msgctl,
+        libc::SYS_semget,
+        libc::SYS_semop,
+        libc::SYS_semctl,
+        libc::SYS_semtimedop,
+        libc::SYS_add_key,
+        libc::SYS_request_key,
+        libc::SYS_keyctl,
+    ]
+}
+
 /// The filter: the path-based metadata calls fail with `EPERM`, `utimensat` too unless
-/// its path argument is null (then it is `futimens` on a descriptor), `io_uring`, and
-/// the sockets `network` refuses; everything else is allowed.
+/// its path argument is null (then it is `futimens` on a descriptor), the host-wide
+/// calls, `io_uring`, and the sockets `network` refuses; everything else is allowed.
 fn filter(network: Network) -> Result<BpfProgram, String> {
     let text = |err: seccompiler::BackendError| err.to_string();
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(text)?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = path_based_calls()
         .into_iter()
+        .chain(host_wide_calls())
         .chain(IO_URING_CALLS)
         .map(|call| (call, Vec::new()))
         .collect();

@@ -700,3 +700,65 @@ fn child_sending_udp_with_the_network_disabled() {
     assert!(run.doc().contains("refused 1"), "{}", run.doc());
     assert!(!run.doc().contains("sent"), "{}", run.doc());
 }
+
+/// System V shared memory is shared by the whole host, past Landlock: a segment of
+/// another program (here the test's, holding a canary's text) cannot be attached by a
+/// child, nor can a child open a file by handle or touch the key rings.
+#[test]
+fn child_reaching_host_wide_objects() {
+    if !std::path::Path::new("/usr/bin/python3").exists() {
+        eprintln!("skipped: no /usr/bin/python3 to make System V calls with");
+        return;
+    }
+    let mut lab = Lab::new();
+    let canary = lab.canary("shm.txt");
+    let secret = std::fs::read_to_string(&canary).unwrap();
+    let python = |code: &str| {
+        let output = std::process::Command::new("/usr/bin/python3")
+            .args(["-c", code])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    let setup = format!(
+        "import ctypes\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         libc.shmat.restype = ctypes.c_void_p\n\
+         sid = libc.shmget(0, 4096, 0o1600)\n\
+         addr = libc.shmat(sid, None, 0)\n\
+         ctypes.memmove(addr, b'{secret}', {len})\n\
+         print(sid)",
+        len = secret.len()
+    );
+    let id = python(&setup);
+    assert!(id.parse::<i32>().is_ok(), "no segment: {id}");
+    /// Removes the segment however the test ends.
+    struct Segment(String);
+    impl Drop for Segment {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("/usr/bin/python3")
+                .args([
+                    "-c",
+                    &format!(
+                        "import ctypes; ctypes.CDLL(None).shmctl({}, 0, None)",
+                        self.0
+                    ),
+                ])
+                .output();
+        }
+    }
+    let _segment = Segment(id.clone());
+    let attack = format!(
+        "import ctypes, struct\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         libc.shmat.restype = ctypes.c_void_p\n\
+         addr = libc.shmat({id}, None, 0)\n\
+         print('shmat', ctypes.get_errno())\n\
+         if addr not in (None, 2**64 - 1): print(ctypes.string_at(addr, 100))\n\
+         print('keyctl', libc.syscall(250, 0, -4, 0, 0, 0), ctypes.get_errno())\n"
+    );
+    lab.file("attack.py", attack.as_bytes());
+    let run = child_reading(&mut lab, |_| {}, "/usr/bin/python3 attack.py; echo done");
+    assert!(run.doc().contains("done"), "{}", run.doc());
+    assert!(run.doc().contains("shmat 1"), "{}", run.doc());
+}
