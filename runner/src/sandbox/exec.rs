@@ -92,8 +92,21 @@ const SCRIPT_HEAD_BYTES: u64 = 256;
 /// script (or cannot be read: then starting it fails on its own), `Some(empty)` for a
 /// `#!` line without an interpreter (the kernel refuses to start it).
 pub fn script_interpreter(path: &Path) -> Option<Vec<u8>> {
+    use rustix::fs::{FileType, Mode, OFlags};
     use std::io::Read;
-    let file = std::fs::File::open(path).ok()?;
+    // Non-blocking, and only a regular file is read: an allowed "executable" that is a
+    // FIFO must not hang the gate (starting it fails on its own).
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let stat = rustix::fs::fstat(&fd).ok()?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return None;
+    }
+    let file = std::fs::File::from(fd);
     let mut head = Vec::new();
     file.take(SCRIPT_HEAD_BYTES).read_to_end(&mut head).ok()?;
     let line = head.strip_prefix(b"#!")?;

@@ -762,3 +762,22 @@ fn child_reaching_host_wide_objects() {
     assert!(run.doc().contains("done"), "{}", run.doc());
     assert!(run.doc().contains("shmat 1"), "{}", run.doc());
 }
+
+/// An allowed executable that is a FIFO: the gate's look for a `#!` line does not hang
+/// on it (starting it fails: error 3).
+#[test]
+fn allowed_executable_that_is_a_fifo() {
+    let mut lab = Lab::new();
+    lab.fifo("tool");
+    lab.policy(|p| {
+        allow_processes(p, &["tool"]);
+        p["limits"]["wall_ms"] = json!(5000);
+    });
+    let run = lab.run(run_capture_input(), &proc_input(&["tool"], &[], ""));
+    assert_eq!(run.doc(), "ERR 3");
+    assert!(
+        run.elapsed < std::time::Duration::from_secs(4),
+        "took {:?}",
+        run.elapsed
+    );
+}
