@@ -229,6 +229,20 @@ pub const MAX_SOURCE_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// in its own process): such a file fails that one run with an error instead of
 /// reading without end.
 pub fn read_source_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_bounded(path, MAX_SOURCE_FILE_BYTES)
+}
+
+/// Most bytes the runner reads of an input file (`--input`, a profile's `input`).
+pub const MAX_INPUT_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Reads an input file: at most [`MAX_INPUT_FILE_BYTES`], never from a device (a FIFO,
+/// such as a shell's process substitution, is read to its end). A profile's `input`
+/// symlinked to `/dev/zero` fails the run instead of exhausting memory.
+pub fn read_input_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_bounded(path, MAX_INPUT_FILE_BYTES)
+}
+
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::FileTypeExt;
     let file = std::fs::File::open(path)?;
@@ -237,12 +251,9 @@ pub fn read_source_file(path: &Path) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other("a device, not a file"));
     }
     let mut bytes = Vec::new();
-    file.take(MAX_SOURCE_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_SOURCE_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
-            "larger than {MAX_SOURCE_FILE_BYTES} bytes"
-        )));
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!("larger than {max} bytes")));
     }
     Ok(bytes)
 }

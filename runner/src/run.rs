@@ -904,7 +904,7 @@ fn resolve_input(
     };
     match input {
         RunInput::File(path) => {
-            return std::fs::read(path)
+            return crate::project::read_input_file(Path::new(path))
                 .map_err(|err| RunFailure::Usage(format!("read input: {path}: {err}")))
         }
         RunInput::Stdin => {
@@ -924,7 +924,7 @@ fn resolve_input(
     if let Some(input) = profile.and_then(|p| p.input.as_ref()) {
         let base = project_root.map(Path::to_path_buf).unwrap_or_default();
         let path = resolve_against(&base, input);
-        return std::fs::read(&path)
+        return crate::project::read_input_file(&path)
             .map_err(|err| RunFailure::Usage(format!("read input: {input}: {err}")));
     }
     if stdin == StdinSource::Inherited && std::io::stdin().is_terminal() {

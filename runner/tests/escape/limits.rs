@@ -214,7 +214,7 @@ fn large_read_after_children_under_tight_address_space_limits() {
     }
 }
 
-/// A policy, program or module file that is a symlink to an endless device: the runner
+/// A policy, program, input or module file that is a symlink to an endless device: the runner
 /// (which reads these outside any sandbox, a harness in its own process) refuses it at
 /// once instead of reading until memory runs out.
 #[test]
@@ -262,6 +262,20 @@ fn source_files_that_are_endless_devices() {
     ]);
     assert_eq!(program.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&program.stderr).contains("a device, not a file"));
+    std::os::unix::fs::symlink("/dev/zero", lab.project.join("zero-input.bin")).unwrap();
+    let input = run(&[
+        "run",
+        "--program",
+        "main.x07.json",
+        "--module-root",
+        ".",
+        "--repair=off",
+        "--input",
+        "zero-input.bin",
+    ]);
+    assert_eq!(input.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&input.stderr)
+        .contains("read input: zero-input.bin: a device, not a file"));
     // An import of a module whose file is a device: a compile error of that run.
     std::fs::write(
         lab.project.join("main.x07.json"),
