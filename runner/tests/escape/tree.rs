@@ -322,8 +322,10 @@ fn detached_grandchild_holding_the_pipes() {
     let mut lab = Lab::new();
     with_shell(&mut lab);
     let marker = sleep_marker();
-    let script = format!("setsid /bin/sleep {marker} & echo started");
-    let mut input = caps(1024, 1024, 700, 0);
+    // The shell waits until the grandchild has left its process group (the group is
+    // killed when the shell exits), then ends at once with the pipes still held.
+    let script = format!("setsid /bin/sleep {marker} & /bin/sleep 0.3; echo started");
+    let mut input = caps(1024, 1024, 1000, 0);
     input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
     let run = lab.run(run_capture_input(), &input);
     let survived = {
