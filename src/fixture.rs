@@ -136,9 +136,10 @@ fn closest_problems(error: &jsonschema::ValidationError<'_>) -> Vec<SchemaProble
     }
 }
 
-/// Reads and parses a JSON file.
+/// Reads and parses a JSON file (bounded, never from a device: a fixture file that is a
+/// symlink to `/dev/zero` fails its fixture instead of exhausting the harness's memory).
 pub fn read_json(path: &Path) -> Result<Value, FixtureError> {
-    let bytes = std::fs::read(path).map_err(|source| FixtureError::Read {
+    let bytes = x07_lite::project::read_source_file(path).map_err(|source| FixtureError::Read {
         path: path.to_path_buf(),
         source: Arc::new(source),
     })?;

@@ -4,6 +4,7 @@
 //! (`observed-behaviour.md` §2).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -123,8 +124,14 @@ fn no_port_message() -> String {
 }
 
 fn read_host_file(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
+    let bytes = crate::project::read_source_file(path)
         .map_err(|err| format!("read host file: {}: {err}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "read host file: {}: stream did not contain valid UTF-8",
+            path.display()
+        )
+    })?;
     Ok(text
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default().trim())
@@ -315,13 +322,29 @@ pub fn derive(
 
 /// Writes the derived policy under `<root>/.x07/policies/_generated/` (untouched when the
 /// same bytes are already there) and returns its absolute path.
+/// Nothing on the way is followed if it is a symlink (see
+/// [`crate::project::write_below`]): a link planted in the project cannot make the
+/// runner write outside it, nor make it run under another file's policy.
 pub fn write_derived(root: &Path, derived: &DerivedPolicy) -> std::io::Result<PathBuf> {
-    let dir = root.join(".x07").join("policies").join("_generated");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{}.policy.json", derived.policy_id));
-    let same = std::fs::read(&path).is_ok_and(|existing| existing == derived.text.as_bytes());
+    const DIRS: [&str; 3] = [".x07", "policies", "_generated"];
+    let name = format!("{}.policy.json", derived.policy_id);
+    let path = DIRS
+        .iter()
+        .fold(root.to_path_buf(), |path, dir| path.join(dir))
+        .join(&name);
+    let unlinked = DIRS
+        .iter()
+        .scan(root.to_path_buf(), |path, dir| {
+            path.push(dir);
+            Some(path.clone())
+        })
+        .chain([path.clone()])
+        .all(|step| std::fs::symlink_metadata(&step).is_ok_and(|meta| !meta.is_symlink()));
+    let same = unlinked
+        && std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file() && meta.nlink() == 1)
+        && std::fs::read(&path).is_ok_and(|existing| existing == derived.text.as_bytes());
     if !same {
-        std::fs::write(&path, &derived.text)?;
+        crate::project::write_below(root, &DIRS, name.as_ref(), derived.text.as_bytes())?;
     }
     Ok(path)
 }

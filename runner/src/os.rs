@@ -673,8 +673,11 @@ fn error_doc(code: u32) -> Vec<u8> {
     doc
 }
 
-fn ok_doc(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Vec<u8> {
-    let mut doc = Vec::with_capacity(14 + stdout.len() + stderr.len());
+/// The success document; `None` when the memory for it cannot be had.
+fn ok_doc(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Option<Vec<u8>> {
+    let mut doc = Vec::new();
+    doc.try_reserve_exact(18 + stdout.len() + stderr.len())
+        .ok()?;
     doc.extend_from_slice(&[1, 1]);
     doc.extend_from_slice(&(exit_code as u32).to_le_bytes());
     doc.extend_from_slice(&0u32.to_le_bytes());
@@ -682,7 +685,7 @@ fn ok_doc(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Vec<u8> {
     doc.extend_from_slice(stdout);
     doc.extend_from_slice(&(stderr.len() as u32).to_le_bytes());
     doc.extend_from_slice(stderr);
-    doc
+    Some(doc)
 }
 
 /// What the process gate allows a request to do.
@@ -882,7 +885,8 @@ impl ProcEntry {
     fn result_doc(&self) -> Vec<u8> {
         let streams = self.lock();
         match streams.outcome {
-            Some(Outcome::Exited(code)) => ok_doc(code, &streams.stdout, &streams.stderr),
+            Some(Outcome::Exited(code)) => ok_doc(code, &streams.stdout, &streams.stderr)
+                .unwrap_or_else(|| error_doc(code::OUTPUT_LIMIT)),
             Some(Outcome::Failed(err)) => error_doc(err),
             None => error_doc(code::SPAWN_FAILED),
         }
@@ -1054,6 +1058,10 @@ impl OsHost {
         let kill_on_drop = self
             .policy()
             .is_none_or(|policy| policy.process.kill_on_drop);
+        // The result document lands on the program's heap: a child never gets to pile up
+        // more output than the heap could hold (past it, the output limit is reached).
+        let mut launch = launch;
+        launch.caps.max_total = launch.caps.max_total.min(self.heap_limit);
         let mut entry = start_child(&request, &launch, mode);
         entry.kill_on_drop = kill_on_drop;
         if entry.pid.is_some() {
@@ -1200,7 +1208,16 @@ fn collect_stream(
         let room = cap
             .saturating_sub(own.len() as u64)
             .min(caps.max_total.saturating_sub(total)) as usize;
-        own.extend_from_slice(&buffer[..read.min(room)]);
+        let take = read.min(room);
+        // Memory the address-space limit does not grant is an output limit too, never
+        // an abort of the solver.
+        if own.try_reserve(take).is_err() {
+            streams.overflow = true;
+            drop(guard);
+            signal_group(pid, 9);
+            return;
+        }
+        own.extend_from_slice(&buffer[..take]);
         let own_len = own.len() as u64;
         let total_after = (streams.stdout.len() + streams.stderr.len()) as u64;
         if own_len >= cap || total_after >= caps.max_total {
@@ -1248,8 +1265,21 @@ fn supervise(
     // Whatever the child left behind in its group goes too, so the pipes close (the
     // group id stays reserved while any member lives, so this reaches only them).
     signal_group(pid, 9);
+    // A process that left the group (`setsid`) may still hold the pipes: the timeout
+    // covers reading them to the end too. Past it the request has timed out, and the
+    // readers are left to that process (which dies with the run's tree at the latest).
     for reader in readers {
-        let _ = reader.join();
+        while !reader.is_finished() {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                timed_out = true;
+                break;
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
+        if reader.is_finished() {
+            let _ = reader.join();
+        }
     }
     let (lock, condvar) = &**shared;
     let mut streams = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -1318,7 +1348,7 @@ mod tests {
                 &caps(65536, 65536, 5000, 0),
             )
             .unwrap();
-        assert_eq!(doc, ok_doc(0, b"hello world\n", b""));
+        assert_eq!(doc, ok_doc(0, b"hello world\n", b"").unwrap());
         let doc = host
             .process_run_capture_v1(
                 &req(
@@ -1330,7 +1360,7 @@ mod tests {
                 &caps(65536, 65536, 5000, 0),
             )
             .unwrap();
-        assert_eq!(doc, ok_doc(3, b"out\n", b"err\n"));
+        assert_eq!(doc, ok_doc(3, b"out\n", b"err\n").unwrap());
     }
 
     #[test]
@@ -1353,17 +1383,17 @@ mod tests {
                 &c
             )
             .unwrap(),
-            ok_doc(0, b"FOO=childfoo\n", b"")
+            ok_doc(0, b"FOO=childfoo\n", b"").unwrap()
         );
         assert_eq!(
             host.process_run_capture_v1(&req(&["/bin/pwd"], &[], "/", ""), &c)
                 .unwrap(),
-            ok_doc(0, b"/\n", b"")
+            ok_doc(0, b"/\n", b"").unwrap()
         );
         assert_eq!(
             host.process_run_capture_v1(&req(&["/bin/cat"], &[], "", "piped-in"), &c)
                 .unwrap(),
-            ok_doc(0, b"piped-in", b"")
+            ok_doc(0, b"piped-in", b"").unwrap()
         );
     }
 
@@ -1403,7 +1433,7 @@ mod tests {
                 &caps(7, 65536, 5000, 0)
             )
             .unwrap(),
-            ok_doc(0, b"hello\n", b"")
+            ok_doc(0, b"hello\n", b"").unwrap()
         );
     }
 
@@ -1427,7 +1457,7 @@ mod tests {
         assert_eq!(h, (3 << 16) | 1);
         assert_eq!(
             host.process_join_capture_v1(h).unwrap(),
-            ok_doc(0, b"spawned\n", b"")
+            ok_doc(0, b"spawned\n", b"").unwrap()
         );
         assert_eq!(
             host.process_join_capture_v1(h),
@@ -1476,7 +1506,7 @@ mod tests {
         assert_eq!(
             host.process_run_capture_v1(&req(&["/bin/echo", "hello"], &[], "", ""), &c)
                 .unwrap(),
-            ok_doc(0, b"hello\n", b"")
+            ok_doc(0, b"hello\n", b"").unwrap()
         );
         assert_eq!(
             host.process_run_capture_v1(&req(&["/bin/sh", "-c", "echo x"], &[], "", ""), &c)

@@ -84,7 +84,7 @@ pub fn load_program_on_this_thread(
 }
 
 fn load_program_here(entry_file: &Path, module_roots: &[PathBuf]) -> Result<Program, CompileError> {
-    let text = std::fs::read(entry_file).map_err(|e| {
+    let text = crate::project::read_source_file(entry_file).map_err(|e| {
         CompileError::new(format!(
             "Parse: main: cannot read {}: {e} at ",
             entry_file.display()
@@ -175,7 +175,7 @@ impl ModuleLoader<'_> {
                 "Unsupported: x07text module files are not supported by x07-lite: {id:?}"
             )));
         }
-        let bytes = std::fs::read(&path).map_err(|e| {
+        let bytes = crate::project::read_source_file(&path).map_err(|e| {
             CompileError::new(format!("Parse: {id:?}: cannot read module file: {e} at "))
         })?;
         let file = parse_file(&bytes, &FileRole::Module(id.to_string()))?;

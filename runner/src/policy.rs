@@ -494,7 +494,7 @@ pub enum PolicyError {
 
 /// Reads, parses and checks a policy file the way `x07 run` does before a sandboxed run.
 pub fn load_policy(path: &Path) -> Result<Policy, PolicyError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::project::read_source_file(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(PolicyError::Missing {

@@ -123,7 +123,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 impl Manifest {
     /// Reads the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, String> {
-        let text = std::fs::read(path)
+        let text = read_source_file(path)
             .map_err(|err| format!("read project manifest: {}: {err}", path.display()))?;
         let file: ManifestFile = serde_json::from_slice(&text)
             .map_err(|err| format!("parse project manifest: {}: {err}", path.display()))?;
@@ -203,15 +203,116 @@ impl Manifest {
         }
     }
 
-    /// Creates the lockfile when it is missing; returns whether it was written.
+    /// Creates the lockfile when it is missing; returns whether it was written. A
+    /// symlink in its place (even one to nowhere) counts as present: the runner never
+    /// writes through a link the project planted.
     pub fn ensure_lockfile(&self) -> std::io::Result<bool> {
+        use std::io::Write;
         let lockfile = self.root.join(&self.lockfile);
-        if lockfile.exists() {
+        if std::fs::symlink_metadata(&lockfile).is_ok() {
             return Ok(false);
         }
-        std::fs::write(&lockfile, EMPTY_LOCKFILE)?;
+        // `create_new` is O_CREAT | O_EXCL, which never follows a symlink.
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lockfile)
+        {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        file.write_all(EMPTY_LOCKFILE.as_bytes())?;
         Ok(true)
     }
+}
+
+/// Most bytes the runner reads of a program, module, manifest or policy file.
+pub const MAX_SOURCE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a program, module, manifest or policy file: at most [`MAX_SOURCE_FILE_BYTES`],
+/// and never from a device. A project can name any path (a symlink to `/dev/zero`, to
+/// a FIFO), and the runner reads these files outside any sandbox (a harness reads them
+/// in its own process): such a file fails that one run with an error instead of
+/// reading without end.
+pub fn read_source_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_bounded(path, MAX_SOURCE_FILE_BYTES)
+}
+
+/// Most bytes the runner reads of an input file (`--input`, a profile's `input`).
+pub const MAX_INPUT_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Reads an input file: at most [`MAX_INPUT_FILE_BYTES`], never from a device (a FIFO,
+/// such as a shell's process substitution, is read to its end). A profile's `input`
+/// symlinked to `/dev/zero` fails the run instead of exhausting memory.
+pub fn read_input_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_bounded(path, MAX_INPUT_FILE_BYTES)
+}
+
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let file = std::fs::File::open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_char_device() || kind.is_block_device() {
+        return Err(std::io::Error::other("a device, not a file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!("larger than {max} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `<root>/<dirs...>/<name>`, creating the directories, without ever
+/// following a symlink: each directory is opened with `O_NOFOLLOW` below the one
+/// before, the file is opened with `O_NOFOLLOW`, and a file with more than one hard link
+/// is refused before it is truncated. For the files the runner itself keeps inside a
+/// project (`.x07/policies/_generated/`, `.x07/repair/`), so that links a project
+/// planted there cannot make the runner write outside it. Returns the file's path.
+pub fn write_below(
+    root: &Path,
+    dirs: &[&str],
+    name: &std::ffi::OsStr,
+    bytes: &[u8],
+) -> std::io::Result<PathBuf> {
+    use rustix::fs::{Mode, OFlags};
+    let io = |errno: rustix::io::Errno| std::io::Error::from_raw_os_error(errno.raw_os_error());
+    let directory = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    // The root itself is the caller's choice and may be reached through a link.
+    let mut dir =
+        rustix::fs::open(root, directory - OFlags::NOFOLLOW, Mode::empty()).map_err(io)?;
+    let mut path = root.to_path_buf();
+    for part in dirs {
+        match rustix::fs::mkdirat(&dir, *part, Mode::from_raw_mode(0o777)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(errno) => return Err(io(errno)),
+        }
+        dir = rustix::fs::openat(&dir, *part, directory, Mode::empty()).map_err(io)?;
+        path.push(part);
+    }
+    let file = rustix::fs::openat(
+        &dir,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o666),
+    )
+    .map_err(io)?;
+    let stat = rustix::fs::fstat(&file).map_err(io)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile
+        || stat.st_nlink > 1
+    {
+        return Err(std::io::Error::other(format!(
+            "{}: not a regular file of its own",
+            path.join(name).display()
+        )));
+    }
+    rustix::fs::ftruncate(&file, 0).map_err(io)?;
+    let mut file = std::fs::File::from(file);
+    std::io::Write::write_all(&mut file, bytes)?;
+    path.push(name);
+    Ok(path)
 }
 
 /// Checks a world name; `Err` carries the reason (`unknown world: bogus`).

@@ -471,7 +471,7 @@ fn plan(
     };
 
     // The program file (x07-lite never rewrites it, whatever --repair says).
-    match std::fs::read(&program_path) {
+    match crate::project::read_source_file(&program_path) {
         Ok(bytes) => {
             if repair != "off" {
                 match serde_json::from_slice::<Value>(&bytes) {
@@ -506,7 +506,7 @@ fn plan(
         let effective = if overrides.is_empty() {
             path.clone()
         } else {
-            let bytes = match std::fs::read(path) {
+            let bytes = match crate::project::read_source_file(path) {
                 Ok(bytes) => bytes,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                     return usage(format!("missing policy file: {}", path.display()))
@@ -752,6 +752,9 @@ fn plan(
             limits,
             parent_pid: None,
             wall_backstop_ms: Some(wall_backstop.as_millis() as u64),
+            // From this process's own environment, not `context.env`: the run's
+            // environment is the fixture's to set, the sandbox's switches are not.
+            test_switches: crate::sandbox::TestSwitches::from_process_environment(),
         },
     };
     Ok((
@@ -843,12 +846,15 @@ fn stage_repair_copy(base: &Path, program: &Path, mut value: Value) {
     let Some(name) = program.file_name() else {
         return;
     };
-    let dir = base.join(".x07").join("repair").join("_staged").join("0");
     crate::report::sort_keys(&mut value);
     let text = format!("{value}\n");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(name), text);
-    }
+    // Never through a symlink the project planted on the way.
+    let _ = crate::project::write_below(
+        base,
+        &[".x07", "repair", "_staged", "0"],
+        name,
+        text.as_bytes(),
+    );
 }
 
 /// The `X07_OS_*` variables the real runner hands a sandboxed program.
@@ -907,7 +913,7 @@ fn resolve_input(
     };
     match input {
         RunInput::File(path) => {
-            return std::fs::read(path)
+            return crate::project::read_input_file(Path::new(path))
                 .map_err(|err| RunFailure::Usage(format!("read input: {path}: {err}")))
         }
         RunInput::Stdin => {
@@ -927,7 +933,7 @@ fn resolve_input(
     if let Some(input) = profile.and_then(|p| p.input.as_ref()) {
         let base = project_root.map(Path::to_path_buf).unwrap_or_default();
         let path = resolve_against(&base, input);
-        return std::fs::read(&path)
+        return crate::project::read_input_file(&path)
             .map_err(|err| RunFailure::Usage(format!("read input: {input}: {err}")));
     }
     if stdin == StdinSource::Inherited && std::io::stdin().is_terminal() {
@@ -977,6 +983,69 @@ fn compile_hints(message: &str, roots_shown: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The run's environment (a cargo-x07 fixture's `run.env`) cannot switch the sandbox
+    /// off: the switches come from this process's own environment only.
+    #[test]
+    fn the_runs_environment_does_not_reach_the_sandbox_switches() {
+        if std::env::var_os("X07_LITE_LANDLOCK").is_some()
+            || std::env::var_os("X07_LITE_OPENAT2").is_some()
+        {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.x07.json"),
+            r#"{"schema_version":"x07.x07ast@0.8.0","kind":"entry","module_id":"main","imports":[],"decls":[],"solve":["bytes.lit","ok"]}"#,
+        )
+        .unwrap();
+        let policy = serde_json::json!({
+            "schema_version": "x07.run-os-policy@0.1.0", "policy_id": "p",
+            "limits": {"cpu_ms": 1000, "wall_ms": 1000, "mem_bytes": 1073741824, "fds": 64, "procs": 4},
+            "fs": {"enabled": true, "read_roots": ["."], "write_roots": [], "deny_hidden": true},
+            "net": {"enabled": false, "allow_dns": false, "allow_tcp": false, "allow_udp": false, "allow_hosts": []},
+            "env": {"enabled": false, "allow_keys": [], "deny_keys": []},
+            "time": {"enabled": false, "allow_monotonic": false, "allow_wall_clock": false, "allow_sleep": false, "max_sleep_ms": 0, "allow_local_tzid": false},
+            "process": {"enabled": false, "allow_spawn": false, "max_live": 0, "max_spawns": 0, "allow_exec": false, "allow_exit": false}
+        });
+        std::fs::write(dir.path().join("policy.json"), policy.to_string()).unwrap();
+        let at = |name: &str| dir.path().join(name).into_os_string();
+        let args: Vec<OsString> = vec![
+            "run".into(),
+            "--program".into(),
+            at("main.x07.json"),
+            "--module-root".into(),
+            dir.path().as_os_str().to_os_string(),
+            "--repair=off".into(),
+            "--world".into(),
+            "run-os-sandboxed".into(),
+            "--policy".into(),
+            at("policy.json"),
+            "--sandbox-backend".into(),
+            "os".into(),
+            "--i-accept-weaker-isolation".into(),
+        ];
+        let request = crate::cli::parse_run_request(&args).unwrap();
+        let context = RunContext {
+            cwd: dir.path().to_path_buf(),
+            env: vec![
+                ("X07_LITE_LANDLOCK".into(), "off".into()),
+                ("X07_LITE_OPENAT2".into(), "off".into()),
+            ],
+            stdin: StdinSource::Empty,
+        };
+        let prepared = match prepare(&request, &context) {
+            Ok(prepared) => prepared,
+            Err(refused) => panic!("refused: {}", String::from_utf8_lossy(&refused.stderr)),
+        };
+        let Next::Solve(step) = prepared.next else {
+            panic!("no solver to start");
+        };
+        assert_eq!(
+            step.launch.spec.test_switches,
+            crate::sandbox::TestSwitches::default()
+        );
+    }
 
     #[test]
     fn argv_v1_layout() {

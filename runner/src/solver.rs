@@ -16,8 +16,8 @@
 //!    solver's parent-death signal fires when its parent goes), as the leader of a new
 //!    process group, with the run's directory as cwd, stdin `/dev/null`, stdout and
 //!    stderr pipes, and `parent_pid` = the parent's pid in the spec. The zygote was
-//!    started with an empty environment, so nothing of the caller's environment is in
-//!    the solver's initial environment block (`/proc/<pid>/environ`).
+//!    started with nothing of the caller's environment (only `MALLOC_ARENA_MAX=1`), so
+//!    nothing of it is in the solver's initial environment block (`/proc/<pid>/environ`).
 //! 2. Environment: `X07_WORLD`, and for a sandbox `X07_OS_SANDBOXED=1` and the
 //!    `X07_OS_*` variables. In a sandbox the solver keeps only `X07_*` and the policy's
 //!    allowed `env` keys ([`sandbox_environment`]; it unsets anything else itself).
@@ -96,6 +96,9 @@ pub struct SolverSpec {
     /// itself), in case its starter does not; milliseconds from the solver's start.
     #[serde(default)]
     pub wall_backstop_ms: Option<u64>,
+    /// The sandbox's test switches, from the starter's own environment.
+    #[serde(default)]
+    pub test_switches: crate::sandbox::TestSwitches,
 }
 
 /// The start of a stderr line that is a note from the solver to its starter, not
@@ -199,7 +202,8 @@ pub fn sandbox_environment(
 }
 
 /// Unsets every variable the sandbox does not allow. The solver was forked by a zygote
-/// that was itself started with an empty environment, and got its variables set after
+/// that was itself started with nothing of the caller's environment (only
+/// `MALLOC_ARENA_MAX=1`), and got its variables set after
 /// the fork: nothing of the caller is in its initial environment block
 /// (`/proc/<pid>/environ`), so unsetting is all it takes. The starter normally passes
 /// exactly the sandbox environment already (see [`sandbox_environment`]).
@@ -253,8 +257,11 @@ fn compile(
     crate::parse::load_program(entry, module_roots)
 }
 
-/// SIGTERM (starter gone, or its timeout), SIGINT, SIGHUP and SIGXCPU (the CPU soft
-/// limit) all end the solver the same way: its process tree is killed, then itself.
+/// SIGTERM (starter gone), SIGINT, SIGHUP and SIGXCPU (the CPU soft limit) all end the
+/// solver after its process tree is killed. SIGXCPU ends it by SIGKILL (x07 reports a
+/// CPU-limit kill as `terminated by signal 9`); the others by the signal itself, as the
+/// real compiled program, which does not catch them, would die (a child that sends its
+/// parent SIGTERM sees `terminated by signal 15` reported).
 fn install_signal_thread() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXCPU};
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGXCPU])
@@ -263,7 +270,13 @@ fn install_signal_thread() {
             .name("x07-lite-signals".into())
             .stack_size(crate::sandbox::tree::HELPER_STACK_BYTES)
             .spawn(move || {
-                if signals.forever().next().is_some() {
+                if let Some(signal) = signals.forever().next() {
+                    if signal != SIGXCPU {
+                        crate::sandbox::tree::kill_all();
+                        // Default action again, and the signal once more: the process
+                        // ends by it (SIGKILL below only if that failed).
+                        let _ = signal_hook::low_level::emulate_default_handler(signal);
+                    }
                     crate::sandbox::tree::die();
                 }
             });
@@ -281,6 +294,8 @@ pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
     // harness timeout): the kernel kills it when its parent goes, and a parent already
     // gone before that was set up is noticed here.
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    // The starter's switches, never the run's environment (a fixture sets that).
+    spec.test_switches.install();
     let parent_gone = || {
         spec.parent_pid
             .is_some_and(|pid| std::os::unix::process::parent_id() != pid)
@@ -364,6 +379,14 @@ pub fn run_solver(spec: &SolverSpec, input: Vec<u8>) -> i32 {
             note(&landlock::unavailable_message(&reason));
         }
         crate::sandbox::caps::drop_for_children();
+        if landlock::spawning_allowed(policy) {
+            let network = crate::sandbox::seccomp::Network::of(policy);
+            if let Err(reason) = crate::sandbox::seccomp::install(network) {
+                note(&format!(
+                    "x07-lite: the seccomp filter could not be installed ({reason}); child processes can change file metadata by path and use UDP"
+                ));
+            }
+        }
         // Not dumpable: a child process (without CAP_SYS_PTRACE now) cannot open the
         // solver's `/proc/<pid>/{fd,environ,mem}`, even where Landlock is missing.
         if policy.limits.core_dumps != Some(true) {

@@ -6,8 +6,9 @@
 //! never happens in the multithreaded starter.
 //!
 //! * The starter runs `<exe> [self_prefix...] __zygote` ([`Zygote::start`]) with an
-//!   **empty environment** (so nothing of the starter's environment is in any solver's
-//!   initial environment block, `/proc/<pid>/environ`), its stdin one end of a UNIX
+//!   environment of only `MALLOC_ARENA_MAX=1` (so nothing of the starter's environment
+//!   is in any solver's initial environment block, `/proc/<pid>/environ`; one malloc
+//!   arena keeps a solver's address space small), its stdin one end of a UNIX
 //!   stream socket pair, in a process group of its own. The zygote dies with the thread
 //!   that started it (`PR_SET_PDEATHSIG`), and ends when the socket closes.
 //! * Per run the starter creates the solver's stdout and stderr pipes and sends them
@@ -216,6 +217,10 @@ pub fn serve() -> i32 {
     }
     // What a killed solver leaves behind is re-parented here, to be killed.
     let _ = nix::sys::prctl::set_child_subreaper(true);
+    // Descriptors the starter's own caller left open without close-on-exec (a jobserver
+    // pipe, a file a wrapper script opened) came along through `exec`: none of them may
+    // reach a solver, nor what a solver starts.
+    close_inherited_descriptors();
     // The request socket is stdin; a forked solver replaces it with `/dev/null`.
     let socket = rustix::stdio::stdin();
     loop {
@@ -228,6 +233,25 @@ pub fn serve() -> i32 {
             Ok(None) => return 0,
             Err(_) => return 1,
         }
+    }
+}
+
+/// Closes every descriptor above stderr that this process holds. Only for a process
+/// that owns none of them itself: the zygote right after `exec`, and a freshly forked
+/// solver once it has taken its three standard streams.
+fn close_inherited_descriptors() {
+    // The list is read first: the directory's own descriptor is closed when it is
+    // dropped, before anything is closed here.
+    let open: Vec<i32> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(entries) => entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd > 2)
+            .collect(),
+        Err(_) => return,
+    };
+    for fd in open {
+        let _ = nix::unistd::close(fd);
     }
 }
 
@@ -369,6 +393,8 @@ fn solver_child(received: Received, zygote: u32) -> ! {
         rustix::stdio::dup2_stdout(&stdout).map_err(io_error)?;
         rustix::stdio::dup2_stderr(&stderr).map_err(io_error)?;
         drop((null, stdout, stderr));
+        // Nothing but the three standard streams goes on into the solver.
+        close_inherited_descriptors();
         std::env::set_current_dir(&request.cwd)?;
         // Single-threaded: nothing reads the environment while it is replaced.
         for (key, _) in std::env::vars_os() {
@@ -395,14 +421,19 @@ pub struct Zygote {
 }
 
 impl Zygote {
-    /// Starts a zygote: `exe [self_prefix...] __zygote`, with an empty environment, in
-    /// a process group of its own.
+    /// Starts a zygote: `exe [self_prefix...] __zygote`, with an environment of only
+    /// `MALLOC_ARENA_MAX=1` (nothing of the starter's), in a process group of its own.
     pub fn start(exe: &Path, self_prefix: &[OsString]) -> std::io::Result<Zygote> {
         let (ours, theirs) = UnixStream::pair()?;
         let child = Command::new(exe)
             .args(self_prefix)
             .arg(ZYGOTE_SUBCOMMAND)
             .env_clear()
+            // One malloc arena for every thread of a solver: glibc otherwise reserves
+            // 64 MiB of address space per thread that allocates, which a small
+            // `limits.mem_bytes` (an address-space limit) cannot afford, and which made
+            // the same program pass or abort depending on which thread allocated first.
+            .env("MALLOC_ARENA_MAX", "1")
             .current_dir("/")
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::null())

@@ -10,6 +10,12 @@
 //!   below the prefix's real path too, so a symlink inside the prefix cannot lead out.
 //!   Relative executables are taken relative to the run's directory, never to the
 //!   request's `cwd`.
+//! * A script (`#!` on its first line) starts its interpreter: the interpreter must be
+//!   allowed by the same rules (an absolute path, allowed exactly or by a prefix; a
+//!   relative interpreter is refused, the kernel would take it from the child's working
+//!   directory), and so must the interpreter's own interpreter, up to the kernel's four
+//!   levels. Otherwise a policy that allows one script would start whatever program
+//!   the script's first line names.
 //! * `allow_args_regex_lite` (when not empty): every argument after the executable
 //!   must match one of the patterns as a whole (`^(?:pattern)$`). The dialect is the
 //!   `regex-lite` crate's: literals, `.`, classes `[a-z]` / `[^...]` and `\d \w \s`,
@@ -77,9 +83,93 @@ pub enum ExecDecision {
     Denied,
 }
 
+/// Most `#!` levels the kernel follows (a script whose interpreter is a script ...).
+const MAX_INTERPRETER_DEPTH: usize = 4;
+/// Bytes of a file the kernel reads to find a `#!` line (`BINPRM_BUF_SIZE`).
+const SCRIPT_HEAD_BYTES: u64 = 256;
+
+/// The interpreter a `#!` script at `path` names: `None` for anything that is not such a
+/// script (or cannot be read: then starting it fails on its own), `Some(empty)` for a
+/// `#!` line without an interpreter (the kernel refuses to start it).
+pub fn script_interpreter(path: &Path) -> Option<Vec<u8>> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use std::io::Read;
+    // Non-blocking, and only a regular file is read: an allowed "executable" that is a
+    // FIFO must not hang the gate (starting it fails on its own).
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let stat = rustix::fs::fstat(&fd).ok()?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return None;
+    }
+    let file = std::fs::File::from(fd);
+    let mut head = Vec::new();
+    file.take(SCRIPT_HEAD_BYTES).read_to_end(&mut head).ok()?;
+    let line = head.strip_prefix(b"#!")?;
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+    let interpreter: Vec<u8> = line
+        .iter()
+        .copied()
+        .skip_while(|b| *b == b' ' || *b == b'\t')
+        .take_while(|b| !matches!(b, b' ' | b'\t' | b'\0' | b'\r'))
+        .collect();
+    Some(interpreter)
+}
+
 /// Checks `exe` against `allow_execs` / `allow_exec_prefixes`; relative paths are taken
-/// relative to `cwd` (the run's directory).
+/// relative to `cwd` (the run's directory). A `#!` script is allowed only when its
+/// interpreter (and that one's, if it is a script too) is allowed as well.
 pub fn check_exec(
+    exe: &[u8],
+    allow_execs: &[String],
+    allow_exec_prefixes: &[String],
+    cwd: &Path,
+) -> ExecDecision {
+    let decision = match_exec(exe, allow_execs, allow_exec_prefixes, cwd);
+    let ExecDecision::Run(path) = &decision else {
+        return decision;
+    };
+    let mut current = path.clone();
+    for _ in 0..MAX_INTERPRETER_DEPTH {
+        let Some(interpreter) = script_interpreter(&current) else {
+            return decision;
+        };
+        if interpreter.is_empty() {
+            return decision;
+        }
+        if !interpreter.starts_with(b"/") {
+            return ExecDecision::Denied;
+        }
+        // An absolute interpreter inside the run's directory may be allowed by a relative
+        // entry of the policy.
+        let run_dir = cwd.as_os_str().as_encoded_bytes();
+        let relative = interpreter
+            .strip_prefix(run_dir)
+            .and_then(|rest| rest.strip_prefix(b"/"));
+        let allowed = [Some(interpreter.as_slice()), relative]
+            .into_iter()
+            .flatten()
+            .find_map(
+                |name| match match_exec(name, allow_execs, allow_exec_prefixes, cwd) {
+                    ExecDecision::Run(next) => Some(next),
+                    ExecDecision::Denied => None,
+                },
+            );
+        match allowed {
+            Some(next) => current = next,
+            None => return ExecDecision::Denied,
+        }
+    }
+    // Deeper than the kernel goes: it refuses to start it anyway.
+    ExecDecision::Denied
+}
+
+/// [`check_exec`] without the look at `#!` lines.
+fn match_exec(
     exe: &[u8],
     allow_execs: &[String],
     allow_exec_prefixes: &[String],
@@ -231,8 +321,16 @@ mod tests {
         let base = temp.path().canonicalize().unwrap();
         std::fs::create_dir_all(base.join("tools")).unwrap();
         std::fs::create_dir_all(base.join("tools-evil")).unwrap();
-        std::fs::write(base.join("tools/run"), "#!/bin/sh\n").unwrap();
-        std::fs::write(base.join("tools-evil/run"), "#!/bin/sh\n").unwrap();
+        std::fs::write(base.join("tools/run"), "#! /bin/echo -n\nexit 0\n").unwrap();
+        std::fs::write(base.join("tools-evil/run"), "#!/bin/echo\n").unwrap();
+        std::fs::write(base.join("tools/shell"), "#!/bin/sh\necho hi\n").unwrap();
+        std::fs::write(base.join("tools/relative"), "#!bin/echo\n").unwrap();
+        std::fs::write(base.join("tools/chained"), "#!tools/run\n").unwrap();
+        let chained = format!("#!{}\n", base.join("tools/run").display());
+        std::fs::write(base.join("tools/chained-abs"), chained).unwrap();
+        let loop_script = format!("#!{}\n", base.join("tools/loop").display());
+        std::fs::write(base.join("tools/loop"), loop_script).unwrap();
+        std::fs::write(base.join("tools/plain"), "echo no interpreter line\n").unwrap();
         std::os::unix::fs::symlink("/bin/sh", base.join("tools/sh")).unwrap();
         let execs = vec!["/bin/echo".to_string()];
         let prefixes = vec!["tools".to_string()];
@@ -255,6 +353,24 @@ mod tests {
             check("tools/missing"),
             ExecDecision::Run(base.join("tools/missing"))
         );
+        // Scripts: the interpreter must be allowed too.
+        assert_eq!(check("tools/shell"), ExecDecision::Denied);
+        assert_eq!(check("tools/relative"), ExecDecision::Denied);
+        assert_eq!(check("tools/chained"), ExecDecision::Denied);
+        assert_eq!(
+            check("tools/chained-abs"),
+            ExecDecision::Run(base.join("tools/chained-abs"))
+        );
+        assert_eq!(check("tools/loop"), ExecDecision::Denied);
+        assert_eq!(
+            check("tools/plain"),
+            ExecDecision::Run(base.join("tools/plain"))
+        );
+        assert_eq!(
+            script_interpreter(&base.join("tools/run")).unwrap(),
+            b"/bin/echo"
+        );
+        assert_eq!(script_interpreter(&base.join("tools/plain")), None);
     }
 
     #[test]

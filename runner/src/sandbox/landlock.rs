@@ -7,8 +7,9 @@
 //!   removal, renames and symlinks only when `fs.allow_mkdir` / `allow_remove` /
 //!   `allow_rename` / `allow_symlinks` say so (only child processes can do those);
 //! * when the policy lets the program start processes: the system directories
-//!   (`/usr`, `/bin`, `/sbin`, `/lib*`) to read and execute, the allowed executables and
-//!   exec-prefix directories, the loader cache, `/etc/passwd`, `/etc/group`, the time
+//!   (`/usr`, `/bin`, `/sbin`, `/lib*`) to read and execute, the allowed executables
+//!   (files only) to read and execute, what lies below the exec-prefix directories to
+//!   execute (not to read), the loader cache, `/etc/passwd`, `/etc/group`, the time
 //!   zone, and a few `/dev` files. Not `/proc`: a
 //!   child could read the environment of any process of the same user there (the
 //!   solver's keeper thread, started before Landlock, measures the tree instead);
@@ -42,7 +43,8 @@ pub enum Confinement {
     Enforced,
     /// The kernel has no (usable) Landlock; the reason. `no_new_privs` is still set.
     Unavailable(String),
-    /// Turned off by `X07_LITE_LANDLOCK=off` (to test the policy checks alone).
+    /// Turned off by `X07_LITE_LANDLOCK=off` in the starter's environment (to test the
+    /// policy checks alone; see [`crate::sandbox::TestSwitches`]).
     Disabled,
 }
 
@@ -99,7 +101,7 @@ pub fn spawning_allowed(policy: &Policy) -> bool {
 /// Confines the calling thread (and all it starts later) to what `policy` grants, and
 /// sets `no_new_privs`.
 pub fn confine(policy: &Policy, grants: &Grants<'_>) -> Confinement {
-    if std::env::var_os("X07_LITE_LANDLOCK").is_some_and(|v| v == "off") {
+    if crate::sandbox::TestSwitches::current().landlock_off {
         let _ = nix::sys::prctl::set_no_new_privs();
         return Confinement::Disabled;
     }
@@ -179,13 +181,23 @@ fn build_and_restrict(
             open_path(Path::new("/dev/null")),
             AccessFs::ReadFile | AccessFs::WriteFile,
         );
+        // An allowed executable may be run (the kernel opens it for reading to run it,
+        // and an interpreter reads a script); an entry naming a directory grants nothing
+        // (a directory cannot be run). Below an exec prefix, only the files that can be
+        // run (regular, with an execute bit) are granted, each on its own: reading is the
+        // `fs` section's business, and a broad prefix (`/`, a home directory) would
+        // otherwise open everything below it to every child.
         let process = &policy.process;
-        for exec in process
-            .allow_execs
-            .iter()
-            .chain(&process.allow_exec_prefixes)
-        {
-            add(open_path(&grants.cwd.join(exec)), execute);
+        for exec in &process.allow_execs {
+            if let Some(fd) = open_path(&grants.cwd.join(exec)).filter(|fd| !is_dir(fd)) {
+                add(Some(fd), AccessFs::ReadFile | AccessFs::Execute);
+            }
+        }
+        let mut budget = MAX_PREFIX_FILES;
+        for prefix in &process.allow_exec_prefixes {
+            for file in executables_below(&grants.cwd.join(prefix), &mut budget) {
+                add(open_path(&file), AccessFs::ReadFile | AccessFs::Execute);
+            }
         }
     }
     for (fd, access) in rules {
@@ -226,6 +238,66 @@ fn build_and_restrict(
             .add_rule(NetPort::new(53, AccessNet::ConnectSendUdp))?;
     }
     Ok(ruleset.restrict_self()?.ruleset)
+}
+
+/// Most files below the exec prefixes that get a rule of their own (a prefix as broad as
+/// `/` is not walked to its end; what lies beyond cannot be started by a child).
+const MAX_PREFIX_FILES: usize = 4096;
+/// Most directory entries looked at below one exec prefix.
+const MAX_PREFIX_ENTRIES: usize = 16384;
+
+/// The executable regular files below `prefix` (symlinks not followed: the gate allows
+/// a symlink only when its target lies below the prefix too, where the walk finds it),
+/// at most `budget` of them. Nothing for a prefix inside the system directories, which
+/// are granted whole.
+fn executables_below(prefix: &Path, budget: &mut usize) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(real) = std::fs::canonicalize(prefix) else {
+        return Vec::new();
+    };
+    let in_system_dir = SYSTEM_DIRS
+        .iter()
+        .any(|dir| std::fs::canonicalize(dir).is_ok_and(|system| real.starts_with(system)));
+    let mut found = Vec::new();
+    if in_system_dir {
+        return found;
+    }
+    let mut pending = vec![real];
+    let mut looked_at = 0;
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            looked_at += 1;
+            if *budget == 0 || looked_at > MAX_PREFIX_ENTRIES {
+                return found;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                // The system directories are granted whole; pseudo file systems hold
+                // nothing to run.
+                let path = entry.path();
+                let skipped = SYSTEM_DIRS
+                    .iter()
+                    .chain(&["/proc", "/sys", "/dev"])
+                    .any(|dir| path == Path::new(dir));
+                if !skipped {
+                    pending.push(path);
+                }
+            } else if kind.is_file()
+                && entry
+                    .metadata()
+                    .is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+            {
+                *budget -= 1;
+                found.push(entry.path());
+            }
+        }
+    }
+    found
 }
 
 fn is_dir(fd: &OwnedFd) -> bool {

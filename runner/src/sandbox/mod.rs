@@ -10,6 +10,8 @@
 //!   `no_new_privs`.
 //! * [`caps`]: a root run keeps only the file-permission capabilities, so a child
 //!   started as root cannot load modules, set the clock, reboot...
+//! * [`seccomp`]: what Landlock cannot restrict: no process of the run changes a file's
+//!   mode, owner, times or extended attributes by path.
 //! * [`text`]: program-chosen text in trap messages is escaped, so the report cannot be
 //!   forged from inside.
 //!
@@ -20,10 +22,14 @@ pub mod caps;
 pub mod exec;
 pub mod landlock;
 pub mod path;
+pub mod seccomp;
 pub mod text;
 pub mod tree;
 
 use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
 
 use crate::policy::Policy;
 use path::{Root, Rules};
@@ -65,5 +71,44 @@ impl Roots {
             cwd: open_all(&policy.process.allow_cwd_roots),
             rules,
         }
+    }
+}
+
+/// The sandbox's test switches: `X07_LITE_LANDLOCK=off` and `X07_LITE_OPENAT2=off` turn
+/// Landlock and `openat2` off, to test the runner's own checks alone. Only the starter's
+/// **own process environment** decides them ([`TestSwitches::from_process_environment`]),
+/// never the environment it hands a run: a cargo-x07 fixture sets variables for its run
+/// (`run.env`), and must not be able to switch its own sandbox off. The starter puts
+/// them in the solver spec; the solver installs them before it builds the sandbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestSwitches {
+    /// Landlock is not applied.
+    #[serde(default)]
+    pub landlock_off: bool,
+    /// Paths are resolved by the `O_NOFOLLOW` walk, as without `openat2`.
+    #[serde(default)]
+    pub openat2_off: bool,
+}
+
+static SWITCHES: OnceLock<TestSwitches> = OnceLock::new();
+
+impl TestSwitches {
+    /// The switches as this process's own environment has them.
+    pub fn from_process_environment() -> TestSwitches {
+        let off = |key: &str| std::env::var_os(key).is_some_and(|value| value == "off");
+        TestSwitches {
+            landlock_off: off("X07_LITE_LANDLOCK"),
+            openat2_off: off("X07_LITE_OPENAT2"),
+        }
+    }
+
+    /// Makes these the switches of this process (the first call wins).
+    pub fn install(self) {
+        let _ = SWITCHES.set(self);
+    }
+
+    /// The switches of this process: as installed, else everything on.
+    pub fn current() -> TestSwitches {
+        SWITCHES.get().copied().unwrap_or_default()
     }
 }

@@ -99,7 +99,7 @@ const PSEUDO_FS_MAGIC: &[u64] = &[
 pub fn openat2_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        if std::env::var_os("X07_LITE_OPENAT2").is_some_and(|v| v == "off") {
+        if crate::sandbox::TestSwitches::current().openat2_off {
             return false;
         }
         rfs::openat2(

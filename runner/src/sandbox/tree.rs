@@ -27,7 +27,9 @@ pub struct ProcStat {
     pub pid: i32,
     /// Parent process id.
     pub ppid: i32,
-    /// Whether it has exited and waits to be reaped.
+    /// Whether it has exited, every thread of it, and waits to be reaped. A thread-group
+    /// leader that ended with the `exit` system call while other threads of it still run
+    /// shows as `Z` too, but is alive (and is killed like any live process).
     pub zombie: bool,
     /// CPU time in clock ticks: its own user + system time and that of the children
     /// it has reaped.
@@ -39,12 +41,16 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let (head, rest) = text.rsplit_once(')')?;
     let pid = head.split_whitespace().next()?.parse().ok()?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+    // After the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+    // ... num_threads(17).
     let number = |index: usize| fields.get(index).and_then(|f| f.parse::<u64>().ok());
+    // A `Z` leader with more than one thread counted is a process whose main thread
+    // left while the others run on: alive, whatever its state letter says.
+    let threads = number(17).unwrap_or(1);
     Some(ProcStat {
         pid,
         ppid: fields.get(1)?.parse().ok()?,
-        zombie: matches!(fields.first(), Some(&"Z") | Some(&"X")),
+        zombie: matches!(fields.first(), Some(&"Z") | Some(&"X")) && threads <= 1,
         cpu_ticks: number(11)? + number(12)? + number(13)? + number(14)?,
     })
 }
@@ -378,6 +384,14 @@ mod tests {
         assert_eq!(stat.cpu_ticks, 13);
         assert!(
             parse_stat("9 (x) Z 1 9 9 0 -1 0 0 0 0 0 0 0 0 0")
+                .unwrap()
+                .zombie
+        );
+        // A leader that exited alone while two more threads run: alive.
+        let exited_leader = "9 (x) Z 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 1 1 1";
+        assert!(!parse_stat(exited_leader).unwrap().zombie);
+        assert!(
+            parse_stat("9 (x) Z 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1 1")
                 .unwrap()
                 .zombie
         );

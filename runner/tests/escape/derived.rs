@@ -157,3 +157,117 @@ fn read_root_slash_grants_slash_as_x07_does() {
     let expected = std::fs::read("/etc/hostname").unwrap();
     run.assert_output(&expected);
 }
+
+/// `.x07/policies/_generated` planted as a symlink to a directory outside: the runner
+/// refuses to write the derived policy there (rc 2) instead of creating a file outside.
+#[test]
+fn generated_policy_directory_planted_as_a_symlink() {
+    let lab = Lab::new();
+    std::fs::create_dir_all(lab.project.join(".x07/policies")).unwrap();
+    std::os::unix::fs::symlink(&lab.outside, generated_dir(&lab)).unwrap();
+    let run = lab.run_with(
+        read_input(),
+        b"data.txt",
+        &["--allow-read-root", "sub"],
+        &[],
+    );
+    run.assert_usage_error("write derived policy:");
+}
+
+/// The derived policy's own file planted as a symlink to a canary, or as a hard link of
+/// it: the canary is neither overwritten nor truncated (the lab checks), the run is
+/// refused.
+#[test]
+fn generated_policy_file_planted_as_a_link_to_a_canary() {
+    for how in ["symlink", "hard link"] {
+        let mut lab = Lab::new();
+        let canary = lab.canary("policy-target.txt");
+        // A first run names the file (its name is a digest of the base and the flags).
+        lab.run_with(
+            read_input(),
+            b"data.txt",
+            &["--allow-read-root", "sub"],
+            &[],
+        )
+        .assert_output(b"DATA");
+        let generated = std::fs::read_dir(generated_dir(&lab))
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        std::fs::remove_file(&generated).unwrap();
+        if how == "symlink" {
+            std::os::unix::fs::symlink(&canary, &generated).unwrap();
+        } else {
+            lab.hard_link(
+                generated
+                    .strip_prefix(&lab.project)
+                    .unwrap()
+                    .to_str()
+                    .unwrap(),
+                &canary,
+            );
+        }
+        let run = lab.run_with(
+            read_input(),
+            b"data.txt",
+            &["--allow-read-root", "sub"],
+            &[],
+        );
+        run.assert_usage_error("write derived policy:");
+    }
+}
+
+/// A project whose lockfile is missing and planted as a dangling symlink to a file
+/// outside: the runner creates no file outside while it creates missing lockfiles.
+#[test]
+fn missing_lockfile_planted_as_a_dangling_symlink() {
+    let lab = Lab::new();
+    let target = lab.outside.join("created-by-lockfile.json");
+    std::os::unix::fs::symlink(&target, lab.project.join("x07.lock.json")).unwrap();
+    let policy_path = lab.top.join("project-policy.json");
+    std::fs::write(&policy_path, lab.policy.to_string()).unwrap();
+    std::fs::write(
+        lab.project.join("x07.json"),
+        json!({
+            "schema_version": "x07.project@0.5.0",
+            "compat": "0.5",
+            "world": "run-os",
+            "entry": "main.x07.json",
+            "module_roots": ["."],
+            "dependencies": [],
+            "lockfile": "x07.lock.json",
+            "default_profile": "sandbox",
+            "profiles": {"sandbox": {"world": "run-os-sandboxed", "policy": policy_path}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(lab.project.join("main.x07.json"), entry(lit("ok"))).unwrap();
+    let output = std::process::Command::new(runner_binary())
+        .args([
+            "run",
+            "--project",
+            "x07.json",
+            "--profile",
+            "sandbox",
+            "--sandbox-backend",
+            "os",
+            "--i-accept-weaker-isolation",
+            "--repair=off",
+        ])
+        .current_dir(&lab.project)
+        .env_remove("X07_OS_SANDBOXED")
+        .output()
+        .unwrap();
+    assert!(
+        !target.exists(),
+        "the runner wrote through the planted lockfile link"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("\"ok\": true"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -22,3 +22,4 @@ mod process;
 mod report;
 mod time;
 mod tree;
+mod zygote;

@@ -493,6 +493,47 @@ impl Lab {
         run
     }
 
+    /// Runs `solve` sandboxed with `input`, the runner started through
+    /// `/bin/sh -c '<prelude>; exec <runner> ...'`: the prelude shapes what the runner
+    /// inherits from its caller (open descriptors, signal dispositions, limits).
+    pub fn run_after_shell_prelude(&self, solve: Value, input: &[u8], prelude: &str) -> Run {
+        let policy_path = self.top.join("policy.json");
+        std::fs::write(&policy_path, self.policy.to_string()).unwrap();
+        let policy_arg = policy_path.display().to_string();
+        let args = [
+            "--world",
+            "run-os-sandboxed",
+            "--policy",
+            policy_arg.as_str(),
+            "--sandbox-backend",
+            "os",
+            "--i-accept-weaker-isolation",
+        ];
+        let direct = self.command(solve, input, &args, &[]);
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(format!("{prelude}\nexec \"$@\""))
+            .arg("sh")
+            .arg(direct.get_program())
+            .args(direct.get_args())
+            .current_dir(&self.project)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in direct.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let started = Instant::now();
+        let output = command.output().unwrap();
+        let run = Run::new(output, started.elapsed());
+        self.check(&run);
+        run
+    }
+
     /// Starts the run without waiting (for attacks that kill the runner).
     pub fn spawn(&self, solve: Value, input: &[u8]) -> std::process::Child {
         let policy_path = self.top.join("policy.json");
@@ -702,24 +743,31 @@ impl Run {
 // ------------------------------------------------------------------------------------
 // Processes left behind
 
-/// Whether a process whose command line holds `marker` is running (not a zombie).
+/// Whether a process whose command line holds `marker` is running. Every thread is
+/// looked at, not only the thread-group leader: a process whose main thread has left
+/// (`Z` in its own `stat`, empty `cmdline`) lives on in its other threads.
 pub fn running_with(marker: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else {
+        let Ok(tasks) = std::fs::read_dir(entry.path().join("task")) else {
             return false;
         };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if !cmd.contains(marker) {
-            return false;
-        }
-        // Zombies have an empty cmdline already; check the state to be sure.
-        std::fs::read_to_string(entry.path().join("stat"))
-            .ok()
-            .and_then(|stat| {
-                stat.rsplit_once(')')
-                    .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-            })
-            .is_some_and(|zombie| !zombie)
+        tasks.flatten().any(|task| {
+            let Ok(cmd) = std::fs::read(task.path().join("cmdline")) else {
+                return false;
+            };
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if !cmd.contains(marker) {
+                return false;
+            }
+            // Zombies have an empty cmdline already; check the state to be sure.
+            std::fs::read_to_string(task.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(')')
+                        .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+                })
+                .is_some_and(|zombie| !zombie)
+        })
     })
 }
 
@@ -736,19 +784,25 @@ pub fn assert_no_survivor(marker: &str) {
     );
 }
 
-/// Kills leftovers of a failed attack so they do not disturb other tests.
+/// Kills leftovers of a failed attack so they do not disturb other tests (any process
+/// one of whose threads has `marker` in its command line).
 pub fn kill_marker(marker: &str) {
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
-            if String::from_utf8_lossy(&cmd).contains(marker) {
-                if let Some(pid) = entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|p| p.parse::<i32>().ok())
-                    .and_then(rustix::process::Pid::from_raw)
-                {
-                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                }
+        let Ok(tasks) = std::fs::read_dir(entry.path().join("task")) else {
+            continue;
+        };
+        let marked = tasks.flatten().any(|task| {
+            std::fs::read(task.path().join("cmdline"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains(marker))
+        });
+        if marked {
+            if let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<i32>().ok())
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
             }
         }
     }

@@ -242,3 +242,140 @@ fn children_die_with_a_child_that_times_out() {
     assert_eq!(run.doc(), "ERR 4");
     assert_no_survivor(&marker);
 }
+
+/// A process whose main thread ends with the `exit` system call (not `exit_group`) while
+/// another thread runs on: its `stat` says `Z`, yet it is alive, and it must die with
+/// the run like any other process.
+#[test]
+fn process_whose_main_thread_left_after_a_normal_end() {
+    let python = std::path::Path::new("/usr/bin/python3");
+    if !python.exists() {
+        eprintln!("skipped: no /usr/bin/python3 to start a threaded process with");
+        return;
+    }
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    let marker = sleep_marker();
+    let code = "import sys,threading,ctypes,time\n\
+                threading.Thread(target=lambda: time.sleep(float(sys.argv[1]))).start()\n\
+                time.sleep(0.1)\n\
+                ctypes.CDLL(None).syscall(60, 0)";
+    let script = format!(
+        "setsid /usr/bin/python3 -c '{code}' {marker} > /dev/null 2>&1 < /dev/null & \
+         /bin/sleep 0.6; echo started"
+    );
+    let mut input = caps(1024, 1024, 0, 0);
+    input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+    let run = lab.run(run_capture_input(), &input);
+    let survived = {
+        let started = Instant::now();
+        while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running_with(&marker)
+    };
+    kill_marker(&marker);
+    assert!(
+        !survived,
+        "a process whose main thread left outlived the run"
+    );
+    assert!(run.doc().contains("started"), "{}", run.doc());
+}
+
+/// The same process counts against `limits.procs`.
+#[test]
+fn process_whose_main_thread_left_counts_against_limits_procs() {
+    let python = std::path::Path::new("/usr/bin/python3");
+    if !python.exists() {
+        eprintln!("skipped: no /usr/bin/python3 to start a threaded process with");
+        return;
+    }
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    lab.policy(|p| p["limits"]["procs"] = 3.into());
+    let marker = sleep_marker();
+    let code = "import sys,threading,ctypes,time\n\
+                threading.Thread(target=lambda: time.sleep(float(sys.argv[1]))).start()\n\
+                time.sleep(0.1)\n\
+                ctypes.CDLL(None).syscall(60, 0)";
+    // Six such processes, one after the other (each has left its main thread before
+    // the next starts, so at most three processes ever look alive by their state
+    // letter): more than `procs` live at once.
+    let script = format!(
+        "for i in 1 2 3 4 5 6; do setsid /usr/bin/python3 -c '{code}' {marker} \
+         > /dev/null 2>&1 < /dev/null & /bin/sleep 0.4; done; echo survived"
+    );
+    let mut input = caps(1024, 1024, 0, 0);
+    input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+    let run = lab.run(run_capture_input(), &input);
+    kill_marker(&marker);
+    let doc = run.doc();
+    assert!(!doc.contains("survived"), "{doc}");
+    assert_no_survivor(&marker);
+}
+
+/// A detached grandchild that keeps the child's stdout open: the request's timeout
+/// covers reading the streams to the end (error 4 when it passes, not a run held until
+/// the wall-clock limit), and the grandchild dies with the run.
+#[test]
+fn detached_grandchild_holding_the_pipes() {
+    let mut lab = Lab::new();
+    with_shell(&mut lab);
+    let marker = sleep_marker();
+    // The shell waits until the grandchild has left its process group (the group is
+    // killed when the shell exits), then ends at once with the pipes still held.
+    let script = format!("setsid /bin/sleep {marker} & /bin/sleep 0.3; echo started");
+    let mut input = caps(1024, 1024, 1000, 0);
+    input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+    let run = lab.run(run_capture_input(), &input);
+    let survived = {
+        let started = Instant::now();
+        while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running_with(&marker)
+    };
+    kill_marker(&marker);
+    assert!(!survived, "`sleep {marker}` outlived the run");
+    assert_eq!(run.doc(), "ERR 4");
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        run.elapsed
+    );
+}
+
+/// A child that kills the solver itself (SIGKILL, SIGTERM) after leaving a detached
+/// grandchild behind: the grandchild dies too, and the report says how the solver
+/// ended, as for the real compiled program.
+#[test]
+fn child_that_kills_the_solver() {
+    for (signal, trap) in [
+        ("KILL", "terminated by signal 9"),
+        ("TERM", "terminated by signal 15"),
+    ] {
+        let mut lab = Lab::new();
+        with_shell(&mut lab);
+        let marker = sleep_marker();
+        let script = format!(
+            "setsid /bin/sleep {marker} > /dev/null 2>&1 < /dev/null & /bin/sleep 0.3; \
+             kill -{signal} $PPID; /bin/sleep 5"
+        );
+        let mut input = caps(1024, 1024, 0, 0);
+        input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
+        let run = lab.run(run_capture_input(), &input);
+        let survived = {
+            let started = Instant::now();
+            while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            running_with(&marker)
+        };
+        kill_marker(&marker);
+        assert!(
+            !survived,
+            "`sleep {marker}` outlived a solver killed by SIG{signal}"
+        );
+        run.assert_trap(trap);
+    }
+}
