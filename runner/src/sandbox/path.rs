@@ -73,6 +73,8 @@ impl From<Errno> for Failure {
 
 const ENOENT: i32 = 2;
 const MAX_SYMLINK_HOPS: u32 = 40;
+/// How many times a write looks again at a name that changed under it before refusing.
+const MAX_WRITE_ATTEMPTS: u32 = 8;
 
 /// Magic numbers (`statfs.f_type`) of pseudo file systems whose "regular files" are
 /// views of the kernel or of processes (`/proc/self/environ`, `/proc/self/mem`, sysfs
@@ -312,20 +314,26 @@ fn same_file(a: &rfs::Stat, b: &rfs::Stat) -> bool {
     a.st_dev == b.st_dev && a.st_ino == b.st_ino
 }
 
-/// Refuses anything but a single-link regular file on a real file system.
-fn check_regular(fd: BorrowedFd<'_>, stat: &rfs::Stat) -> Result<(), Failure> {
+/// Refuses anything but a single-link regular file, judged on `stat` alone.
+fn check_regular_stat(stat: &rfs::Stat) -> Result<(), Failure> {
     match FileType::from_raw_mode(stat.st_mode) {
         FileType::RegularFile => {}
         FileType::Directory => return Err(Failure::Directory),
         FileType::Symlink => return Err(Failure::Denied(Denial::Symlink)),
         _ => return Err(Failure::Denied(Denial::NotRegular)),
     }
-    if is_pseudo_fs(fd) {
-        return Err(Failure::Denied(Denial::NotRegular));
-    }
     #[allow(clippy::unnecessary_cast)]
     if stat.st_nlink as u64 > 1 {
         return Err(Failure::Denied(Denial::HardLink));
+    }
+    Ok(())
+}
+
+/// Refuses anything but a single-link regular file on a real file system.
+fn check_regular(fd: BorrowedFd<'_>, stat: &rfs::Stat) -> Result<(), Failure> {
+    check_regular_stat(stat)?;
+    if is_pseudo_fs(fd) {
+        return Err(Failure::Denied(Denial::NotRegular));
     }
     Ok(())
 }
@@ -559,35 +567,66 @@ pub fn read_regular(located: &Located, limit: u64) -> Result<Vec<u8>, Failure> {
 
 /// Creates or truncates the regular file at `located` and writes `data` through the
 /// descriptor that was checked (`O_NOFOLLOW`, one link, not a pseudo file system).
+///
+/// The link count is judged on a status taken *through the name* right before the file
+/// is opened (so the name in the root is one of the links counted), and the file opened
+/// must be that one: a hard link to an outside file that appears in the root and goes
+/// again would otherwise pass as a single-link file when its status is read through a
+/// descriptor after the name went. A file that did not exist is created with `O_EXCL`,
+/// so a link planted after the status is never opened.
 pub fn write_regular(located: &Located, data: &[u8]) -> Result<(), Failure> {
     if located.name.is_empty() || located.is_dir() {
         return Err(Failure::Directory);
     }
-    if let Some((entry, stat)) = &located.existing {
-        check_regular(entry.as_fd(), stat)?;
-    }
-    let fd = rfs::openat(
-        &located.dir,
-        located.name.as_slice(),
-        OFlags::WRONLY
-            | OFlags::CREATE
-            | OFlags::NOFOLLOW
-            | OFlags::NONBLOCK
-            | OFlags::NOCTTY
-            | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o666),
-    )
-    .map_err(|errno| match errno {
+    let name = located.name.as_slice();
+    let flags =
+        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let open_failure = |errno: Errno| match errno {
         Errno::LOOP => Failure::Denied(Denial::Symlink),
         other => other.into(),
-    })?;
-    let opened = rfs::fstat(&fd)?;
-    if let Some((_, stat)) = &located.existing {
-        if !same_file(stat, &opened) {
+    };
+    let mut attempts = 0;
+    let fd = loop {
+        let checked = match rfs::statat(&located.dir, name, rfs::AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => Some(stat),
+            Err(Errno::NOENT) => None,
+            Err(errno) => return Err(errno.into()),
+        };
+        match checked {
+            None => match rfs::openat(
+                &located.dir,
+                name,
+                flags | OFlags::CREATE | OFlags::EXCL,
+                Mode::from_raw_mode(0o666),
+            ) {
+                Ok(fd) => break fd,
+                Err(Errno::EXIST) => {}
+                Err(errno) => return Err(open_failure(errno)),
+            },
+            Some(stat) => {
+                check_regular_stat(&stat)?;
+                match rfs::openat(&located.dir, name, flags, Mode::empty()) {
+                    Ok(fd) => {
+                        let opened = rfs::fstat(&fd)?;
+                        if !same_file(&stat, &opened) {
+                            // Swapped between the status and the open: refuse.
+                            return Err(Failure::Denied(Denial::Symlink));
+                        }
+                        break fd;
+                    }
+                    Err(Errno::NOENT) => {}
+                    Err(errno) => return Err(open_failure(errno)),
+                }
+            }
+        }
+        // Something appeared (or went away) at the name since its status was read: look
+        // again; a name that keeps changing under the write is refused.
+        attempts += 1;
+        if attempts == MAX_WRITE_ATTEMPTS {
             return Err(Failure::Denied(Denial::Symlink));
         }
-    }
-    check_regular(fd.as_fd(), &opened)?;
+    };
+    check_regular(fd.as_fd(), &rfs::fstat(&fd)?)?;
     rfs::ftruncate(&fd, 0)?;
     let mut file = std::fs::File::from(fd);
     file.write_all(data).map_err(io_failure)?;
