@@ -537,7 +537,9 @@ pub fn parse_policy(bytes: &[u8]) -> Result<Policy, PolicyError> {
 /// List entries are handed to the runtime joined with `;` (`X07_OS_FS_READ_ROOTS=.;out`),
 /// so an entry containing `;` would smuggle in more entries: x07 refuses such a policy,
 /// and so does x07-lite, for every list of strings the policy has (roots, keys, execs,
-/// prefixes, argument patterns, cwd roots, database paths and names). Hosts may not contain whitespace either (the schema's
+/// prefixes, argument patterns, cwd roots, database paths and names). A NUL cannot be
+/// handed over in an environment variable at all (x07 cannot start the program with
+/// such a policy), so an entry with one is refused too, rather than given a meaning. Hosts may not contain whitespace either (the schema's
 /// `^[^;\s]+$`).
 fn check_lists(policy: &Policy) -> Result<(), PolicyError> {
     let lists: [(&str, &[String]); 8] = [
@@ -581,10 +583,20 @@ fn check_lists(policy: &Policy) -> Result<(), PolicyError> {
                     "{name}[{index}] must not contain ';' (got {entry:?})"
                 )));
             }
+            if entry.contains('\0') {
+                return Err(PolicyError::Invalid(format!(
+                    "{name}[{index}] must not contain NUL (got {entry:?})"
+                )));
+            }
         }
     }
     for (index, host) in policy.net.allow_hosts.iter().enumerate() {
-        if host.host.is_empty() || host.host.chars().any(|c| c == ';' || c.is_whitespace()) {
+        if host.host.is_empty()
+            || host
+                .host
+                .chars()
+                .any(|c| c == ';' || c == '\0' || c.is_whitespace())
+        {
             return Err(PolicyError::Invalid(format!(
                 "net.allow_hosts[{index}].host must match ^[^;\\s]+$ (got {:?})",
                 host.host
