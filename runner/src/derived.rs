@@ -123,8 +123,14 @@ fn no_port_message() -> String {
 }
 
 fn read_host_file(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
+    let bytes = crate::policy::read_bounded(path)
         .map_err(|err| format!("read host file: {}: {err}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "read host file: {}: stream did not contain valid UTF-8",
+            path.display()
+        )
+    })?;
     Ok(text
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default().trim())

@@ -492,9 +492,31 @@ pub enum PolicyError {
     Invalid(String),
 }
 
+/// The most bytes read from a policy file or a host file. A policy that fills every
+/// list of the schema to its limit is a few MiB; the cap only keeps a path such as
+/// `/dev/zero` from eating the machine's memory before the run is refused.
+pub const MAX_POLICY_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a policy or host file, refusing one larger than [`MAX_POLICY_FILE_BYTES`]
+/// (an `InvalidData` error) instead of reading it to the end.
+pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_POLICY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_POLICY_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_POLICY_FILE_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Reads, parses and checks a policy file the way `x07 run` does before a sandboxed run.
 pub fn load_policy(path: &Path) -> Result<Policy, PolicyError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_bounded(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(PolicyError::Missing {

@@ -506,7 +506,7 @@ fn plan(
         let effective = if overrides.is_empty() {
             path.clone()
         } else {
-            let bytes = match std::fs::read(path) {
+            let bytes = match crate::policy::read_bounded(path) {
                 Ok(bytes) => bytes,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                     return usage(format!("missing policy file: {}", path.display()))

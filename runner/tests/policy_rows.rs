@@ -82,7 +82,7 @@ fn policy_text(row: &PolicyRow) -> String {
     serde_json::to_string_pretty(&value).unwrap()
 }
 
-fn run(dir: &Path, flags: &[String]) -> Output {
+fn run(dir: &Path, policy: &Path, flags: &[String]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_x07-lite"));
     command.current_dir(dir).args([
         "run",
@@ -93,8 +93,8 @@ fn run(dir: &Path, flags: &[String]) -> Output {
         "--i-accept-weaker-isolation",
         "--repair=off",
         "--policy",
-        "pol.json",
     ]);
+    command.arg(policy);
     command.args(flags);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("X07_") {
@@ -106,9 +106,15 @@ fn run(dir: &Path, flags: &[String]) -> Output {
 
 /// What is wrong with one row's outcome, if anything.
 fn check_row(dir: &Path, row: &PolicyRow) -> Option<String> {
-    let policy = dir.join("pol.json");
-    std::fs::write(&policy, policy_text(row)).unwrap();
-    let output = run(dir, &row.flags);
+    let policy = match row.edits.get("$path") {
+        Some(path) => Path::new(path.as_str().unwrap()).to_path_buf(),
+        None => {
+            let policy = dir.join("pol.json");
+            std::fs::write(&policy, policy_text(row)).unwrap();
+            policy
+        }
+    };
+    let output = run(dir, &policy, &row.flags);
     let rc = output.status.code().unwrap_or(-1);
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     let derived_line = "x07 run: using derived policy ";
