@@ -258,8 +258,10 @@ pub fn derive(
             None => hosts.push((host.clone(), ports.clone())),
         }
     }
+    // A deny names a host the way the flags are normalised (lower case); it also removes
+    // a base entry written in another case, which names the same host.
     for (host, ports) in hosts.iter_mut() {
-        match deny.get(host) {
+        match deny.get(&host.to_ascii_lowercase()) {
             Some(Ports::All) => ports.clear(),
             Some(Ports::Some(denied)) => ports.retain(|port| !denied.contains(port)),
             None => {}
@@ -489,6 +491,25 @@ mod tests {
                 "Additional properties are not allowed ('extra_key' was unexpected) ()".into()
             )
         );
+    }
+
+    #[test]
+    fn a_deny_removes_a_base_host_written_in_another_case() {
+        let mut base: Value =
+            serde_json::from_str(crate::templates::template_json("http-client").unwrap()).unwrap();
+        base["net"]["allow_hosts"] = json!([
+            {"host": "Example.COM", "ports": [80, 443]},
+            {"host": "other.org", "ports": [443]},
+        ]);
+        let base = pretty_text(&base);
+        let derived = derive(
+            Path::new("/b.json"),
+            base.as_bytes(),
+            &overrides(&[], &["example.com:*", "OTHER.org:443"]),
+        )
+        .unwrap();
+        let value: Value = serde_json::from_str(&derived.text).unwrap();
+        assert_eq!(value["net"]["allow_hosts"], json!([]));
     }
 
     #[test]

@@ -536,7 +536,10 @@ pub fn parse_policy(bytes: &[u8]) -> Result<Policy, PolicyError> {
 
 /// List entries are handed to the runtime joined with `;` (`X07_OS_FS_READ_ROOTS=.;out`),
 /// so an entry containing `;` would smuggle in more entries: x07 refuses such a policy,
-/// and so does x07-lite. Hosts may not contain whitespace either (the schema's
+/// and so does x07-lite, for every list of strings the policy has (roots, keys, execs,
+/// prefixes, argument patterns, cwd roots, database paths and names). A NUL cannot be
+/// handed over in an environment variable at all (x07 cannot start the program with
+/// such a policy), so an entry with one is refused too, rather than given a meaning. Hosts may not contain whitespace either (the schema's
 /// `^[^;\s]+$`).
 fn check_lists(policy: &Policy) -> Result<(), PolicyError> {
     let lists: [(&str, &[String]); 8] = [
@@ -552,17 +555,48 @@ fn check_lists(policy: &Policy) -> Result<(), PolicyError> {
         ("process.allow_env_keys", &policy.process.allow_env_keys),
         ("process.allow_cwd_roots", &policy.process.allow_cwd_roots),
     ];
-    for (name, entries) in lists {
+    let empty: &[String] = &[];
+    let sqlite = policy.db.as_ref().and_then(|db| db.sqlite.as_ref());
+    let db_net = policy.db.as_ref().and_then(|db| db.net.as_ref());
+    let more: [(&str, &[String]); 4] = [
+        (
+            "process.allow_args_regex_lite",
+            &policy.process.allow_args_regex_lite,
+        ),
+        (
+            "db.sqlite.allow_paths",
+            sqlite.map_or(empty, |s| s.allow_paths.as_slice()),
+        ),
+        (
+            "db.net.allow_dns",
+            db_net.map_or(empty, |n| n.allow_dns.as_slice()),
+        ),
+        (
+            "db.net.allow_cidrs",
+            db_net.map_or(empty, |n| n.allow_cidrs.as_slice()),
+        ),
+    ];
+    for (name, entries) in lists.into_iter().chain(more) {
         for (index, entry) in entries.iter().enumerate() {
             if entry.contains(';') {
                 return Err(PolicyError::Invalid(format!(
                     "{name}[{index}] must not contain ';' (got {entry:?})"
                 )));
             }
+            if entry.contains('\0') {
+                return Err(PolicyError::Invalid(format!(
+                    "{name}[{index}] must not contain NUL (got {entry:?})"
+                )));
+            }
         }
     }
     for (index, host) in policy.net.allow_hosts.iter().enumerate() {
-        if host.host.is_empty() || host.host.chars().any(|c| c == ';' || c.is_whitespace()) {
+        if host.host.is_empty()
+            || host
+                .host
+                .chars()
+                .any(|c| c == ';' || c == '\0' || c.is_whitespace())
+        {
             return Err(PolicyError::Invalid(format!(
                 "net.allow_hosts[{index}].host must match ^[^;\\s]+$ (got {:?})",
                 host.host
@@ -615,6 +649,12 @@ pub struct PolicyViolation {
     pub path: String,
     /// What is wrong.
     pub kind: ViolationKind,
+    /// The schema checker's wording of the problem, without its location
+    /// (`0 is less than the minimum of 1`, `"a b" does not match "^[^;\s]+$"`).
+    pub schema_text: String,
+    /// JSON pointer of the value concerned (for a missing or unexpected key: of the
+    /// object that holds it), as the schema checker reports it.
+    pub pointer: String,
 }
 
 /// The kinds of schema violations.
@@ -656,26 +696,13 @@ pub enum ViolationKind {
 }
 
 impl PolicyViolation {
-    /// The message in the schema checker's style, used in the `X07-POLICY-SCHEMA-0001`
-    /// diagnostic: `"env" is a required property ()`,
-    /// `Additional properties are not allowed ('extra_key' was unexpected) ()`.
-    /// The parenthesised part is the JSON pointer of the object or value concerned.
+    /// The message of the `X07-POLICY-SCHEMA-0001` diagnostic, in the wording of the
+    /// schema checker x07 uses followed by the JSON pointer of the value concerned in
+    /// parentheses: `"env" is a required property ()`,
+    /// `Additional properties are not allowed ('extra_key' was unexpected) ()`,
+    /// `0 is less than the minimum of 1 (/limits/cpu_ms)`.
     pub fn schema_message(&self) -> String {
-        let (parent, key) = split_last(&self.path);
-        match &self.kind {
-            ViolationKind::Missing => format!("\"{key}\" is a required property ({parent})"),
-            ViolationKind::Unexpected => {
-                format!("Additional properties are not allowed ('{key}' was unexpected) ({parent})")
-            }
-            _ => format!("{} ({})", self, dotted_to_pointer(&self.path)),
-        }
-    }
-}
-
-fn split_last(path: &str) -> (String, String) {
-    match path.rfind('.') {
-        Some(at) => (dotted_to_pointer(&path[..at]), path[at + 1..].to_string()),
-        None => (String::new(), path.to_string()),
+        format!("{} ({})", self.schema_text, self.pointer)
     }
 }
 
@@ -903,7 +930,8 @@ const PROCESS: &[Field] = &[
 
 const TOP: &[Field] = &[
     req("schema_version", Shape::Const(POLICY_SCHEMA_VERSION)),
-    req("policy_id", Shape::Str(1, 64, StrRule::PolicyId)),
+    // The schema gives `policy_id` only its pattern (which bounds the length).
+    req("policy_id", Shape::Str(0, usize::MAX, StrRule::PolicyId)),
     opt("notes", Shape::Str(0, 4096, StrRule::Any)),
     req("limits", Shape::Object(LIMITS)),
     req("fs", Shape::Object(FS)),
@@ -941,89 +969,141 @@ fn join_path(parent: &str, key: &str) -> String {
     }
 }
 
+/// The number of an integer field as the schema checker sees it: JSON integers, and
+/// floats without a fractional part (`1000.0` is an integer to draft 2020-12).
+/// `None` for anything that is not an integer.
+fn schema_integer(value: &Value) -> Option<f64> {
+    let number = value.as_number()?;
+    if number.is_u64() || number.is_i64() {
+        return number.as_f64();
+    }
+    number.as_f64().filter(|n| n.fract() == 0.0)
+}
+
+/// `s` when `count` is not 1 (the schema checker's plural).
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 fn check_shape(value: &Value, shape: &Shape, path: &str, out: &mut Vec<PolicyViolation>) {
-    let mut push = |kind: ViolationKind| {
+    let pointer = dotted_to_pointer(path);
+    let mut push = |kind: ViolationKind, schema_text: String| {
         out.push(PolicyViolation {
             path: path.to_string(),
             kind,
+            schema_text,
+            pointer: pointer.clone(),
         })
+    };
+    let wrong_type = |expected: &'static str, json_type: &str| {
+        (
+            ViolationKind::WrongType { expected },
+            format!("{value} is not of type \"{json_type}\""),
+        )
     };
     match shape {
         Shape::Bool => {
             if !value.is_boolean() {
-                push(ViolationKind::WrongType {
-                    expected: "a boolean",
-                });
+                let (kind, text) = wrong_type("a boolean", "boolean");
+                push(kind, text);
             }
         }
-        Shape::Int(min, max) => match value.as_u64() {
-            Some(n) if n >= *min && n <= *max => {}
-            Some(n) => push(ViolationKind::OutOfRange {
-                min: *min,
-                max: *max,
-                got: n.to_string(),
-            }),
-            None if value.is_i64() => push(ViolationKind::OutOfRange {
-                min: *min,
-                max: *max,
-                got: value.to_string(),
-            }),
-            None => push(ViolationKind::WrongType {
-                expected: "an integer",
-            }),
+        Shape::Int(min, max) => match schema_integer(value) {
+            Some(n) if n >= *min as f64 && n <= *max as f64 => {}
+            Some(n) => {
+                let text = if n < *min as f64 {
+                    format!("{value} is less than the minimum of {min}")
+                } else {
+                    format!("{value} is greater than the maximum of {max}")
+                };
+                push(
+                    ViolationKind::OutOfRange {
+                        min: *min,
+                        max: *max,
+                        got: value.to_string(),
+                    },
+                    text,
+                );
+            }
+            None => {
+                let (kind, text) = wrong_type("an integer", "integer");
+                push(kind, text);
+            }
         },
         Shape::Str(min, max, rule) => match value.as_str() {
             Some(text) => {
                 let chars = text.chars().count();
                 if chars < *min {
-                    push(ViolationKind::BadString {
-                        rule: format!("must be at least {min} characters long"),
-                    });
+                    push(
+                        ViolationKind::BadString {
+                            rule: format!("must be at least {min} characters long"),
+                        },
+                        format!("{value} is shorter than {min} character{}", plural(*min)),
+                    );
                 } else if chars > *max {
-                    push(ViolationKind::BadString {
-                        rule: format!("must be at most {max} characters long"),
-                    });
+                    push(
+                        ViolationKind::BadString {
+                            rule: format!("must be at most {max} characters long"),
+                        },
+                        format!("{value} is longer than {max} character{}", plural(*max)),
+                    );
                 } else {
-                    match rule {
-                        StrRule::Any => {}
+                    let pattern = match rule {
+                        StrRule::Any => None,
                         StrRule::PolicyId => {
-                            if !is_valid_policy_id(text) {
-                                push(ViolationKind::BadString {
-                                    rule: "must match ^[a-zA-Z0-9_.-]{1,64}$".to_string(),
-                                });
-                            }
+                            (!is_valid_policy_id(text)).then_some("^[a-zA-Z0-9_.-]{1,64}$")
                         }
-                        StrRule::NoSemicolonOrSpace => {
-                            if text.chars().any(|c| c == ';' || c.is_whitespace()) {
-                                push(ViolationKind::BadString {
-                                    rule: "must match ^[^;\\s]+$".to_string(),
-                                });
-                            }
-                        }
+                        StrRule::NoSemicolonOrSpace => text
+                            .chars()
+                            .any(|c| c == ';' || c.is_whitespace())
+                            .then_some("^[^;\\s]+$"),
+                    };
+                    if let Some(pattern) = pattern {
+                        push(
+                            ViolationKind::BadString {
+                                rule: format!("must match {pattern}"),
+                            },
+                            format!("{value} does not match \"{pattern}\""),
+                        );
                     }
                 }
             }
-            None => push(ViolationKind::WrongType {
-                expected: "a string",
-            }),
+            None => {
+                let (kind, text) = wrong_type("a string", "string");
+                push(kind, text);
+            }
         },
         Shape::Const(expected) => {
             if value.as_str() != Some(expected) {
-                push(ViolationKind::NotConst { expected });
+                push(
+                    ViolationKind::NotConst { expected },
+                    format!("{} was expected", Value::from(*expected)),
+                );
             }
         }
         Shape::Array(max_items, item) => match value.as_array() {
             Some(items) => {
                 if items.len() > *max_items {
-                    push(ViolationKind::TooManyItems { max: *max_items });
+                    push(
+                        ViolationKind::TooManyItems { max: *max_items },
+                        format!(
+                            "{value} has more than {max_items} item{}",
+                            plural(*max_items)
+                        ),
+                    );
                 }
                 for (index, element) in items.iter().enumerate() {
                     check_shape(element, item, &format!("{path}[{index}]"), out);
                 }
             }
-            None => push(ViolationKind::WrongType {
-                expected: "an array",
-            }),
+            None => {
+                let (kind, text) = wrong_type("an array", "array");
+                push(kind, text);
+            }
         },
         Shape::Object(fields) => match value.as_object() {
             Some(map) => {
@@ -1032,22 +1112,41 @@ fn check_shape(value: &Value, shape: &Shape, path: &str, out: &mut Vec<PolicyVio
                         out.push(PolicyViolation {
                             path: join_path(path, field.name),
                             kind: ViolationKind::Missing,
+                            schema_text: format!(
+                                "{} is a required property",
+                                Value::from(field.name)
+                            ),
+                            pointer: pointer.clone(),
                         });
                     }
                 }
+                // One schema error names every unexpected key of the object.
+                let unexpected: Vec<&String> = map
+                    .keys()
+                    .filter(|key| !fields.iter().any(|field| field.name == key.as_str()))
+                    .collect();
+                let listed: Vec<String> = unexpected.iter().map(|key| format!("'{key}'")).collect();
+                let unexpected_text = format!(
+                    "Additional properties are not allowed ({} {} unexpected)",
+                    listed.join(", "),
+                    if unexpected.len() == 1 { "was" } else { "were" }
+                );
                 for (key, child) in map {
                     match fields.iter().find(|field| field.name == key) {
                         Some(field) => check_shape(child, &field.shape, &join_path(path, key), out),
                         None => out.push(PolicyViolation {
                             path: join_path(path, key),
                             kind: ViolationKind::Unexpected,
+                            schema_text: unexpected_text.clone(),
+                            pointer: pointer.clone(),
                         }),
                     }
                 }
             }
-            None => push(ViolationKind::WrongType {
-                expected: "an object",
-            }),
+            None => {
+                let (kind, text) = wrong_type("an object", "object");
+                push(kind, text);
+            }
         },
     }
 }

@@ -231,7 +231,7 @@ impl Manifest {
 pub const MAX_SOURCE_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads a program, module, manifest or policy file: at most [`MAX_SOURCE_FILE_BYTES`],
-/// and never from a device. A project can name any path (a symlink to `/dev/zero`, to
+/// and never from a device (`/dev/null` reads as empty). A project can name any path (a symlink to `/dev/zero`, to
 /// a FIFO), and the runner reads these files outside any sandbox (a harness reads them
 /// in its own process): such a file fails that one run with an error instead of
 /// reading without end.
@@ -252,8 +252,16 @@ pub fn read_input_file(path: &Path) -> std::io::Result<Vec<u8>> {
 fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::fs::MetadataExt;
+    /// `/dev/null`'s device number (character device 1:3 on Linux): it reads as empty, as
+    /// a file would, and never blocks or runs on.
+    const NULL_DEVICE: u64 = (1 << 8) | 3;
     let file = std::fs::File::open(path)?;
-    let kind = file.metadata()?.file_type();
+    let metadata = file.metadata()?;
+    let kind = metadata.file_type();
+    if kind.is_char_device() && metadata.rdev() == NULL_DEVICE {
+        return Ok(Vec::new());
+    }
     if kind.is_char_device() || kind.is_block_device() {
         return Err(std::io::Error::other("a device, not a file"));
     }

@@ -30,7 +30,7 @@ use crate::limits::{
     cpu_seconds_from_ms, ProcessLimits, DEFAULT_CPU_SECONDS, DEFAULT_MAX_MEMORY_BYTES,
     DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_SOLVE_FUEL, RUN_OS_ADDRESS_SPACE_SLACK,
 };
-use crate::policy::{load_policy, Policy};
+use crate::policy::{load_policy, Policy, PolicyError};
 use crate::project::{absolute, check_world, Manifest, Profile};
 use crate::report::{CompileSection, RunMode, RunnerReport, WrappedTarget};
 use crate::solver::{self, RawRun, SolverLaunch, SolverSpec};
@@ -518,9 +518,18 @@ fn plan(
                 DeriveError::Schema(message) => RunFailure::Schema(message),
             })?;
             // The derived policy must pass the same checks as any policy before it is
-            // written (a `;` in a root flag would otherwise smuggle in more roots).
-            crate::policy::parse_policy(derived.text.as_bytes())
-                .map_err(|err| RunFailure::Usage(err.to_string()))?;
+            // written (a `;` in a root flag would otherwise smuggle in more roots). A
+            // parse error names the base file, whose content it comes from.
+            crate::policy::parse_policy(derived.text.as_bytes()).map_err(|err| {
+                let err = match err {
+                    PolicyError::Parse { source, .. } => PolicyError::Parse {
+                        path: path.clone(),
+                        source,
+                    },
+                    other => other,
+                };
+                RunFailure::Usage(err.to_string())
+            })?;
             let root = project_root.clone().unwrap_or_else(|| cwd.clone());
             let written = write_derived(&root, &derived)
                 .map_err(|err| RunFailure::Usage(format!("write derived policy: {err}")))?;
