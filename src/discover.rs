@@ -189,9 +189,11 @@ fn glob_could_match_below(pattern: &str, dir: &Path) -> bool {
     base.starts_with(dir) || dir.starts_with(base)
 }
 
-/// Walks one root: a directory holding `x07.json` is a fixture and is not
-/// descended into; hidden entries and `target/` are skipped; symlinks are not
-/// followed. Entries are visited in byte order of their names. A directory that
+/// Walks one root: a directory holding an entry named `x07.json` (of any kind: a
+/// directory or a broken link there fails the fixture instead of hiding it) is a
+/// fixture and is not descended into; hidden entries and `target/` are skipped;
+/// symlinked directories are not followed, while a symlink named `*.smoke.json` is a
+/// suite (the plan checks where it leads). Entries are visited in byte order of their names. A directory that
 /// cannot be read is reported as [`FixtureKind::Unreadable`].
 ///
 /// A plain `read_dir` recursion rather than a walker crate: it needs one
@@ -225,9 +227,7 @@ fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
             return;
         }
     };
-    let is_fixture = entries
-        .iter()
-        .any(|(name, kind)| name == PROJECT_FILE && !kind.is_dir());
+    let is_fixture = entries.iter().any(|(name, _)| name == PROJECT_FILE);
     if is_fixture {
         on_fixture(dir, FixtureKind::Project);
         let has_tests_dir = entries
@@ -250,7 +250,7 @@ fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
             if text != "target" {
                 walk_dir(&path, on_fixture);
             }
-        } else if kind.is_file() && text.ends_with(SMOKE_SUFFIX) {
+        } else if (kind.is_file() || kind.is_symlink()) && text.ends_with(SMOKE_SUFFIX) {
             on_fixture(&path, FixtureKind::SmokeSuite);
         }
     }

@@ -716,17 +716,33 @@ impl<'a> Planner<'a> {
                 suite_problems.push(*problem);
             }
         }
+        let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
+            file: file.clone(),
+            at,
+            message,
+        };
+        // A name used twice is one test (its first case), failing: two tests of one
+        // name could not be told apart by `--exact`, nextest or the last-run record.
+        let first_of = |name: &str| suite.cases.iter().position(|case| case.name == name);
         suite
             .cases
             .iter()
             .enumerate()
+            .filter(|(index, case)| first_of(&case.name) == Some(*index))
             .map(|(index, case)| {
                 let mut problems = suite_problems.clone();
-                let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
-                    file: file.clone(),
-                    at,
-                    message,
-                };
+                for (again, _) in suite
+                    .cases
+                    .iter()
+                    .enumerate()
+                    .skip(index + 1)
+                    .filter(|(_, other)| other.name == case.name)
+                {
+                    problems.push(invalid(
+                        format!("cases[{again}].name"),
+                        format!("case name {:?} is used twice", case.name),
+                    ));
+                }
                 let engine = base64::engine::general_purpose::STANDARD;
                 let input = match engine.decode(&case.input_b64) {
                     Ok(bytes) => Some(Input::Bytes(bytes)),
@@ -888,8 +904,10 @@ impl ProjectFiles {
     fn read(dir: &Path) -> ProjectFiles {
         let manifest_path = dir.join(PROJECT_FILE);
         let expectations_path = dir.join(EXPECTATIONS_FILE);
-        let expectations = expectations_path
-            .is_file()
+        // Any entry of that name (a directory, a symlink loop, a dangling link) is the
+        // author's expectations file: it fails to read rather than being taken as absent.
+        let expectations = std::fs::symlink_metadata(&expectations_path)
+            .is_ok()
             .then(|| fixture::read_json(&expectations_path));
         ProjectFiles {
             manifest: fixture::read_project(&manifest_path),

@@ -179,3 +179,162 @@ fn a_file_that_cannot_be_copied_fails_its_case_naming_the_file() {
         "{all}"
     );
 }
+
+/// Replaces `file` by something that is not a readable regular file: a directory, a
+/// symlink to itself (a loop) or a dangling symlink.
+fn break_file(file: &Path, how: &str) {
+    let _ = std::fs::remove_file(file);
+    match how {
+        "directory" => std::fs::create_dir(file).unwrap(),
+        "loop" => std::os::unix::fs::symlink(file.file_name().unwrap(), file).unwrap(),
+        "dangling" => std::os::unix::fs::symlink("nowhere.json", file).unwrap(),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn an_expectations_file_that_cannot_be_read_fails_its_fixture_instead_of_vanishing() {
+    // Before: a directory, a symlink loop or a dangling symlink named x07test.json was
+    // taken as "no expectations file", so its cases vanished and the fixture passed on
+    // exit code 0 alone.
+    for how in ["directory", "loop", "dangling"] {
+        let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+        good_fixture(&ws, "fixtures/good");
+        let dir = ws.fake_fixture(
+            "fixtures/broken",
+            &cat_report_sh(0),
+            &[("report-os.json", &report("run-os", b"", None))],
+        );
+        break_file(&dir.join("x07test.json"), how);
+        let output = ws.test_with_fake(&[]);
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{how}: {all}");
+        assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+        assert_eq!(
+            outcome(&all, "fixtures/broken::default::os"),
+            "FAILED",
+            "{how}: {all}"
+        );
+        assert!(all.contains("fixtures/broken/x07test.json"), "{how}: {all}");
+    }
+}
+
+#[test]
+fn a_project_file_that_is_a_directory_fails_its_fixture_instead_of_vanishing() {
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    good_fixture(&ws, "fixtures/good");
+    let dir = ws.fake_fixture(
+        "fixtures/broken",
+        &cat_report_sh(0),
+        &[("report-os.json", &report("run-os", b"", None))],
+    );
+    break_file(&dir.join("x07.json"), "directory");
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/broken::default::os"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("cannot read fixtures/broken/x07.json: Is a directory"),
+        "{all}"
+    );
+}
+
+const ECHO_PROGRAM: &str = r#"{"decls":[],"imports":[],"kind":"entry","module_id":"main","schema_version":"x07.x07ast@0.8.0","solve":["view.to_bytes","input"]}"#;
+
+fn echo_suite(cases: &str) -> String {
+    format!(
+        r#"{{ "schema_version": "x07.smoke_suite@0.1.0", "suite_id": "smoke/echo@0.1.0/run-os",
+             "world": "run-os", "program_x07json": "fixtures/prog/echo.x07.json",
+             "cases": [ {cases} ] }}"#
+    )
+}
+
+#[test]
+fn a_symlinked_or_broken_smoke_suite_is_run_or_fails_instead_of_vanishing() {
+    // Before: only regular files named *.smoke.json were suites; a symlink to a suite
+    // (and a broken one) was skipped without a word.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    ws.fixture(
+        "fixtures",
+        &[
+            ("prog/echo.x07.json", ECHO_PROGRAM),
+            (
+                "suites/real.json",
+                &echo_suite(r#"{ "name": "hi", "input_b64": "aGk=", "expected_b64": "aGk=" }"#),
+            ),
+        ],
+    );
+    let suites = ws.root().join("fixtures/suites");
+    std::os::unix::fs::symlink("real.json", suites.join("linked.smoke.json")).unwrap();
+    std::os::unix::fs::symlink("loop.smoke.json", suites.join("loop.smoke.json")).unwrap();
+    let output = ws
+        .command(&["test", "--backend", "embedded"])
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/suites/linked.smoke.json::hi::run-os"),
+        "ok",
+        "{all}"
+    );
+    assert_eq!(
+        outcome(&all, "fixtures/suites/loop.smoke.json::default::run-os"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("fixtures/suites/loop.smoke.json: Too many levels of symbolic links"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_smoke_suite_with_two_cases_of_one_name_fails_them() {
+    // Before: both cases ran under one test name, which `--exact` and nextest cannot tell apart.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    ws.fixture(
+        "fixtures",
+        &[
+            ("prog/echo.x07.json", ECHO_PROGRAM),
+            (
+                "echo.smoke.json",
+                &echo_suite(
+                    r#"{ "name": "hi", "input_b64": "aGk=", "expected_b64": "aGk=" },
+                       { "name": "hi", "input_b64": "aG8=", "expected_b64": "aG8=" },
+                       { "name": "other", "input_b64": "", "expected_b64": "" }"#,
+                ),
+            ),
+        ],
+    );
+    let output = ws
+        .command(&["test", "--backend", "embedded"])
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    let names: Vec<&str> = all
+        .lines()
+        .filter(|line| line.starts_with("test fixtures/echo.smoke.json::hi::run-os "))
+        .collect();
+    assert_eq!(names.len(), 1, "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/echo.smoke.json::hi::run-os"),
+        "FAILED",
+        "{all}"
+    );
+    assert_eq!(
+        outcome(&all, "fixtures/echo.smoke.json::other::run-os"),
+        "ok",
+        "{all}"
+    );
+    assert!(
+        all.contains("fixtures/echo.smoke.json: cases[1].name: case name \"hi\" is used twice"),
+        "{all}"
+    );
+}
