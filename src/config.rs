@@ -93,11 +93,34 @@ impl RawSettings {
         match metadata.get("x07") {
             None | Some(serde_json::Value::Null) => Ok(RawSettings::default()),
             Some(value) => {
-                serde_json::from_value(value.clone()).map_err(|error| ConfigError::Table {
+                let invalid = |message: String| ConfigError::Table {
                     table,
                     manifest: manifest.to_path_buf(),
-                    message: error.to_string(),
-                })
+                    message,
+                };
+                if !value.is_object() {
+                    return Err(invalid(format!("expected a table, got {value}")));
+                }
+                let raw: RawSettings =
+                    serde_path_to_error::deserialize(value.clone()).map_err(|error| match error
+                        .path()
+                        .to_string()
+                        .as_str()
+                    {
+                        "." => invalid(error.inner().to_string()),
+                        key => invalid(format!("{key}: {}", error.inner())),
+                    })?;
+                // 0 would time every case out at once, or run none of them: a usage
+                // error, as `--test-threads 0` is for libtest.
+                if raw.timeout_ms == Some(0) {
+                    return Err(invalid(
+                        "timeout_ms: must be at least 1 (milliseconds)".into(),
+                    ));
+                }
+                if raw.jobs == Some(0) {
+                    return Err(invalid("jobs: must be at least 1".into()));
+                }
+                Ok(raw)
             }
         }
     }

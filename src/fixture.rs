@@ -369,8 +369,42 @@ pub struct ProfileDecl {
 
 /// Reads `x07.json`.
 pub fn read_project(path: &Path) -> Result<ProjectManifest, FixtureError> {
-    let value = read_json(path)?;
-    serde_json::from_value(value).map_err(|source| json_error(path, source))
+    typed(path, read_json(path)?, "x07.project")
+}
+
+/// `value` as a `T`; a wrong type is a [`FixtureError::Schema`] problem at the JSON
+/// pointer of the value (well-formed JSON is not "malformed").
+fn typed<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    value: Value,
+    format: &'static str,
+) -> Result<T, FixtureError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        use serde_path_to_error::Segment;
+        let pointer: String = error
+            .path()
+            .iter()
+            .map(|segment| match segment {
+                Segment::Seq { index } => format!("/{index}"),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+                }
+                Segment::Unknown => "/?".into(),
+            })
+            .collect();
+        FixtureError::Schema {
+            path: path.to_path_buf(),
+            format,
+            problems: vec![SchemaProblem {
+                pointer: if pointer.is_empty() {
+                    "/".into()
+                } else {
+                    pointer
+                },
+                message: error.into_inner().to_string(),
+            }],
+        }
+    })
 }
 
 /// One `x07.smoke_suite@0.1.0` file.
@@ -407,8 +441,7 @@ pub struct SmokeCase {
 /// Reads a smoke-suite file and checks its `schema_version`.
 pub fn read_smoke_suite(path: &Path) -> Result<SmokeSuite, FixtureError> {
     let value = read_json(path)?;
-    let suite: SmokeSuite =
-        serde_json::from_value(value).map_err(|source| json_error(path, source))?;
+    let suite: SmokeSuite = typed(path, value, SMOKE_SCHEMA_VERSION)?;
     if suite.schema_version != SMOKE_SCHEMA_VERSION {
         return Err(FixtureError::Schema {
             path: path.to_path_buf(),

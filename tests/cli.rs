@@ -304,6 +304,76 @@ fn configuration_keys_subdirectories_and_smoke_suites() {
 }
 
 #[test]
+fn configuration_errors_name_the_key_and_zero_counts_are_refused() {
+    // Before: a wrong type said only "invalid type: integer `5`, expected a sequence" (no
+    // key), a non-table said "expected struct RawSettings", and `timeout_ms = 0`, `jobs =
+    // 0`, `--timeout-ms 0` and `-j 0` were accepted (every case timed out at once).
+    for (metadata, says) in [
+        (
+            "fixtures = 5",
+            "fixtures: invalid type: integer `5`, expected a sequence",
+        ),
+        (
+            "fixtures = [\"a\", 3]",
+            "fixtures[1]: invalid type: integer `3`",
+        ),
+        (
+            "env = { A = 1 }",
+            "env.A: invalid type: integer `1`, expected a string",
+        ),
+        (
+            "timeout_ms = 0",
+            "timeout_ms: must be at least 1 (milliseconds)",
+        ),
+        ("jobs = 0", "jobs: must be at least 1"),
+    ] {
+        let ws = Workspace::new(&format!("[package.metadata.x07]\n{metadata}\n"));
+        ok_fixture(&ws, "fixtures/a", "");
+        let output = ws.test_with_fake(&[]);
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{metadata}: {all}");
+        assert!(
+            all.contains("invalid [package.metadata.x07] in ") && all.contains(says),
+            "{metadata}: {all}"
+        );
+    }
+    let ws = Workspace::new("[package.metadata]\nx07 = \"yes\"\n");
+    let output = ws.command(&["list"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).contains("expected a table, got \"yes\""),
+        "{}",
+        text(&output)
+    );
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    for (flags, says) in [
+        (
+            ["-j", "0"],
+            "invalid value '0' for '--jobs <N>': must not be 0",
+        ),
+        (
+            ["--timeout-ms", "0"],
+            "invalid value '0' for '--timeout-ms <MS>': must not be 0",
+        ),
+    ] {
+        for command in ["test", "run", "audit"] {
+            let mut args = vec![command];
+            if command == "run" {
+                args.push("fixtures/a");
+                if flags[0] == "-j" {
+                    continue;
+                }
+            }
+            args.extend(flags);
+            let output = ws.command(&args).output().unwrap();
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+            assert!(text(&output).contains(says), "{args:?}: {}", text(&output));
+        }
+    }
+}
+
+#[test]
 fn json_format_is_one_event_per_line() {
     let ws = Workspace::new("");
     ok_fixture(&ws, "fixtures/a", "");

@@ -338,3 +338,42 @@ fn a_smoke_suite_with_two_cases_of_one_name_fails_them() {
         "{all}"
     );
 }
+
+#[test]
+fn a_wrong_type_in_x07_json_or_a_smoke_suite_names_the_json_pointer() {
+    // Before: "malformed JSON in …/x07.json: invalid type: integer `5`, expected a string",
+    // for a file that is well-formed JSON, without saying where the value is.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    good_fixture(&ws, "fixtures/good");
+    let dir = ws.fake_fixture(
+        "fixtures/typed",
+        &cat_report_sh(0),
+        &[("report-os.json", &report("run-os", b"", None))],
+    );
+    let mut manifest: serde_json::Value = serde_json::from_str(&project_manifest()).unwrap();
+    manifest["profiles"]["os"]["world"] = serde_json::json!(5);
+    write(&dir.join("x07.json"), manifest.to_string().as_bytes());
+    ws.fixture(
+        "fixtures",
+        &[
+            ("prog/echo.x07.json", ECHO_PROGRAM),
+            (
+                "nulls.smoke.json",
+                r#"{ "schema_version": "x07.smoke_suite@0.1.0", "world": "run-os",
+                     "program_x07json": "fixtures/prog/echo.x07.json", "cases": null }"#,
+            ),
+        ],
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+    assert!(
+        all.contains("fixtures/typed/x07.json is not a valid x07.project file: at /profiles/os/world: invalid type: integer `5`, expected a string"),
+        "{all}"
+    );
+    assert!(
+        all.contains("fixtures/nulls.smoke.json is not a valid x07.smoke_suite@0.1.0 file: at /cases: invalid type: null, expected a sequence"),
+        "{all}"
+    );
+}
