@@ -391,6 +391,18 @@ pub enum FixtureProblem {
         /// Where it is named.
         named_by: NamedBy,
     },
+    /// A file the fixture names exists but cannot be used as one: a directory where a
+    /// file is wanted (or the other way round), a symlink loop, a dangling link.
+    UnusableFile {
+        /// The file, resolved against the directory it is relative to.
+        path: PathBuf,
+        /// What the fixture uses it for.
+        role: FileRole,
+        /// Where it is named.
+        named_by: NamedBy,
+        /// What is wrong with it (`it is a directory`, the resolution error).
+        reason: String,
+    },
     /// A file the fixture names resolves (symlinks followed) outside the root it must
     /// stay in: nothing is read from it.
     OutsideRoot {

@@ -346,6 +346,18 @@ pub fn fixture_problem(problem: &FixtureProblem) -> String {
             named_by.key,
             rel(&named_by.file)
         ),
+        FixtureProblem::UnusableFile {
+            path,
+            role: file_role,
+            named_by,
+            reason,
+        } => format!(
+            "{} {} cannot be used: {reason} (named by {} in {})",
+            role(*file_role),
+            rel(path),
+            named_by.key,
+            rel(&named_by.file)
+        ),
         FixtureProblem::OutsideRoot {
             path,
             resolved,

@@ -361,7 +361,24 @@ impl<'a> Planner<'a> {
                 named_by: named_by.clone(),
             })
         };
-        let resolved = std::fs::canonicalize(path).map_err(|_| missing())?;
+        let unusable = |reason: String| {
+            Box::new(FixtureProblem::UnusableFile {
+                path: path.to_path_buf(),
+                role,
+                named_by: named_by.clone(),
+                reason,
+            })
+        };
+        let resolved = std::fs::canonicalize(path).map_err(|error| {
+            match std::fs::symlink_metadata(path) {
+                // The entry is there: a symlink loop, or a link whose target is gone.
+                Ok(meta) if meta.is_symlink() && error.kind() == std::io::ErrorKind::NotFound => {
+                    unusable("it is a symlink to a path that does not exist".into())
+                }
+                Ok(_) => unusable(error.to_string()),
+                Err(_) => missing(),
+            }
+        })?;
         let inside = match root {
             ContainmentRoot::Workspace(root) | ContainmentRoot::SmokeRoot(root) => {
                 resolved.starts_with(root)
@@ -383,8 +400,12 @@ impl<'a> Planner<'a> {
         };
         if right_kind {
             Ok(resolved)
+        } else if role == FileRole::ModuleRoot {
+            Err(unusable("it is not a directory".into()))
+        } else if resolved.is_dir() {
+            Err(unusable("it is a directory, not a file".into()))
         } else {
-            Err(missing())
+            Err(unusable("it is not a regular file".into()))
         }
     }
 

@@ -377,3 +377,46 @@ fn a_wrong_type_in_x07_json_or_a_smoke_suite_names_the_json_pointer() {
         "{all}"
     );
 }
+
+#[test]
+fn a_named_file_that_exists_but_is_no_file_is_not_called_missing() {
+    // Before: a policy that is a directory, a symlink loop or a dangling link was reported
+    // as "missing policy file", sending the author looking for a file that is there.
+    for (how, says) in [
+        ("directory", "cannot be used: it is a directory, not a file"),
+        ("loop", "cannot be used: Too many levels of symbolic links"),
+        (
+            "dangling",
+            "cannot be used: it is a symlink to a path that does not exist",
+        ),
+    ] {
+        let ws = Workspace::new("");
+        good_fixture(&ws, "fixtures/good");
+        let dir = ws.fake_fixture(
+            "fixtures/broken",
+            &cat_report_sh(0),
+            &[
+                ("report-os.json", &report("run-os", b"", None)),
+                (
+                    "report-sandbox.json",
+                    &report("run-os-sandboxed", b"", None),
+                ),
+            ],
+        );
+        break_file(&dir.join("policy.json"), how);
+        let output = ws.test_with_fake(&[]);
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{how}: {all}");
+        assert_eq!(outcome(&all, "fixtures/broken::default::os"), "ok", "{all}");
+        assert_eq!(
+            outcome(&all, "fixtures/broken::default::sandbox"),
+            "FAILED",
+            "{all}"
+        );
+        assert!(
+            all.contains(&format!("policy file fixtures/broken/policy.json {says}")),
+            "{how}: {all}"
+        );
+        assert!(!all.contains("missing policy file"), "{how}: {all}");
+    }
+}
