@@ -45,6 +45,13 @@ pub enum FixtureError {
         /// The parse error (with line and column).
         source: Arc<serde_json::Error>,
     },
+    /// The file starts with a UTF-8 byte-order mark, which JSON does not allow (a
+    /// common editor setting on Windows; serde_json rejects it).
+    #[error("{} starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow; save it without one", path.display())]
+    ByteOrderMark {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file is JSON but does not follow its format.
     #[error("{} is not a valid {format} file ({} problem(s))", path.display(), problems.len())]
     Schema {
@@ -63,6 +70,7 @@ impl FixtureError {
         match self {
             FixtureError::Read { path, .. }
             | FixtureError::Json { path, .. }
+            | FixtureError::ByteOrderMark { path }
             | FixtureError::Schema { path, .. } => path,
         }
     }
@@ -138,14 +146,99 @@ fn closest_problems(error: &jsonschema::ValidationError<'_>) -> Vec<SchemaProble
 
 /// Reads and parses a JSON file.
 pub fn read_json(path: &Path) -> Result<Value, FixtureError> {
-    let bytes = std::fs::read(path).map_err(|source| FixtureError::Read {
-        path: path.to_path_buf(),
-        source: Arc::new(source),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|source| json_error(path, source))
+    let bytes = read_bytes(path)?;
+    serde_json::from_slice(&bytes).map_err(|source| json_error(path, &bytes, source))
 }
 
-fn json_error(path: &Path, source: serde_json::Error) -> FixtureError {
+/// Reads and parses an expectations file (`x07test.json`). Unlike [`read_json`] a key
+/// that appears twice in one object is an error: serde_json would keep the last one and
+/// silently drop the other (a second `"expect"` block, a second `"output"`), so a case
+/// would check less than its author wrote.
+pub fn read_expectations_json(path: &Path) -> Result<Value, FixtureError> {
+    let bytes = read_bytes(path)?;
+    serde_json::from_slice::<UniqueKeys>(&bytes)
+        .map(|value| value.0)
+        .map_err(|source| json_error(path, &bytes, source))
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, FixtureError> {
+    std::fs::read(path).map_err(|source| FixtureError::Read {
+        path: path.to_path_buf(),
+        source: Arc::new(source),
+    })
+}
+
+/// A JSON value parsed with every object's keys checked for repeats.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key {key:?} appears twice in one object (only one of them would be used)"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+fn json_error(path: &Path, bytes: &[u8], source: serde_json::Error) -> FixtureError {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return FixtureError::ByteOrderMark {
+            path: path.to_path_buf(),
+        };
+    }
     FixtureError::Json {
         path: path.to_path_buf(),
         source: Arc::new(source),
@@ -274,7 +367,7 @@ impl InputSpec {
 
 /// Reads and validates an expectations file.
 pub fn read_expectations(path: &Path) -> Result<ExpectationsFile, FixtureError> {
-    validate_expectations(path, read_json(path)?)
+    validate_expectations(path, read_expectations_json(path)?)
 }
 
 /// Validates a parsed expectations file (schema, then unique case names).
@@ -288,8 +381,7 @@ pub fn validate_expectations(path: &Path, value: Value) -> Result<ExpectationsFi
     if !problems.is_empty() {
         return Err(schema_error(problems));
     }
-    let file: ExpectationsFile =
-        serde_json::from_value(value).map_err(|source| json_error(path, source))?;
+    let file: ExpectationsFile = typed(path, value, FIXTURE_SCHEMA_VERSION)?;
     let mut seen = std::collections::BTreeSet::new();
     for (index, case) in file.cases.iter().flatten().enumerate() {
         if !seen.insert(case.name.as_str()) {

@@ -425,6 +425,10 @@ fn fixture_error(error: &FixtureError) -> String {
     match error {
         FixtureError::Read { path, source } => format!("cannot read {}: {source}", rel(path)),
         FixtureError::Json { path, source } => format!("malformed JSON in {}: {source}", rel(path)),
+        FixtureError::ByteOrderMark { path } => format!(
+            "{} starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow; save it without one",
+            rel(path)
+        ),
         FixtureError::Schema {
             path,
             format,

@@ -929,7 +929,7 @@ impl ProjectFiles {
         // author's expectations file: it fails to read rather than being taken as absent.
         let expectations = std::fs::symlink_metadata(&expectations_path)
             .is_ok()
-            .then(|| fixture::read_json(&expectations_path));
+            .then(|| fixture::read_expectations_json(&expectations_path));
         ProjectFiles {
             manifest: fixture::read_project(&manifest_path),
             manifest_path,

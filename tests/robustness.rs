@@ -420,3 +420,51 @@ fn a_named_file_that_exists_but_is_no_file_is_not_called_missing() {
         assert!(!all.contains("missing policy file"), "{how}: {all}");
     }
 }
+
+#[test]
+fn a_repeated_key_or_a_byte_order_mark_in_an_expectations_file_fails_with_what_is_wrong() {
+    // Before: `"expect": {…}, "expect": {…}` kept the last block and silently dropped the
+    // other (the case checked less than its author wrote and passed); a file saved with a
+    // byte-order mark said only "expected value at line 1 column 1".
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    good_fixture(&ws, "fixtures/good");
+    for name in ["twice", "bom"] {
+        ws.fake_fixture(
+            &format!("fixtures/{name}"),
+            &cat_report_sh(0),
+            &[("report-os.json", &report("run-os", b"", None))],
+        );
+    }
+    write(
+        &ws.root().join("fixtures/twice/x07test.json"),
+        br#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+              "expect": { "output": { "text": "never printed" } },
+              "expect": { "exit_code": 0 } }"#,
+    );
+    write(
+        &ws.root().join("fixtures/bom/x07test.json"),
+        b"\xEF\xBB\xBF{ \"schema_version\": \"cargo-x07.fixture@0.1.0\" }",
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/twice::default::os"),
+        "FAILED",
+        "{all}"
+    );
+    assert_eq!(
+        outcome(&all, "fixtures/bom::default::os"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("malformed JSON in fixtures/twice/x07test.json: the key \"expect\" appears twice in one object"),
+        "{all}"
+    );
+    assert!(
+        all.contains("fixtures/bom/x07test.json starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow"),
+        "{all}"
+    );
+}
