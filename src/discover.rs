@@ -234,7 +234,9 @@ fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
             .iter()
             .any(|(name, kind)| name == "tests" && kind.is_dir());
         let manifest = dir.join(PROJECT_MANIFEST);
-        if has_tests_dir && manifest.is_file() {
+        // Any entry of that name counts (a directory or a broken link there fails its
+        // case rather than hiding the project's tests).
+        if has_tests_dir && std::fs::symlink_metadata(&manifest).is_ok() {
             on_fixture(&manifest, FixtureKind::TestManifest);
         }
         return;

@@ -468,3 +468,38 @@ fn a_repeated_key_or_a_byte_order_mark_in_an_expectations_file_fails_with_what_i
         "{all}"
     );
 }
+
+#[test]
+fn a_test_manifest_that_is_no_file_fails_its_case_instead_of_vanishing() {
+    // Before: a project's tests/tests.json that was a directory or a symlink loop was not
+    // found, so the project's own tests silently disappeared from the run.
+    for how in ["directory", "loop"] {
+        let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+        good_fixture(&ws, "fixtures/good");
+        let dir = ws.fake_fixture(
+            "fixtures/project",
+            &cat_report_sh(0),
+            &[
+                ("report-os.json", &report("run-os", b"", None)),
+                ("tests/tests.json", "{}"),
+            ],
+        );
+        break_file(&dir.join("tests/tests.json"), how);
+        let output = ws.test_with_fake(&[]);
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{how}: {all}");
+        assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+        assert_eq!(
+            outcome(
+                &all,
+                "fixtures/project/tests/tests.json::manifest:invalid::x07-test"
+            ),
+            "FAILED",
+            "{how}: {all}"
+        );
+        assert!(
+            all.contains("x07 test manifest fixtures/project/tests/tests.json: ETEST_MANIFEST_IO"),
+            "{how}: {all}"
+        );
+    }
+}
