@@ -59,6 +59,9 @@ pub enum SetupError {
     /// `--test-threads 0`.
     #[error("argument for --test-threads must not be 0")]
     ZeroThreads,
+    /// `--ignored` with `--include-ignored` (libtest refuses the pair too).
+    #[error("the options --include-ignored and --ignored are mutually exclusive")]
+    IgnoredTwice,
     /// The configuration could not be loaded.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
@@ -271,6 +274,9 @@ fn run_tests_inner(
     }
     if request.libtest.test_threads == Some(0) {
         return Err(SetupError::ZeroThreads);
+    }
+    if request.libtest.ignored && request.libtest.include_ignored {
+        return Err(SetupError::IgnoredTwice);
     }
     let path = filter_path(&request.libtest);
     let mut packages = request.packages.clone();

@@ -89,6 +89,22 @@ fn zero_test_threads_is_rejected_like_libtest() {
 }
 
 #[test]
+fn ignored_with_include_ignored_is_rejected_like_libtest() {
+    // Before: the pair ran as `--ignored` and printed "no test case matches the test-name
+    // filters"; libtest refuses it as a usage error.
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let output = ws.test_with_fake(&["--ignored", "--include-ignored"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output)
+            .contains("the options --include-ignored and --ignored are mutually exclusive"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn exact_counts_every_other_case_as_filtered_out() {
     let ws = Workspace::new("");
     for name in ["fixtures/a", "fixtures/b", "fixtures/c"] {
