@@ -77,13 +77,16 @@ pub enum DiscoverError {
 /// The name of a fixture path: relative to the workspace root with `/`, else absolute.
 pub fn fixture_name(workspace_root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(workspace_root).unwrap_or(path);
+    // The root component is "/" itself: joining it with "/" would start the name with
+    // "//" (a name `--exact` with the path as the user writes it never matches).
     let parts: Vec<String> = relative
         .components()
+        .filter(|part| !matches!(part, std::path::Component::RootDir))
         .map(|part| part.as_os_str().to_string_lossy().into_owned())
         .collect();
     let name = parts.join("/");
-    if relative.is_absolute() && !name.starts_with('/') {
-        format!("/{}", name.trim_start_matches('/'))
+    if relative.is_absolute() {
+        format!("/{name}")
     } else {
         name
     }

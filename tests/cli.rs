@@ -374,6 +374,24 @@ fn configuration_errors_name_the_key_and_zero_counts_are_refused() {
 }
 
 #[test]
+fn a_fixture_outside_the_workspace_is_named_by_its_absolute_path_once() {
+    // Before: `cargo x07 test /abs/path` named the cases `//abs/path::…` (the root
+    // component joined with "/"), not the path the user wrote.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    let other = Workspace::new("");
+    ok_fixture(&other, "fixtures/far", "");
+    let far = other.root().join("fixtures/far");
+    let far = far.to_str().unwrap();
+    let output = ws.command(&["list", far]).output().unwrap();
+    let listed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(listed, format!("{far}::default::os\n"), "{}", text(&output));
+    let output = ws.test_with_fake(&[far]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert_eq!(outcome(&all, &format!("{far}::default::os")), "ok", "{all}");
+}
+
+#[test]
 fn json_format_is_one_event_per_line() {
     let ws = Workspace::new("");
     ok_fixture(&ws, "fixtures/a", "");
