@@ -75,7 +75,32 @@ pub enum DiscoverError {
 }
 
 /// The name of a fixture path: relative to the workspace root with `/`, else absolute.
+/// A control character in a directory name (a newline, a carriage return, an escape) is
+/// written escaped (`\n`, `\u{1b}`): test names travel in line-based protocols (libtest
+/// lines, `--list` for nextest, annotations), where a raw newline would split one test
+/// into two lines or forge a line of its own.
 pub fn fixture_name(workspace_root: &Path, path: &Path) -> String {
+    escape_controls(&plain_fixture_name(workspace_root, path))
+}
+
+/// `name` with each control character escaped (`\n`, `\u{1b}`), for the parts of a test
+/// name that come from files (see [`fixture_name`]).
+pub(crate) fn escape_controls(name: &str) -> String {
+    if !name.chars().any(char::is_control) {
+        return name.to_string();
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn plain_fixture_name(workspace_root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(workspace_root).unwrap_or(path);
     // The root component is "/" itself: joining it with "/" would start the name with
     // "//" (a name `--exact` with the path as the user writes it never matches).

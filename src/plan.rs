@@ -639,8 +639,9 @@ impl<'a> Planner<'a> {
                 planned.push(PlannedCase {
                     id: CaseId {
                         fixture: location.name.clone(),
-                        case: case.name.clone(),
-                        profile: profile.name.clone(),
+                        // Names read from a file with mistakes are not schema-checked.
+                        case: crate::discover::escape_controls(&case.name),
+                        profile: crate::discover::escape_controls(&profile.name),
                     },
                     target: Target::Project {
                         dir: dir.clone(),
@@ -794,8 +795,8 @@ impl<'a> Planner<'a> {
                 PlannedCase {
                     id: CaseId {
                         fixture: location.name.clone(),
-                        case: case.name.clone(),
-                        profile: suite.world.clone(),
+                        case: crate::discover::escape_controls(&case.name),
+                        profile: crate::discover::escape_controls(&suite.world),
                     },
                     target: Target::Smoke {
                         program: program.clone(),
