@@ -263,4 +263,14 @@ fn logfile_takes_the_test_lines() {
         !logged.contains('\u{1b}'),
         "no colour in a log file: {logged:?}"
     );
+    // A log file that cannot be created is a usage error naming it (before: "cannot open
+    // the output: No such file or directory", without the path).
+    let missing = ws.root().join("no-such-dir/test.log");
+    let output = ws.test_with_fake(&["--logfile", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("--logfile {}: No such file", missing.display())),
+        "{}",
+        text(&output)
+    );
 }
