@@ -59,6 +59,9 @@ pub enum SetupError {
     /// `--test-threads 0`.
     #[error("argument for --test-threads must not be 0")]
     ZeroThreads,
+    /// `RUST_TEST_THREADS` is set (and used) but is no positive integer; libtest stops too.
+    #[error("RUST_TEST_THREADS is `{0}`, should be a positive integer")]
+    BadThreadsVariable(String),
     /// `--ignored` with `--include-ignored` (libtest refuses the pair too).
     #[error("the options --include-ignored and --ignored are mutually exclusive")]
     IgnoredTwice,
@@ -274,6 +277,13 @@ fn run_tests_inner(
     }
     if request.libtest.test_threads == Some(0) {
         return Err(SetupError::ZeroThreads);
+    }
+    if request.libtest.test_threads.is_none() && request.jobs.is_none() {
+        if let Ok(value) = std::env::var("RUST_TEST_THREADS") {
+            if !value.trim().parse::<usize>().is_ok_and(|count| count > 0) {
+                return Err(SetupError::BadThreadsVariable(value));
+            }
+        }
     }
     if request.libtest.ignored && request.libtest.include_ignored {
         return Err(SetupError::IgnoredTwice);

@@ -89,6 +89,37 @@ fn zero_test_threads_is_rejected_like_libtest() {
 }
 
 #[test]
+fn a_rust_test_threads_that_is_no_positive_integer_is_rejected_like_libtest() {
+    // Before: RUST_TEST_THREADS=0 ran on one thread and "abc" was ignored without a word.
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    for value in ["0", "abc"] {
+        let fake = fake_x07();
+        let output = ws
+            .command(&["test", "--x07", fake.to_str().unwrap()])
+            .env("RUST_TEST_THREADS", value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert!(
+            text(&output).contains(&format!(
+                "RUST_TEST_THREADS is `{value}`, should be a positive integer"
+            )),
+            "{}",
+            text(&output)
+        );
+    }
+    // Not read when --test-threads or -j says how many.
+    let fake = fake_x07();
+    let output = ws
+        .command(&["test", "--x07", fake.to_str().unwrap(), "-j", "2"])
+        .env("RUST_TEST_THREADS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+#[test]
 fn ignored_with_include_ignored_is_rejected_like_libtest() {
     // Before: the pair ran as `--ignored` and printed "no test case matches the test-name
     // filters"; libtest refuses it as a usage error.
