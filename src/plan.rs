@@ -997,6 +997,20 @@ fn project_profiles(
 ) -> Vec<ProfileInfo> {
     let Some(declared) = &manifest.profiles else {
         let world = manifest.world.clone().unwrap_or_else(|| "run-os".into());
+        if let Some(listed) = wanted.filter(|listed| !listed.is_empty()) {
+            // x07test.json asks for profiles that x07.json (with none) cannot give: each is
+            // a failing case, not silently one run in the manifest's world instead.
+            return listed
+                .iter()
+                .map(|name| ProfileInfo {
+                    name: name.clone(),
+                    world: world.clone(),
+                    flag: Some(name.clone()),
+                    policy: None,
+                    declared: false,
+                })
+                .collect();
+        }
         return vec![ProfileInfo {
             name: world.clone(),
             world,

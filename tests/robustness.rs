@@ -503,3 +503,47 @@ fn a_test_manifest_that_is_no_file_fails_its_case_instead_of_vanishing() {
         );
     }
 }
+
+#[test]
+fn profiles_listed_for_a_project_without_profiles_fail_instead_of_vanishing() {
+    // Before: x07test.json listing ["os", "sandbox"] for an x07.json without `profiles`
+    // ran one case in the manifest's world and silently dropped the sandbox case.
+    let ws = Workspace::new("");
+    good_fixture(&ws, "fixtures/good");
+    let dir = ws.fake_fixture(
+        "fixtures/flat",
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os", "sandbox"] }"#,
+            ),
+        ],
+    );
+    let mut manifest: serde_json::Value = serde_json::from_str(&project_manifest()).unwrap();
+    let object = manifest.as_object_mut().unwrap();
+    object.remove("profiles");
+    object.remove("default_profile");
+    write(&dir.join("x07.json"), manifest.to_string().as_bytes());
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/good::default::sandbox"),
+        "ok",
+        "{all}"
+    );
+    assert_eq!(outcome(&all, "fixtures/flat::default::run-os"), "", "{all}");
+    for profile in ["os", "sandbox"] {
+        assert_eq!(
+            outcome(&all, &format!("fixtures/flat::default::{profile}")),
+            "FAILED",
+            "{all}"
+        );
+        assert!(
+            all.contains(&format!("profile `{profile}` is listed in fixtures/flat/x07test.json but not declared in fixtures/flat/x07.json")),
+            "{all}"
+        );
+    }
+}
