@@ -29,6 +29,10 @@ pub enum FixtureKind {
     /// A directory under a fixture root that could not be read: it may hold fixtures,
     /// so it becomes one failing case per profile instead of stopping the run.
     Unreadable(Arc<std::io::Error>),
+    /// A package's `Cargo.toml` whose `[package.metadata.x07]` could not be read (with
+    /// other packages selected): one failing case with the message, instead of stopping
+    /// the run (see [`crate::config::PackageConfig::settings_error`]).
+    BrokenSettings(Arc<str>),
 }
 
 impl FixtureKind {
@@ -134,6 +138,19 @@ fn glob_base(pattern: &str) -> &str {
 pub fn discover(workspace: &WorkspaceConfig) -> Result<Vec<FixtureLocation>, DiscoverError> {
     let mut found: BTreeMap<String, FixtureLocation> = BTreeMap::new();
     for (index, package) in workspace.packages.iter().enumerate() {
+        if let Some(error) = &package.settings_error {
+            let manifest = package.root.join("Cargo.toml");
+            let name = fixture_name(&workspace.root, &manifest);
+            found.insert(
+                name.clone(),
+                FixtureLocation {
+                    name,
+                    path: manifest,
+                    kind: FixtureKind::BrokenSettings(Arc::clone(error)),
+                    package: index,
+                },
+            );
+        }
         for pattern in &package.settings.fixtures {
             let (base, matcher) = if is_glob(pattern) {
                 let glob = globset::GlobBuilder::new(pattern)
@@ -465,6 +482,7 @@ mod tests {
                 name: "p".into(),
                 root: root.to_path_buf(),
                 settings,
+                settings_error: None,
             }],
         }
     }

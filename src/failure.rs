@@ -382,6 +382,12 @@ pub enum FixtureProblem {
         /// The operating system's error.
         error: Arc<std::io::Error>,
     },
+    /// A package's `[package.metadata.x07]` could not be read; its fixtures were not
+    /// looked for.
+    InvalidSettings {
+        /// The configuration error as it reads on its own (names the manifest and key).
+        message: std::sync::Arc<str>,
+    },
     /// A file the fixture names does not exist (or is not a file).
     MissingFile {
         /// The file, resolved against the directory it is relative to.

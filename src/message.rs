@@ -346,6 +346,9 @@ pub fn fixture_problem(problem: &FixtureProblem) -> String {
             named_by.key,
             rel(&named_by.file)
         ),
+        FixtureProblem::InvalidSettings { message } => format!(
+            "{message}; the package's fixtures were not looked for (its settings are unknown)"
+        ),
         FixtureProblem::UnusableFile {
             path,
             role: file_role,

@@ -302,6 +302,7 @@ pub fn count_cases(workspace: &WorkspaceConfig, fixtures: &[FixtureLocation]) ->
                     .map(|suite| suite.cases.len())
                     .unwrap_or(1),
                 FixtureKind::Unreadable(_) => settings.profiles.len(),
+                FixtureKind::BrokenSettings(_) => 1,
                 FixtureKind::TestManifest => crate::manifest::plan::count_cases(&location.path),
             }
         })
@@ -335,6 +336,9 @@ impl<'a> Planner<'a> {
             FixtureKind::Project => self.plan_project(location, settings),
             FixtureKind::SmokeSuite => self.plan_smoke(location, settings),
             FixtureKind::Unreadable(error) => unreadable_cases(location, settings, error),
+            FixtureKind::BrokenSettings(message) => {
+                broken_settings_case(location, settings, message)
+            }
             FixtureKind::TestManifest => {
                 crate::manifest::plan::plan_manifest(location, settings, &self.workspace.root)
             }
@@ -903,6 +907,48 @@ fn unreadable_cases(
             }
         })
         .collect()
+}
+
+/// The one case of a package whose `[package.metadata.x07]` could not be read:
+/// `<package>/Cargo.toml::metadata.x07::config`, failing with the configuration error.
+fn broken_settings_case(
+    location: &FixtureLocation,
+    settings: &Settings,
+    message: &Arc<str>,
+) -> Vec<PlannedCase> {
+    let world = "run-os";
+    vec![PlannedCase {
+        id: CaseId {
+            fixture: location.name.clone(),
+            case: "metadata.x07".into(),
+            profile: "config".into(),
+        },
+        target: Target::Project {
+            dir: location
+                .path
+                .parent()
+                .unwrap_or(&location.path)
+                .to_path_buf(),
+            profile: None,
+        },
+        world: world.into(),
+        input: None,
+        run: RunOptions::default(),
+        expect: defaults(world),
+        timeout: Duration::from_millis(settings.timeout_ms),
+        ignore: None,
+        source_file: location.path.clone(),
+        fixture_dir: location
+            .path
+            .parent()
+            .unwrap_or(&location.path)
+            .to_path_buf(),
+        description: None,
+        problems: vec![FixtureProblem::InvalidSettings {
+            message: Arc::clone(message),
+        }],
+        sandbox_backend: settings.sandbox_backend,
+    }]
 }
 
 /// A fixture directory's two files, read once: the manifest parsed, the expectations

@@ -392,6 +392,75 @@ fn a_fixture_outside_the_workspace_is_named_by_its_absolute_path_once() {
 }
 
 #[test]
+fn a_broken_package_table_fails_one_case_and_the_other_packages_run() {
+    // Before: one member's bad `[package.metadata.x07]` stopped the whole `--workspace`
+    // run with exit 2, so no other package's case ran.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("Cargo.toml"),
+        b"[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n\n[workspace.metadata.x07]\nprofiles = [\"os\"]\n",
+    );
+    for member in ["a", "b"] {
+        let broken = if member == "b" {
+            "\n[package.metadata.x07]\nfixtures = 5\n"
+        } else {
+            ""
+        };
+        write(
+            &root.join(member).join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{member}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{broken}"
+            )
+            .as_bytes(),
+        );
+        write(&root.join(member).join("src/lib.rs"), b"");
+        let fixture = root.join(member).join("fixtures/f");
+        write(&fixture.join("x07.json"), project_manifest().as_bytes());
+        write(
+            &fixture.join("policy.json"),
+            include_str!("data/workspaces/hello/policy.json").as_bytes(),
+        );
+        write(&fixture.join("main.x07.json"), b"{}\n");
+        write(&fixture.join("fake.sh"), cat_report_sh(0).as_bytes());
+        write(
+            &fixture.join("report-os.json"),
+            report("run-os", b"", None).as_bytes(),
+        );
+    }
+    let run = |args: &[&str]| {
+        let fake = fake_x07();
+        let mut command = std::process::Command::new(cargo_x07());
+        command
+            .arg("x07")
+            .arg("test")
+            .arg("--x07")
+            .arg(&fake)
+            .args(args)
+            .current_dir(root)
+            .env_remove("CI")
+            .env_remove("X07");
+        command.output().unwrap()
+    };
+    let output = run(&["--workspace"]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "a/fixtures/f::default::os"), "ok", "{all}");
+    assert_eq!(
+        outcome(&all, "b/Cargo.toml::metadata.x07::config"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("b/Cargo.toml: fixtures: invalid type: integer `5`, expected a sequence; the package's fixtures were not looked for"),
+        "{all}"
+    );
+    // Selected alone, the broken package is a configuration error, as before.
+    let output = run(&["-p", "b"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+}
+
+#[test]
 fn json_format_is_one_event_per_line() {
     let ws = Workspace::new("");
     ok_fixture(&ws, "fixtures/a", "");
