@@ -365,6 +365,28 @@ fn run_tests_inner(
     } else {
         Vec::new()
     };
+    // `--profile P` that no planned case has: said by name at the end (a typo would
+    // otherwise read as "no fixture found").
+    let unknown_profiles: Vec<String> = {
+        let known: std::collections::BTreeSet<&str> =
+            cases.iter().map(|case| case.id.profile.as_str()).collect();
+        let unknown = request
+            .ci
+            .profiles
+            .iter()
+            .filter(|profile| !known.contains(profile.as_str()))
+            .map(|profile| format!("`{profile}`"))
+            .collect::<Vec<_>>();
+        if unknown.is_empty() || known.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "note: no case has the profile {} (the cases' profiles: {})\n",
+                unknown.join(", "),
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            )]
+        }
+    };
     let mut plan = selection.plan(cases, total);
     if differential_on {
         plan.differential = differential::companions(&plan.cases, &os_cases);
@@ -484,6 +506,9 @@ fn run_tests_inner(
                 run::path_from_cwd(&state_path).display()
             ),
         );
+    }
+    for note in &unknown_profiles {
+        say(stderr, note);
     }
     if summary.outcome == exit::RunOutcome::NoCasesSelected {
         say(

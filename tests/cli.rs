@@ -461,6 +461,22 @@ fn a_broken_package_table_fails_one_case_and_the_other_packages_run() {
 }
 
 #[test]
+fn a_profile_no_case_has_is_named() {
+    // Before: `--profile sandbx` said only "no test case selected (no fixture found, or
+    // none left after --profile and --partition)".
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let output = ws.test_with_fake(&["--profile", "sandbx"]);
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    assert!(
+        text(&output)
+            .contains("note: no case has the profile `sandbx` (the cases' profiles: os, sandbox)"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn json_format_is_one_event_per_line() {
     let ws = Workspace::new("");
     ok_fixture(&ws, "fixtures/a", "");
