@@ -416,7 +416,16 @@ impl CaseLayout {
                 .map(|item| item.as_str().map(str::to_string))
                 .collect()
         };
-        let profiles = value.get("profiles").and_then(strings);
+        // Each name once (a repeat is a schema error; two tests of one name are not).
+        let profiles = value.get("profiles").and_then(strings).map(|listed| {
+            let mut unique: Vec<String> = Vec::new();
+            for name in listed {
+                if !unique.contains(&name) {
+                    unique.push(name);
+                }
+            }
+            unique
+        });
         let mut case_names: Vec<String> = Vec::new();
         for case in value
             .get("cases")

@@ -547,3 +547,30 @@ fn profiles_listed_for_a_project_without_profiles_fail_instead_of_vanishing() {
         );
     }
 }
+
+#[test]
+fn a_profile_listed_twice_is_one_failing_test_not_two() {
+    // Before: `"profiles": ["os", "os"]` failed the schema but listed two tests named
+    // `…::default::os`, which `--exact` and nextest cannot tell apart.
+    let ws = Workspace::new("");
+    ws.fake_fixture(
+        "fixtures/twice",
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0", "profiles": ["os", "os"] }"#,
+            ),
+        ],
+    );
+    let output = ws.command(&["list"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "fixtures/twice::default::os\n"
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(all.contains("has non-unique elements"), "{all}");
+}
