@@ -632,8 +632,10 @@ impl<'a> Planner<'a> {
                         defaults(&profile.world)
                     }
                 };
-                let ignore = overrides
-                    .and_then(|o| o.ignore.clone())
+                let ignore = profile
+                    .unconfigured
+                    .clone()
+                    .or_else(|| overrides.and_then(|o| o.ignore.clone()))
                     .or_else(|| case.ignore.clone())
                     .or_else(|| file.as_ref().and_then(|file| file.ignore.clone()));
                 let timeout_ms = case
@@ -1016,6 +1018,7 @@ impl ProjectFiles {
                     flag: Some(name.clone()),
                     policy: None,
                     declared: true,
+                    unconfigured: None,
                 })
                 .collect(),
         };
@@ -1034,6 +1037,9 @@ struct ProfileInfo {
     policy: Option<String>,
     /// Whether `x07.json` declares it (a listed but undeclared profile is a problem).
     declared: bool,
+    /// Set when none of the configured profiles is declared by `x07.json`: the fixture's
+    /// own profiles are then listed as ignored cases with this reason, not dropped.
+    unconfigured: Option<String>,
 }
 
 fn project_profiles(
@@ -1054,6 +1060,7 @@ fn project_profiles(
                     flag: Some(name.clone()),
                     policy: None,
                     declared: false,
+                    unconfigured: None,
                 })
                 .collect();
         }
@@ -1063,16 +1070,30 @@ fn project_profiles(
             flag: None,
             policy: None,
             declared: true,
+            unconfigured: None,
         }];
     };
+    let mut unconfigured = None;
     let names: Vec<String> = match wanted {
         Some(list) => list.to_vec(),
-        None => settings
-            .profiles
-            .iter()
-            .filter(|name| declared.contains_key(name.as_str()))
-            .cloned()
-            .collect(),
+        None => {
+            let chosen: Vec<String> = settings
+                .profiles
+                .iter()
+                .filter(|name| declared.contains_key(name.as_str()))
+                .cloned()
+                .collect();
+            if chosen.is_empty() && !declared.is_empty() && !settings.profiles.is_empty() {
+                // Not one case would be left: say so instead of dropping the fixture.
+                unconfigured = Some(format!(
+                    "x07.json declares none of the configured profiles ({}); list the profiles to run in x07test.json `profiles` or the `profiles` configuration key",
+                    settings.profiles.join(", ")
+                ));
+                declared.keys().cloned().collect()
+            } else {
+                chosen
+            }
+        }
     };
     names
         .into_iter()
@@ -1087,6 +1108,7 @@ fn project_profiles(
                 flag: Some(name.clone()),
                 policy: decl.and_then(|decl| decl.policy.clone()),
                 declared: decl.is_some(),
+                unconfigured: unconfigured.clone(),
                 name,
             }
         })

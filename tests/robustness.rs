@@ -574,3 +574,30 @@ fn a_profile_listed_twice_is_one_failing_test_not_two() {
     assert_eq!(output.status.code(), Some(1), "{all}");
     assert!(all.contains("has non-unique elements"), "{all}");
 }
+
+#[test]
+fn a_fixture_that_declares_none_of_the_configured_profiles_is_listed_as_ignored() {
+    // Before: with `profiles = ["sandbx"]` (a typo), or a project whose profiles are named
+    // otherwise, every such fixture silently had no case and the run was green.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"sandbx\"]\n");
+    ws.fake_fixture(
+        "fixtures/a",
+        &cat_report_sh(0),
+        &[("report-os.json", &report("run-os", b"", None))],
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    for profile in ["os", "sandbox"] {
+        assert_eq!(
+            outcome(&all, &format!("fixtures/a::default::{profile}")),
+            "ignored, x07.json declares none of the configured profiles (sandbx); list the profiles to run in x07test.json `profiles` or the `profiles` configuration key",
+            "{all}"
+        );
+    }
+    // Asked for, they run under the profiles the fixture declares.
+    let output = ws.test_with_fake(&["--include-ignored", "fixtures/a::default::os", "--exact"]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert_eq!(outcome(&all, "fixtures/a::default::os"), "ok", "{all}");
+}
