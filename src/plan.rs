@@ -517,8 +517,43 @@ impl<'a> Planner<'a> {
                 .collect()
         };
 
+        // The profiles a `by_profile` key may name: those x07.json declares (or, without
+        // profiles, the one named by its world), whether or not this run selects them.
+        let known_profiles: Option<Vec<String>> = files.manifest.as_ref().ok().map(|manifest| {
+            let mut known: Vec<String> = match &manifest.profiles {
+                Some(declared) => declared.keys().cloned().collect(),
+                None => Vec::new(),
+            };
+            known.extend(layout.profiles.iter().map(|profile| profile.name.clone()));
+            known.sort();
+            known.dedup();
+            known
+        });
         let mut planned = Vec::new();
         for (case_index, case) in case_specs.iter().enumerate() {
+            // A `by_profile` key that names no profile (a typo such as `sandbx`) would
+            // silently drop the override it holds.
+            let stray_overrides: Vec<FixtureProblem> = match &known_profiles {
+                Some(known) => case
+                    .by_profile
+                    .keys()
+                    .filter(|key| !known.contains(key))
+                    .map(|key| FixtureProblem::InvalidValue {
+                        file: source_file.clone(),
+                        at: match &file {
+                            Some(file) if file.cases.is_some() => {
+                                format!("cases[{case_index}].by_profile.{key}")
+                            }
+                            _ => format!("by_profile.{key}"),
+                        },
+                        message: format!(
+                            "names no profile of this fixture (x07.json has: {}), so its overrides would never apply",
+                            known.join(", ")
+                        ),
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
             for profile in &layout.profiles {
                 let overrides = case.by_profile.get(&profile.name);
                 let at = |key: &str| match &file {
@@ -536,6 +571,7 @@ impl<'a> Planner<'a> {
                     overrides.map(|o| &o.expect).unwrap_or(&empty),
                 ]);
                 let mut problems = fixture_problems.clone();
+                problems.extend(stray_overrides.iter().cloned());
                 let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
                     file: source_file.clone(),
                     at,

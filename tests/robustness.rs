@@ -601,3 +601,44 @@ fn a_fixture_that_declares_none_of_the_configured_profiles_is_listed_as_ignored(
     assert_eq!(output.status.code(), Some(0), "{all}");
     assert_eq!(outcome(&all, "fixtures/a::default::os"), "ok", "{all}");
 }
+
+#[test]
+fn a_by_profile_key_that_names_no_profile_fails_its_case() {
+    // Before: `"by_profile": { "sandbx": { "expect": { "trap": … } } }` (a typo) was never
+    // applied and never reported, so the case passed on the case-level expectations.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    ws.fake_fixture(
+        "fixtures/typo",
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+                     "cases": [ { "name": "c", "by_profile": { "sandbx": { "expect": { "trap": "denied" } } } } ] }"#,
+            ),
+        ],
+    );
+    // A declared profile this run does not select is fine.
+    ws.fake_fixture(
+        "fixtures/fine",
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            (
+                "x07test.json",
+                r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+                     "cases": [ { "name": "c", "by_profile": { "sandbox": { "expect": { "trap": "denied" } } } } ] }"#,
+            ),
+        ],
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "fixtures/fine::c::os"), "ok", "{all}");
+    assert_eq!(outcome(&all, "fixtures/typo::c::os"), "FAILED", "{all}");
+    assert!(
+        all.contains("fixtures/typo/x07test.json: cases[0].by_profile.sandbx: names no profile of this fixture (x07.json has: os, sandbox)"),
+        "{all}"
+    );
+}
