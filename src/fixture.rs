@@ -162,10 +162,24 @@ pub fn read_expectations_json(path: &Path) -> Result<Value, FixtureError> {
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, FixtureError> {
-    std::fs::read(path).map_err(|source| FixtureError::Read {
+    read_regular(path).map_err(|source| FixtureError::Read {
         path: path.to_path_buf(),
         source: Arc::new(source),
     })
+}
+
+/// `std::fs::read` that never opens a FIFO, socket or device (reading a FIFO named like a
+/// fixture file would block the run for ever): those are an `InvalidInput` error, "not a
+/// regular file". A directory still gets the operating system's own error.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() && !metadata.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    std::fs::read(path)
 }
 
 /// A JSON value parsed with every object's keys checked for repeats.

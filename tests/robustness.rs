@@ -642,3 +642,54 @@ fn a_by_profile_key_that_names_no_profile_fails_its_case() {
         "{all}"
     );
 }
+
+#[test]
+fn a_fifo_named_like_a_fixture_file_fails_its_case_instead_of_blocking_the_run() {
+    // Before: a FIFO named x07test.json or tests/tests.json was skipped as if absent (and,
+    // once such entries count, opening one would wait for a writer for ever); `cargo x07
+    // policy check` on a FIFO did wait for ever.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    good_fixture(&ws, "fixtures/good");
+    let dir = ws.fake_fixture(
+        "fixtures/fifo",
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"", None)),
+            ("tests/keep", ""),
+        ],
+    );
+    for name in ["x07test.json", "tests/tests.json"] {
+        let made = Command::new("mkfifo").arg(dir.join(name)).status().unwrap();
+        assert!(made.success());
+    }
+    let fake = fake_x07();
+    let output = output_within(
+        ws.command(&["test", "--x07", fake.to_str().unwrap()]),
+        Duration::from_secs(60),
+    );
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "fixtures/good::default::os"), "ok", "{all}");
+    assert_eq!(
+        outcome(&all, "fixtures/fifo::default::os"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("cannot read fixtures/fifo/x07test.json: not a regular file"),
+        "{all}"
+    );
+    assert!(
+        all.contains("ETEST_MANIFEST_IO: failed to read manifest: not a regular file"),
+        "{all}"
+    );
+    let output = output_within(
+        ws.command(&[
+            "policy",
+            "check",
+            dir.join("x07test.json").to_str().unwrap(),
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_ne!(output.status.code(), Some(0), "{}", text(&output));
+}
