@@ -68,6 +68,7 @@ fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
             name: "bench".into(),
             root: root.to_path_buf(),
             settings,
+            settings_error: None,
         }],
     }
 }

@@ -277,12 +277,30 @@ pub fn bless(
 ///
 /// The file keeps the permissions it had; a new file gets the usual
 /// `rw-r--r--` (a temporary file alone would be owner-only).
+///
+/// A symlink stays a link: the file it points to is rewritten, when that file is in the
+/// link's own directory (or below it); a link leading anywhere else is refused, so bless
+/// never writes outside the fixture's directory and never turns a shared file's link into
+/// a stale private copy.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BlessError> {
     use std::io::Write as _;
     let error = |message: String| BlessError::File {
         path: path.to_path_buf(),
         message,
     };
+    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_symlink()) {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = std::fs::canonicalize(dir).map_err(|e| error(e.to_string()))?;
+        let target = std::fs::canonicalize(path)
+            .map_err(|e| error(format!("it is a symlink that cannot be followed ({e})")))?;
+        if !target.starts_with(&dir) {
+            return Err(error(format!(
+                "it is a symlink to {}, outside its directory; bless writes only inside the fixture's directory (update the file it points to by hand)",
+                target.display()
+            )));
+        }
+        return write_atomically(&target, bytes);
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| error(e.to_string()))?;
     let permissions = match std::fs::metadata(path) {

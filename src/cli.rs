@@ -95,7 +95,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub exhaustive: bool,
     /// Runs at once (default: as for `test`).
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Draw a progress bar on stderr (default: on a terminal outside CI; lines otherwise).
     #[arg(long, overrides_with = "no_progress")]
@@ -178,6 +178,24 @@ impl WorkspaceArgs {
     }
 }
 
+/// `-j N`: a count of at least 1 (0 would run nothing, as libtest's `--test-threads 0`).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must not be 0".into()),
+        Ok(count) => Ok(count),
+        Err(error) => Err(format!("not a number: {error}")),
+    }
+}
+
+/// `--timeout-ms MS`: at least 1 (0 would time every case out before it starts).
+fn at_least_one_ms(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("must not be 0".into()),
+        Ok(ms) => Ok(ms),
+        Err(error) => Err(format!("not a number of milliseconds: {error}")),
+    }
+}
+
 /// Runner choice and run settings.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RunnerArgs {
@@ -191,7 +209,7 @@ pub struct RunnerArgs {
     #[arg(long, value_enum)]
     pub sandbox_backend: Option<SandboxBackend>,
     /// Per-case timeout in milliseconds, overriding the configuration (fixtures may still set their own).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = at_least_one_ms)]
     pub timeout_ms: Option<u64>,
     /// Remove every inherited X07_* variable from the runner's environment, not only the
     /// run-shaping ones (as `env_clear = "all"`); only the configured `env` reaches it.
@@ -209,7 +227,7 @@ pub struct TestArgs {
     #[command(flatten)]
     pub runner: RunnerArgs,
     /// Number of cases run at once (like --test-threads).
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Rewrite the expected exit/output/trap/compile-error fields of failing cases (refused when CI is set).
     #[arg(long)]

@@ -93,11 +93,34 @@ impl RawSettings {
         match metadata.get("x07") {
             None | Some(serde_json::Value::Null) => Ok(RawSettings::default()),
             Some(value) => {
-                serde_json::from_value(value.clone()).map_err(|error| ConfigError::Table {
+                let invalid = |message: String| ConfigError::Table {
                     table,
                     manifest: manifest.to_path_buf(),
-                    message: error.to_string(),
-                })
+                    message,
+                };
+                if !value.is_object() {
+                    return Err(invalid(format!("expected a table, got {value}")));
+                }
+                let raw: RawSettings =
+                    serde_path_to_error::deserialize(value.clone()).map_err(|error| match error
+                        .path()
+                        .to_string()
+                        .as_str()
+                    {
+                        "." => invalid(error.inner().to_string()),
+                        key => invalid(format!("{key}: {}", error.inner())),
+                    })?;
+                // 0 would time every case out at once, or run none of them: a usage
+                // error, as `--test-threads 0` is for libtest.
+                if raw.timeout_ms == Some(0) {
+                    return Err(invalid(
+                        "timeout_ms: must be at least 1 (milliseconds)".into(),
+                    ));
+                }
+                if raw.jobs == Some(0) {
+                    return Err(invalid("jobs: must be at least 1".into()));
+                }
+                Ok(raw)
             }
         }
     }
@@ -257,6 +280,11 @@ pub struct PackageConfig {
     pub root: PathBuf,
     /// Its effective settings.
     pub settings: Settings,
+    /// Its `[package.metadata.x07]` could not be read while other packages were selected
+    /// too: the package runs no fixture (its settings are unknown) and becomes one failing
+    /// case with this message, so the other packages' cases still run. (A lone selected
+    /// package with a broken table, or a broken workspace table, stops the run instead.)
+    pub settings_error: Option<std::sync::Arc<str>>,
 }
 
 /// The workspace and the packages selected for this run.
@@ -318,6 +346,7 @@ impl WorkspaceConfig {
                 name: "(workspace)".into(),
                 root: self.root.clone(),
                 settings: self.workspace_settings.clone(),
+                settings_error: None,
             });
             self.packages.len() - 1
         })
@@ -403,12 +432,22 @@ pub fn load(selection: &Selection) -> Result<WorkspaceConfig, ConfigError> {
     };
 
     let mut packages = Vec::new();
+    let several = chosen.len() > 1;
     for package in chosen {
         let manifest = package.manifest_path.as_std_path();
         let package_root = manifest.parent().unwrap_or(&root).to_path_buf();
-        let package_raw =
-            RawSettings::from_metadata(&package.metadata, "package.metadata.x07", manifest)?
-                .anchored(&package_root);
+        let (package_raw, settings_error) =
+            match RawSettings::from_metadata(&package.metadata, "package.metadata.x07", manifest) {
+                Ok(raw) => (raw.anchored(&package_root), None),
+                Err(error) if several => (
+                    RawSettings {
+                        fixtures: Some(Vec::new()),
+                        ..RawSettings::default()
+                    },
+                    Some(std::sync::Arc::from(error.to_string())),
+                ),
+                Err(error) => return Err(error),
+            };
         packages.push(PackageConfig {
             name: package.name.to_string(),
             root: package_root,
@@ -417,6 +456,7 @@ pub fn load(selection: &Selection) -> Result<WorkspaceConfig, ConfigError> {
                 &root,
                 &target_dir,
             ),
+            settings_error,
         });
     }
     Ok(WorkspaceConfig {
@@ -478,6 +518,7 @@ mod tests {
                 Path::new("/ws/p"),
                 Path::new("/ws/target"),
             ),
+            settings_error: None,
         };
         let mut workspace = WorkspaceConfig {
             root: "/ws".into(),

@@ -29,6 +29,10 @@ pub enum FixtureKind {
     /// A directory under a fixture root that could not be read: it may hold fixtures,
     /// so it becomes one failing case per profile instead of stopping the run.
     Unreadable(Arc<std::io::Error>),
+    /// A package's `Cargo.toml` whose `[package.metadata.x07]` could not be read (with
+    /// other packages selected): one failing case with the message, instead of stopping
+    /// the run (see [`crate::config::PackageConfig::settings_error`]).
+    BrokenSettings(Arc<str>),
 }
 
 impl FixtureKind {
@@ -75,15 +79,43 @@ pub enum DiscoverError {
 }
 
 /// The name of a fixture path: relative to the workspace root with `/`, else absolute.
+/// A control character in a directory name (a newline, a carriage return, an escape) is
+/// written escaped (`\n`, `\u{1b}`): test names travel in line-based protocols (libtest
+/// lines, `--list` for nextest, annotations), where a raw newline would split one test
+/// into two lines or forge a line of its own.
 pub fn fixture_name(workspace_root: &Path, path: &Path) -> String {
+    escape_controls(&plain_fixture_name(workspace_root, path))
+}
+
+/// `name` with each control character escaped (`\n`, `\u{1b}`), for the parts of a test
+/// name that come from files (see [`fixture_name`]).
+pub(crate) fn escape_controls(name: &str) -> String {
+    if !name.chars().any(char::is_control) {
+        return name.to_string();
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn plain_fixture_name(workspace_root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(workspace_root).unwrap_or(path);
+    // The root component is "/" itself: joining it with "/" would start the name with
+    // "//" (a name `--exact` with the path as the user writes it never matches).
     let parts: Vec<String> = relative
         .components()
+        .filter(|part| !matches!(part, std::path::Component::RootDir))
         .map(|part| part.as_os_str().to_string_lossy().into_owned())
         .collect();
     let name = parts.join("/");
-    if relative.is_absolute() && !name.starts_with('/') {
-        format!("/{}", name.trim_start_matches('/'))
+    if relative.is_absolute() {
+        format!("/{name}")
     } else {
         name
     }
@@ -106,6 +138,19 @@ fn glob_base(pattern: &str) -> &str {
 pub fn discover(workspace: &WorkspaceConfig) -> Result<Vec<FixtureLocation>, DiscoverError> {
     let mut found: BTreeMap<String, FixtureLocation> = BTreeMap::new();
     for (index, package) in workspace.packages.iter().enumerate() {
+        if let Some(error) = &package.settings_error {
+            let manifest = package.root.join("Cargo.toml");
+            let name = fixture_name(&workspace.root, &manifest);
+            found.insert(
+                name.clone(),
+                FixtureLocation {
+                    name,
+                    path: manifest,
+                    kind: FixtureKind::BrokenSettings(Arc::clone(error)),
+                    package: index,
+                },
+            );
+        }
         for pattern in &package.settings.fixtures {
             let (base, matcher) = if is_glob(pattern) {
                 let glob = globset::GlobBuilder::new(pattern)
@@ -189,9 +234,11 @@ fn glob_could_match_below(pattern: &str, dir: &Path) -> bool {
     base.starts_with(dir) || dir.starts_with(base)
 }
 
-/// Walks one root: a directory holding `x07.json` is a fixture and is not
-/// descended into; hidden entries and `target/` are skipped; symlinks are not
-/// followed. Entries are visited in byte order of their names. A directory that
+/// Walks one root: a directory holding an entry named `x07.json` (of any kind: a
+/// directory or a broken link there fails the fixture instead of hiding it) is a
+/// fixture and is not descended into; hidden entries and `target/` are skipped;
+/// symlinked directories are not followed, while a symlink named `*.smoke.json` is a
+/// suite (the plan checks where it leads). Entries are visited in byte order of their names. A directory that
 /// cannot be read is reported as [`FixtureKind::Unreadable`].
 ///
 /// A plain `read_dir` recursion rather than a walker crate: it needs one
@@ -225,16 +272,16 @@ fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
             return;
         }
     };
-    let is_fixture = entries
-        .iter()
-        .any(|(name, kind)| name == PROJECT_FILE && !kind.is_dir());
+    let is_fixture = entries.iter().any(|(name, _)| name == PROJECT_FILE);
     if is_fixture {
         on_fixture(dir, FixtureKind::Project);
         let has_tests_dir = entries
             .iter()
             .any(|(name, kind)| name == "tests" && kind.is_dir());
         let manifest = dir.join(PROJECT_MANIFEST);
-        if has_tests_dir && manifest.is_file() {
+        // Any entry of that name counts (a directory or a broken link there fails its
+        // case rather than hiding the project's tests).
+        if has_tests_dir && std::fs::symlink_metadata(&manifest).is_ok() {
             on_fixture(&manifest, FixtureKind::TestManifest);
         }
         return;
@@ -250,7 +297,7 @@ fn walk_dir(dir: &Path, on_fixture: &mut impl FnMut(&Path, FixtureKind)) {
             if text != "target" {
                 walk_dir(&path, on_fixture);
             }
-        } else if kind.is_file() && text.ends_with(SMOKE_SUFFIX) {
+        } else if (kind.is_file() || kind.is_symlink()) && text.ends_with(SMOKE_SUFFIX) {
             on_fixture(&path, FixtureKind::SmokeSuite);
         }
     }
@@ -435,6 +482,7 @@ mod tests {
                 name: "p".into(),
                 root: root.to_path_buf(),
                 settings,
+                settings_error: None,
             }],
         }
     }

@@ -382,6 +382,12 @@ pub enum FixtureProblem {
         /// The operating system's error.
         error: Arc<std::io::Error>,
     },
+    /// A package's `[package.metadata.x07]` could not be read; its fixtures were not
+    /// looked for.
+    InvalidSettings {
+        /// The configuration error as it reads on its own (names the manifest and key).
+        message: std::sync::Arc<str>,
+    },
     /// A file the fixture names does not exist (or is not a file).
     MissingFile {
         /// The file, resolved against the directory it is relative to.
@@ -390,6 +396,18 @@ pub enum FixtureProblem {
         role: FileRole,
         /// Where it is named.
         named_by: NamedBy,
+    },
+    /// A file the fixture names exists but cannot be used as one: a directory where a
+    /// file is wanted (or the other way round), a symlink loop, a dangling link.
+    UnusableFile {
+        /// The file, resolved against the directory it is relative to.
+        path: PathBuf,
+        /// What the fixture uses it for.
+        role: FileRole,
+        /// Where it is named.
+        named_by: NamedBy,
+        /// What is wrong with it (`it is a directory`, the resolution error).
+        reason: String,
     },
     /// A file the fixture names resolves (symlinks followed) outside the root it must
     /// stay in: nothing is read from it.

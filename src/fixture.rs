@@ -45,6 +45,13 @@ pub enum FixtureError {
         /// The parse error (with line and column).
         source: Arc<serde_json::Error>,
     },
+    /// The file starts with a UTF-8 byte-order mark, which JSON does not allow (a
+    /// common editor setting on Windows; serde_json rejects it).
+    #[error("{} starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow; save it without one", path.display())]
+    ByteOrderMark {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file is JSON but does not follow its format.
     #[error("{} is not a valid {format} file ({} problem(s))", path.display(), problems.len())]
     Schema {
@@ -63,6 +70,7 @@ impl FixtureError {
         match self {
             FixtureError::Read { path, .. }
             | FixtureError::Json { path, .. }
+            | FixtureError::ByteOrderMark { path }
             | FixtureError::Schema { path, .. } => path,
         }
     }
@@ -139,14 +147,115 @@ fn closest_problems(error: &jsonschema::ValidationError<'_>) -> Vec<SchemaProble
 /// Reads and parses a JSON file (bounded, never from a device: a fixture file that is a
 /// symlink to `/dev/zero` fails its fixture instead of exhausting the harness's memory).
 pub fn read_json(path: &Path) -> Result<Value, FixtureError> {
-    let bytes = x07_lite::project::read_source_file(path).map_err(|source| FixtureError::Read {
-        path: path.to_path_buf(),
-        source: Arc::new(source),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|source| json_error(path, source))
+    let bytes = read_bytes(path)?;
+    serde_json::from_slice(&bytes).map_err(|source| json_error(path, &bytes, source))
 }
 
-fn json_error(path: &Path, source: serde_json::Error) -> FixtureError {
+/// Reads and parses an expectations file (`x07test.json`). Unlike [`read_json`] a key
+/// that appears twice in one object is an error: serde_json would keep the last one and
+/// silently drop the other (a second `"expect"` block, a second `"output"`), so a case
+/// would check less than its author wrote.
+pub fn read_expectations_json(path: &Path) -> Result<Value, FixtureError> {
+    let bytes = read_bytes(path)?;
+    serde_json::from_slice::<UniqueKeys>(&bytes)
+        .map(|value| value.0)
+        .map_err(|source| json_error(path, &bytes, source))
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, FixtureError> {
+    read_regular(path).map_err(|source| FixtureError::Read {
+        path: path.to_path_buf(),
+        source: Arc::new(source),
+    })
+}
+
+/// Reads a file that must be a regular one, bounded as the runner reads sources
+/// ([`x07_lite::project::read_source_file`]): a FIFO, socket or device is an
+/// `InvalidInput` error, "not a regular file" (reading a FIFO named like a fixture file
+/// would block the run for ever). A directory still gets the operating system's own
+/// error.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() && !metadata.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    x07_lite::project::read_source_file(path)
+}
+
+/// A JSON value parsed with every object's keys checked for repeats.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key {key:?} appears twice in one object (only one of them would be used)"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+fn json_error(path: &Path, bytes: &[u8], source: serde_json::Error) -> FixtureError {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return FixtureError::ByteOrderMark {
+            path: path.to_path_buf(),
+        };
+    }
     FixtureError::Json {
         path: path.to_path_buf(),
         source: Arc::new(source),
@@ -275,7 +384,7 @@ impl InputSpec {
 
 /// Reads and validates an expectations file.
 pub fn read_expectations(path: &Path) -> Result<ExpectationsFile, FixtureError> {
-    validate_expectations(path, read_json(path)?)
+    validate_expectations(path, read_expectations_json(path)?)
 }
 
 /// Validates a parsed expectations file (schema, then unique case names).
@@ -289,8 +398,7 @@ pub fn validate_expectations(path: &Path, value: Value) -> Result<ExpectationsFi
     if !problems.is_empty() {
         return Err(schema_error(problems));
     }
-    let file: ExpectationsFile =
-        serde_json::from_value(value).map_err(|source| json_error(path, source))?;
+    let file: ExpectationsFile = typed(path, value, FIXTURE_SCHEMA_VERSION)?;
     let mut seen = std::collections::BTreeSet::new();
     for (index, case) in file.cases.iter().flatten().enumerate() {
         if !seen.insert(case.name.as_str()) {
@@ -325,7 +433,16 @@ impl CaseLayout {
                 .map(|item| item.as_str().map(str::to_string))
                 .collect()
         };
-        let profiles = value.get("profiles").and_then(strings);
+        // Each name once (a repeat is a schema error; two tests of one name are not).
+        let profiles = value.get("profiles").and_then(strings).map(|listed| {
+            let mut unique: Vec<String> = Vec::new();
+            for name in listed {
+                if !unique.contains(&name) {
+                    unique.push(name);
+                }
+            }
+            unique
+        });
         let mut case_names: Vec<String> = Vec::new();
         for case in value
             .get("cases")
@@ -370,8 +487,42 @@ pub struct ProfileDecl {
 
 /// Reads `x07.json`.
 pub fn read_project(path: &Path) -> Result<ProjectManifest, FixtureError> {
-    let value = read_json(path)?;
-    serde_json::from_value(value).map_err(|source| json_error(path, source))
+    typed(path, read_json(path)?, "x07.project")
+}
+
+/// `value` as a `T`; a wrong type is a [`FixtureError::Schema`] problem at the JSON
+/// pointer of the value (well-formed JSON is not "malformed").
+fn typed<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    value: Value,
+    format: &'static str,
+) -> Result<T, FixtureError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        use serde_path_to_error::Segment;
+        let pointer: String = error
+            .path()
+            .iter()
+            .map(|segment| match segment {
+                Segment::Seq { index } => format!("/{index}"),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+                }
+                Segment::Unknown => "/?".into(),
+            })
+            .collect();
+        FixtureError::Schema {
+            path: path.to_path_buf(),
+            format,
+            problems: vec![SchemaProblem {
+                pointer: if pointer.is_empty() {
+                    "/".into()
+                } else {
+                    pointer
+                },
+                message: error.into_inner().to_string(),
+            }],
+        }
+    })
 }
 
 /// One `x07.smoke_suite@0.1.0` file.
@@ -408,8 +559,7 @@ pub struct SmokeCase {
 /// Reads a smoke-suite file and checks its `schema_version`.
 pub fn read_smoke_suite(path: &Path) -> Result<SmokeSuite, FixtureError> {
     let value = read_json(path)?;
-    let suite: SmokeSuite =
-        serde_json::from_value(value).map_err(|source| json_error(path, source))?;
+    let suite: SmokeSuite = typed(path, value, SMOKE_SCHEMA_VERSION)?;
     if suite.schema_version != SMOKE_SCHEMA_VERSION {
         return Err(FixtureError::Schema {
             path: path.to_path_buf(),

@@ -346,6 +346,21 @@ pub fn fixture_problem(problem: &FixtureProblem) -> String {
             named_by.key,
             rel(&named_by.file)
         ),
+        FixtureProblem::InvalidSettings { message } => format!(
+            "{message}; the package's fixtures were not looked for (its settings are unknown)"
+        ),
+        FixtureProblem::UnusableFile {
+            path,
+            role: file_role,
+            named_by,
+            reason,
+        } => format!(
+            "{} {} cannot be used: {reason} (named by {} in {})",
+            role(*file_role),
+            rel(path),
+            named_by.key,
+            rel(&named_by.file)
+        ),
         FixtureProblem::OutsideRoot {
             path,
             resolved,
@@ -413,6 +428,10 @@ fn fixture_error(error: &FixtureError) -> String {
     match error {
         FixtureError::Read { path, source } => format!("cannot read {}: {source}", rel(path)),
         FixtureError::Json { path, source } => format!("malformed JSON in {}: {source}", rel(path)),
+        FixtureError::ByteOrderMark { path } => format!(
+            "{} starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow; save it without one",
+            rel(path)
+        ),
         FixtureError::Schema {
             path,
             format,

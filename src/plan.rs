@@ -302,6 +302,7 @@ pub fn count_cases(workspace: &WorkspaceConfig, fixtures: &[FixtureLocation]) ->
                     .map(|suite| suite.cases.len())
                     .unwrap_or(1),
                 FixtureKind::Unreadable(_) => settings.profiles.len(),
+                FixtureKind::BrokenSettings(_) => 1,
                 FixtureKind::TestManifest => crate::manifest::plan::count_cases(&location.path),
             }
         })
@@ -335,6 +336,9 @@ impl<'a> Planner<'a> {
             FixtureKind::Project => self.plan_project(location, settings),
             FixtureKind::SmokeSuite => self.plan_smoke(location, settings),
             FixtureKind::Unreadable(error) => unreadable_cases(location, settings, error),
+            FixtureKind::BrokenSettings(message) => {
+                broken_settings_case(location, settings, message)
+            }
             FixtureKind::TestManifest => {
                 crate::manifest::plan::plan_manifest(location, settings, &self.workspace.root)
             }
@@ -361,7 +365,24 @@ impl<'a> Planner<'a> {
                 named_by: named_by.clone(),
             })
         };
-        let resolved = std::fs::canonicalize(path).map_err(|_| missing())?;
+        let unusable = |reason: String| {
+            Box::new(FixtureProblem::UnusableFile {
+                path: path.to_path_buf(),
+                role,
+                named_by: named_by.clone(),
+                reason,
+            })
+        };
+        let resolved = std::fs::canonicalize(path).map_err(|error| {
+            match std::fs::symlink_metadata(path) {
+                // The entry is there: a symlink loop, or a link whose target is gone.
+                Ok(meta) if meta.is_symlink() && error.kind() == std::io::ErrorKind::NotFound => {
+                    unusable("it is a symlink to a path that does not exist".into())
+                }
+                Ok(_) => unusable(error.to_string()),
+                Err(_) => missing(),
+            }
+        })?;
         let inside = match root {
             ContainmentRoot::Workspace(root) | ContainmentRoot::SmokeRoot(root) => {
                 resolved.starts_with(root)
@@ -383,8 +404,12 @@ impl<'a> Planner<'a> {
         };
         if right_kind {
             Ok(resolved)
+        } else if role == FileRole::ModuleRoot {
+            Err(unusable("it is not a directory".into()))
+        } else if resolved.is_dir() {
+            Err(unusable("it is a directory, not a file".into()))
         } else {
-            Err(missing())
+            Err(unusable("it is not a regular file".into()))
         }
     }
 
@@ -492,8 +517,43 @@ impl<'a> Planner<'a> {
                 .collect()
         };
 
+        // The profiles a `by_profile` key may name: those x07.json declares (or, without
+        // profiles, the one named by its world), whether or not this run selects them.
+        let known_profiles: Option<Vec<String>> = files.manifest.as_ref().ok().map(|manifest| {
+            let mut known: Vec<String> = match &manifest.profiles {
+                Some(declared) => declared.keys().cloned().collect(),
+                None => Vec::new(),
+            };
+            known.extend(layout.profiles.iter().map(|profile| profile.name.clone()));
+            known.sort();
+            known.dedup();
+            known
+        });
         let mut planned = Vec::new();
         for (case_index, case) in case_specs.iter().enumerate() {
+            // A `by_profile` key that names no profile (a typo such as `sandbx`) would
+            // silently drop the override it holds.
+            let stray_overrides: Vec<FixtureProblem> = match &known_profiles {
+                Some(known) => case
+                    .by_profile
+                    .keys()
+                    .filter(|key| !known.contains(key))
+                    .map(|key| FixtureProblem::InvalidValue {
+                        file: source_file.clone(),
+                        at: match &file {
+                            Some(file) if file.cases.is_some() => {
+                                format!("cases[{case_index}].by_profile.{key}")
+                            }
+                            _ => format!("by_profile.{key}"),
+                        },
+                        message: format!(
+                            "names no profile of this fixture (x07.json has: {}), so its overrides would never apply",
+                            known.join(", ")
+                        ),
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
             for profile in &layout.profiles {
                 let overrides = case.by_profile.get(&profile.name);
                 let at = |key: &str| match &file {
@@ -511,6 +571,7 @@ impl<'a> Planner<'a> {
                     overrides.map(|o| &o.expect).unwrap_or(&empty),
                 ]);
                 let mut problems = fixture_problems.clone();
+                problems.extend(stray_overrides.iter().cloned());
                 let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
                     file: source_file.clone(),
                     at,
@@ -607,8 +668,10 @@ impl<'a> Planner<'a> {
                         defaults(&profile.world)
                     }
                 };
-                let ignore = overrides
-                    .and_then(|o| o.ignore.clone())
+                let ignore = profile
+                    .unconfigured
+                    .clone()
+                    .or_else(|| overrides.and_then(|o| o.ignore.clone()))
                     .or_else(|| case.ignore.clone())
                     .or_else(|| file.as_ref().and_then(|file| file.ignore.clone()));
                 let timeout_ms = case
@@ -618,8 +681,9 @@ impl<'a> Planner<'a> {
                 planned.push(PlannedCase {
                     id: CaseId {
                         fixture: location.name.clone(),
-                        case: case.name.clone(),
-                        profile: profile.name.clone(),
+                        // Names read from a file with mistakes are not schema-checked.
+                        case: crate::discover::escape_controls(&case.name),
+                        profile: crate::discover::escape_controls(&profile.name),
                     },
                     target: Target::Project {
                         dir: dir.clone(),
@@ -716,17 +780,33 @@ impl<'a> Planner<'a> {
                 suite_problems.push(*problem);
             }
         }
+        let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
+            file: file.clone(),
+            at,
+            message,
+        };
+        // A name used twice is one test (its first case), failing: two tests of one
+        // name could not be told apart by `--exact`, nextest or the last-run record.
+        let first_of = |name: &str| suite.cases.iter().position(|case| case.name == name);
         suite
             .cases
             .iter()
             .enumerate()
+            .filter(|(index, case)| first_of(&case.name) == Some(*index))
             .map(|(index, case)| {
                 let mut problems = suite_problems.clone();
-                let invalid = |at: String, message: String| FixtureProblem::InvalidValue {
-                    file: file.clone(),
-                    at,
-                    message,
-                };
+                for (again, _) in suite
+                    .cases
+                    .iter()
+                    .enumerate()
+                    .skip(index + 1)
+                    .filter(|(_, other)| other.name == case.name)
+                {
+                    problems.push(invalid(
+                        format!("cases[{again}].name"),
+                        format!("case name {:?} is used twice", case.name),
+                    ));
+                }
                 let engine = base64::engine::general_purpose::STANDARD;
                 let input = match engine.decode(&case.input_b64) {
                     Ok(bytes) => Some(Input::Bytes(bytes)),
@@ -757,8 +837,8 @@ impl<'a> Planner<'a> {
                 PlannedCase {
                     id: CaseId {
                         fixture: location.name.clone(),
-                        case: case.name.clone(),
-                        profile: suite.world.clone(),
+                        case: crate::discover::escape_controls(&case.name),
+                        profile: crate::discover::escape_controls(&suite.world),
                     },
                     target: Target::Smoke {
                         program: program.clone(),
@@ -867,6 +947,48 @@ fn unreadable_cases(
         .collect()
 }
 
+/// The one case of a package whose `[package.metadata.x07]` could not be read:
+/// `<package>/Cargo.toml::metadata.x07::config`, failing with the configuration error.
+fn broken_settings_case(
+    location: &FixtureLocation,
+    settings: &Settings,
+    message: &Arc<str>,
+) -> Vec<PlannedCase> {
+    let world = "run-os";
+    vec![PlannedCase {
+        id: CaseId {
+            fixture: location.name.clone(),
+            case: "metadata.x07".into(),
+            profile: "config".into(),
+        },
+        target: Target::Project {
+            dir: location
+                .path
+                .parent()
+                .unwrap_or(&location.path)
+                .to_path_buf(),
+            profile: None,
+        },
+        world: world.into(),
+        input: None,
+        run: RunOptions::default(),
+        expect: defaults(world),
+        timeout: Duration::from_millis(settings.timeout_ms),
+        ignore: None,
+        source_file: location.path.clone(),
+        fixture_dir: location
+            .path
+            .parent()
+            .unwrap_or(&location.path)
+            .to_path_buf(),
+        description: None,
+        problems: vec![FixtureProblem::InvalidSettings {
+            message: Arc::clone(message),
+        }],
+        sandbox_backend: settings.sandbox_backend,
+    }]
+}
+
 /// A fixture directory's two files, read once: the manifest parsed, the expectations
 /// file parsed as JSON (validated later).
 struct ProjectFiles {
@@ -888,9 +1010,11 @@ impl ProjectFiles {
     fn read(dir: &Path) -> ProjectFiles {
         let manifest_path = dir.join(PROJECT_FILE);
         let expectations_path = dir.join(EXPECTATIONS_FILE);
-        let expectations = expectations_path
-            .is_file()
-            .then(|| fixture::read_json(&expectations_path));
+        // Any entry of that name (a directory, a symlink loop, a dangling link) is the
+        // author's expectations file: it fails to read rather than being taken as absent.
+        let expectations = std::fs::symlink_metadata(&expectations_path)
+            .is_ok()
+            .then(|| fixture::read_expectations_json(&expectations_path));
         ProjectFiles {
             manifest: fixture::read_project(&manifest_path),
             manifest_path,
@@ -930,6 +1054,7 @@ impl ProjectFiles {
                     flag: Some(name.clone()),
                     policy: None,
                     declared: true,
+                    unconfigured: None,
                 })
                 .collect(),
         };
@@ -948,6 +1073,9 @@ struct ProfileInfo {
     policy: Option<String>,
     /// Whether `x07.json` declares it (a listed but undeclared profile is a problem).
     declared: bool,
+    /// Set when none of the configured profiles is declared by `x07.json`: the fixture's
+    /// own profiles are then listed as ignored cases with this reason, not dropped.
+    unconfigured: Option<String>,
 }
 
 fn project_profiles(
@@ -957,22 +1085,51 @@ fn project_profiles(
 ) -> Vec<ProfileInfo> {
     let Some(declared) = &manifest.profiles else {
         let world = manifest.world.clone().unwrap_or_else(|| "run-os".into());
+        if let Some(listed) = wanted.filter(|listed| !listed.is_empty()) {
+            // x07test.json asks for profiles that x07.json (with none) cannot give: each is
+            // a failing case, not silently one run in the manifest's world instead.
+            return listed
+                .iter()
+                .map(|name| ProfileInfo {
+                    name: name.clone(),
+                    world: world.clone(),
+                    flag: Some(name.clone()),
+                    policy: None,
+                    declared: false,
+                    unconfigured: None,
+                })
+                .collect();
+        }
         return vec![ProfileInfo {
             name: world.clone(),
             world,
             flag: None,
             policy: None,
             declared: true,
+            unconfigured: None,
         }];
     };
+    let mut unconfigured = None;
     let names: Vec<String> = match wanted {
         Some(list) => list.to_vec(),
-        None => settings
-            .profiles
-            .iter()
-            .filter(|name| declared.contains_key(name.as_str()))
-            .cloned()
-            .collect(),
+        None => {
+            let chosen: Vec<String> = settings
+                .profiles
+                .iter()
+                .filter(|name| declared.contains_key(name.as_str()))
+                .cloned()
+                .collect();
+            if chosen.is_empty() && !declared.is_empty() && !settings.profiles.is_empty() {
+                // Not one case would be left: say so instead of dropping the fixture.
+                unconfigured = Some(format!(
+                    "x07.json declares none of the configured profiles ({}); list the profiles to run in x07test.json `profiles` or the `profiles` configuration key",
+                    settings.profiles.join(", ")
+                ));
+                declared.keys().cloned().collect()
+            } else {
+                chosen
+            }
+        }
     };
     names
         .into_iter()
@@ -987,6 +1144,7 @@ fn project_profiles(
                 flag: Some(name.clone()),
                 policy: decl.and_then(|decl| decl.policy.clone()),
                 declared: decl.is_some(),
+                unconfigured: unconfigured.clone(),
                 name,
             }
         })

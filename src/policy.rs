@@ -415,7 +415,7 @@ pub fn check_file(path: &Path) -> Vec<Finding> {
             message,
         }]
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::fixture::read_regular(path) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return error("missing policy file".to_string())

@@ -59,6 +59,12 @@ pub enum SetupError {
     /// `--test-threads 0`.
     #[error("argument for --test-threads must not be 0")]
     ZeroThreads,
+    /// `RUST_TEST_THREADS` is set (and used) but is no positive integer; libtest stops too.
+    #[error("RUST_TEST_THREADS is `{0}`, should be a positive integer")]
+    BadThreadsVariable(String),
+    /// `--ignored` with `--include-ignored` (libtest refuses the pair too).
+    #[error("the options --include-ignored and --ignored are mutually exclusive")]
+    IgnoredTwice,
     /// The configuration could not be loaded.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
@@ -272,6 +278,16 @@ fn run_tests_inner(
     if request.libtest.test_threads == Some(0) {
         return Err(SetupError::ZeroThreads);
     }
+    if request.libtest.test_threads.is_none() && request.jobs.is_none() {
+        if let Ok(value) = std::env::var("RUST_TEST_THREADS") {
+            if !value.trim().parse::<usize>().is_ok_and(|count| count > 0) {
+                return Err(SetupError::BadThreadsVariable(value));
+            }
+        }
+    }
+    if request.libtest.ignored && request.libtest.include_ignored {
+        return Err(SetupError::IgnoredTwice);
+    }
     let path = filter_path(&request.libtest);
     let mut packages = request.packages.clone();
     if path.is_some() && packages.packages.is_empty() {
@@ -348,6 +364,28 @@ fn run_tests_inner(
             .collect()
     } else {
         Vec::new()
+    };
+    // `--profile P` that no planned case has: said by name at the end (a typo would
+    // otherwise read as "no fixture found").
+    let unknown_profiles: Vec<String> = {
+        let known: std::collections::BTreeSet<&str> =
+            cases.iter().map(|case| case.id.profile.as_str()).collect();
+        let unknown = request
+            .ci
+            .profiles
+            .iter()
+            .filter(|profile| !known.contains(profile.as_str()))
+            .map(|profile| format!("`{profile}`"))
+            .collect::<Vec<_>>();
+        if unknown.is_empty() || known.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "note: no case has the profile {} (the cases' profiles: {})\n",
+                unknown.join(", "),
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            )]
+        }
     };
     let mut plan = selection.plan(cases, total);
     if differential_on {
@@ -468,6 +506,9 @@ fn run_tests_inner(
                 run::path_from_cwd(&state_path).display()
             ),
         );
+    }
+    for note in &unknown_profiles {
+        say(stderr, note);
     }
     if summary.outcome == exit::RunOutcome::NoCasesSelected {
         say(

@@ -95,6 +95,7 @@ pub fn workspace(root: &Path, profiles: &[&str]) -> WorkspaceConfig {
             name: "ws".into(),
             root: root.to_path_buf(),
             settings,
+            settings_error: None,
         }],
     }
 }

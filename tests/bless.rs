@@ -189,3 +189,55 @@ fn a_sidecar_another_passing_case_expects_is_left_alone() {
     assert_eq!(std::fs::read(dir.join("expected.txt")).unwrap(), b"OLD");
     assert_eq!(std::fs::read(dir.join("x07test.json")).unwrap(), before);
 }
+
+#[test]
+fn a_symlinked_expectations_file_is_written_through_or_refused_never_replaced() {
+    // Before: bless renamed a fresh file over a symlinked x07test.json, so the link
+    // became a private copy and the file it pointed to (shared, or elsewhere) stayed stale.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    let expectations = r#"{ "schema_version": "cargo-x07.fixture@0.1.0",
+                             "expect": { "output": { "text": "OLD" } } }"#;
+    let inside = ws.fake_fixture(
+        "fixtures/inside",
+        &cat_report_sh(0),
+        &[
+            ("report-os.json", &report("run-os", b"NEW", None)),
+            ("real.json", expectations),
+        ],
+    );
+    std::os::unix::fs::symlink("real.json", inside.join("x07test.json")).unwrap();
+    let output = bless(&ws);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let link = std::fs::symlink_metadata(inside.join("x07test.json")).unwrap();
+    assert!(link.is_symlink(), "the link is still a link");
+    assert_eq!(
+        read_json(&inside.join("real.json"))["expect"]["output"],
+        json!({ "text": "NEW" })
+    );
+
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    write(
+        &ws.root().join("shared/x07test.json"),
+        expectations.as_bytes(),
+    );
+    let outside = ws.fake_fixture(
+        "fixtures/outside",
+        &cat_report_sh(0),
+        &[("report-os.json", &report("run-os", b"NEW", None))],
+    );
+    std::os::unix::fs::symlink("../../shared/x07test.json", outside.join("x07test.json")).unwrap();
+    let output = bless(&ws);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output)
+            .contains("outside its directory; bless writes only inside the fixture's directory"),
+        "{}",
+        text(&output)
+    );
+    let link = std::fs::symlink_metadata(outside.join("x07test.json")).unwrap();
+    assert!(link.is_symlink(), "the link is still a link");
+    assert_eq!(
+        read_json(&ws.root().join("shared/x07test.json"))["expect"]["output"],
+        json!({ "text": "OLD" })
+    );
+}

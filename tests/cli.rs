@@ -304,6 +304,179 @@ fn configuration_keys_subdirectories_and_smoke_suites() {
 }
 
 #[test]
+fn configuration_errors_name_the_key_and_zero_counts_are_refused() {
+    // Before: a wrong type said only "invalid type: integer `5`, expected a sequence" (no
+    // key), a non-table said "expected struct RawSettings", and `timeout_ms = 0`, `jobs =
+    // 0`, `--timeout-ms 0` and `-j 0` were accepted (every case timed out at once).
+    for (metadata, says) in [
+        (
+            "fixtures = 5",
+            "fixtures: invalid type: integer `5`, expected a sequence",
+        ),
+        (
+            "fixtures = [\"a\", 3]",
+            "fixtures[1]: invalid type: integer `3`",
+        ),
+        (
+            "env = { A = 1 }",
+            "env.A: invalid type: integer `1`, expected a string",
+        ),
+        (
+            "timeout_ms = 0",
+            "timeout_ms: must be at least 1 (milliseconds)",
+        ),
+        ("jobs = 0", "jobs: must be at least 1"),
+    ] {
+        let ws = Workspace::new(&format!("[package.metadata.x07]\n{metadata}\n"));
+        ok_fixture(&ws, "fixtures/a", "");
+        let output = ws.test_with_fake(&[]);
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{metadata}: {all}");
+        assert!(
+            all.contains("invalid [package.metadata.x07] in ") && all.contains(says),
+            "{metadata}: {all}"
+        );
+    }
+    let ws = Workspace::new("[package.metadata]\nx07 = \"yes\"\n");
+    let output = ws.command(&["list"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).contains("expected a table, got \"yes\""),
+        "{}",
+        text(&output)
+    );
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    for (flags, says) in [
+        (
+            ["-j", "0"],
+            "invalid value '0' for '--jobs <N>': must not be 0",
+        ),
+        (
+            ["--timeout-ms", "0"],
+            "invalid value '0' for '--timeout-ms <MS>': must not be 0",
+        ),
+    ] {
+        for command in ["test", "run", "audit"] {
+            let mut args = vec![command];
+            if command == "run" {
+                args.push("fixtures/a");
+                if flags[0] == "-j" {
+                    continue;
+                }
+            }
+            args.extend(flags);
+            let output = ws.command(&args).output().unwrap();
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+            assert!(text(&output).contains(says), "{args:?}: {}", text(&output));
+        }
+    }
+}
+
+#[test]
+fn a_fixture_outside_the_workspace_is_named_by_its_absolute_path_once() {
+    // Before: `cargo x07 test /abs/path` named the cases `//abs/path::…` (the root
+    // component joined with "/"), not the path the user wrote.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    let other = Workspace::new("");
+    ok_fixture(&other, "fixtures/far", "");
+    let far = other.root().join("fixtures/far");
+    let far = far.to_str().unwrap();
+    let output = ws.command(&["list", far]).output().unwrap();
+    let listed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(listed, format!("{far}::default::os\n"), "{}", text(&output));
+    let output = ws.test_with_fake(&[far]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert_eq!(outcome(&all, &format!("{far}::default::os")), "ok", "{all}");
+}
+
+#[test]
+fn a_broken_package_table_fails_one_case_and_the_other_packages_run() {
+    // Before: one member's bad `[package.metadata.x07]` stopped the whole `--workspace`
+    // run with exit 2, so no other package's case ran.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("Cargo.toml"),
+        b"[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n\n[workspace.metadata.x07]\nprofiles = [\"os\"]\n",
+    );
+    for member in ["a", "b"] {
+        let broken = if member == "b" {
+            "\n[package.metadata.x07]\nfixtures = 5\n"
+        } else {
+            ""
+        };
+        write(
+            &root.join(member).join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{member}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{broken}"
+            )
+            .as_bytes(),
+        );
+        write(&root.join(member).join("src/lib.rs"), b"");
+        let fixture = root.join(member).join("fixtures/f");
+        write(&fixture.join("x07.json"), project_manifest().as_bytes());
+        write(
+            &fixture.join("policy.json"),
+            include_str!("data/workspaces/hello/policy.json").as_bytes(),
+        );
+        write(&fixture.join("main.x07.json"), b"{}\n");
+        write(&fixture.join("fake.sh"), cat_report_sh(0).as_bytes());
+        write(
+            &fixture.join("report-os.json"),
+            report("run-os", b"", None).as_bytes(),
+        );
+    }
+    let run = |args: &[&str]| {
+        let fake = fake_x07();
+        let mut command = std::process::Command::new(cargo_x07());
+        command
+            .arg("x07")
+            .arg("test")
+            .arg("--x07")
+            .arg(&fake)
+            .args(args)
+            .current_dir(root)
+            .env_remove("CI")
+            .env_remove("X07");
+        command.output().unwrap()
+    };
+    let output = run(&["--workspace"]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert_eq!(outcome(&all, "a/fixtures/f::default::os"), "ok", "{all}");
+    assert_eq!(
+        outcome(&all, "b/Cargo.toml::metadata.x07::config"),
+        "FAILED",
+        "{all}"
+    );
+    assert!(
+        all.contains("b/Cargo.toml: fixtures: invalid type: integer `5`, expected a sequence; the package's fixtures were not looked for"),
+        "{all}"
+    );
+    // Selected alone, the broken package is a configuration error, as before.
+    let output = run(&["-p", "b"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+}
+
+#[test]
+fn a_profile_no_case_has_is_named() {
+    // Before: `--profile sandbx` said only "no test case selected (no fixture found, or
+    // none left after --profile and --partition)".
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let output = ws.test_with_fake(&["--profile", "sandbx"]);
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    assert!(
+        text(&output)
+            .contains("note: no case has the profile `sandbx` (the cases' profiles: os, sandbox)"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn json_format_is_one_event_per_line() {
     let ws = Workspace::new("");
     ok_fixture(&ws, "fixtures/a", "");

@@ -89,6 +89,98 @@ fn zero_test_threads_is_rejected_like_libtest() {
 }
 
 #[test]
+fn a_rust_test_threads_that_is_no_positive_integer_is_rejected_like_libtest() {
+    // Before: RUST_TEST_THREADS=0 ran on one thread and "abc" was ignored without a word.
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    for value in ["0", "abc"] {
+        let fake = fake_x07();
+        let output = ws
+            .command(&["test", "--x07", fake.to_str().unwrap()])
+            .env("RUST_TEST_THREADS", value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert!(
+            text(&output).contains(&format!(
+                "RUST_TEST_THREADS is `{value}`, should be a positive integer"
+            )),
+            "{}",
+            text(&output)
+        );
+    }
+    // Not read when --test-threads or -j says how many.
+    let fake = fake_x07();
+    let output = ws
+        .command(&["test", "--x07", fake.to_str().unwrap(), "-j", "2"])
+        .env("RUST_TEST_THREADS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+#[test]
+fn ignored_with_include_ignored_is_rejected_like_libtest() {
+    // Before: the pair ran as `--ignored` and printed "no test case matches the test-name
+    // filters"; libtest refuses it as a usage error.
+    let ws = Workspace::new("");
+    ok_fixture(&ws, "fixtures/a", "");
+    let output = ws.test_with_fake(&["--ignored", "--include-ignored"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output)
+            .contains("the options --include-ignored and --ignored are mutually exclusive"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn a_control_character_in_a_fixture_directory_name_stays_on_one_line() {
+    // Before: a directory named "x<newline>y" made `--list` print "fixtures/x" and
+    // "y::default::os" on two lines (nextest reads one test per line), and the test line
+    // likewise split, so a directory name could forge a line of the output.
+    let ws = Workspace::new("[workspace.metadata.x07]\nprofiles = [\"os\"]\n");
+    ok_fixture(&ws, "fixtures/x\ntest forged ... ok", "");
+    let output = ws.command(&["list"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "fixtures/x\\ntest forged ... ok::default::os\n"
+    );
+    let output = ws.test_with_fake(&[]);
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("\ntest fixtures/x\\ntest forged ... ok::default::os ... ok\n"),
+        "{all}"
+    );
+    assert!(
+        !all.lines().any(|line| line.starts_with("test forged")),
+        "{all}"
+    );
+    // The same for the names a broken x07test.json and a smoke suite give their cases.
+    ws.fixture(
+        "fixtures/x\ntest forged ... ok",
+        &[("x07test.json", r#"{ "cases": [ { "name": "a\nb" } ] }"#)],
+    );
+    ws.fixture(
+        "fixtures",
+        &[(
+            "s.smoke.json",
+            r#"{ "schema_version": "x07.smoke_suite@0.1.0", "world": "run-os\nforged",
+                 "program_x07json": "p.x07.json",
+                 "cases": [ { "name": "c\rd", "input_b64": "", "expected_b64": "" } ] }"#,
+        )],
+    );
+    let output = ws.command(&["list"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "fixtures/s.smoke.json::c\\rd::run-os\\nforged\n\
+         fixtures/x\\ntest forged ... ok::a\\nb::os\n"
+    );
+}
+
+#[test]
 fn exact_counts_every_other_case_as_filtered_out() {
     let ws = Workspace::new("");
     for name in ["fixtures/a", "fixtures/b", "fixtures/c"] {
@@ -201,5 +293,15 @@ fn logfile_takes_the_test_lines() {
     assert!(
         !logged.contains('\u{1b}'),
         "no colour in a log file: {logged:?}"
+    );
+    // A log file that cannot be created is a usage error naming it (before: "cannot open
+    // the output: No such file or directory", without the path).
+    let missing = ws.root().join("no-such-dir/test.log");
+    let output = ws.test_with_fake(&["--logfile", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("--logfile {}: No such file", missing.display())),
+        "{}",
+        text(&output)
     );
 }

@@ -171,13 +171,15 @@ pub struct Manifest {
 /// Reads and checks a manifest file. `Err` holds the problems that make the whole file
 /// unusable (unreadable, not JSON, wrong `schema_version`, no `tests`, empty `tests`).
 pub fn read(path: &Path) -> Result<Manifest, Vec<ManifestProblem>> {
-    let bytes = std::fs::read(path).map_err(|error| {
+    let io_problem = |error: String| {
         vec![ManifestProblem::new(
             "ETEST_MANIFEST_IO",
             String::new(),
             format!("failed to read manifest: {error}"),
         )]
-    })?;
+    };
+    let bytes =
+        crate::fixture::read_regular(path).map_err(|error| io_problem(error.to_string()))?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
         vec![ManifestProblem::new(
             "ETEST_MANIFEST_JSON",

@@ -224,7 +224,7 @@ fn time_needed(entry: &Entry, layout: &ProjectLayout) -> Option<Duration> {
         let wall = entry
             .policy_json
             .as_ref()
-            .and_then(|policy| std::fs::read(layout.manifest_dir.join(policy)).ok())
+            .and_then(|policy| crate::fixture::read_regular(&layout.manifest_dir.join(policy)).ok())
             .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
             .and_then(|policy| policy.pointer("/limits/wall_ms").and_then(Value::as_u64));
         if let Some(wall) = wall {

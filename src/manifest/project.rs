@@ -55,7 +55,7 @@ pub fn layout(manifest: &Path, workspace_root: &Path) -> ProjectLayout {
             problems: Vec::new(),
         };
     };
-    let project: Value = std::fs::read(root.join(PROJECT_FILE))
+    let project: Value = crate::fixture::read_regular(&root.join(PROJECT_FILE))
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or(Value::Null);
@@ -163,7 +163,7 @@ pub fn find_entry(entry: &str, layout: &ProjectLayout) -> EntryLookup {
         if !file.is_file() {
             continue;
         }
-        let Some(module_value) = std::fs::read(&file)
+        let Some(module_value) = crate::fixture::read_regular(&file)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
         else {

@@ -151,7 +151,14 @@ pub fn sinks(options: &ReportOptions, streams: Streams) -> std::io::Result<Sinks
     sinks.push(Box::new(progress));
     // `--logfile`: the libtest lines (and the slowest cases after them) go to the file.
     let lines = match &options.human.logfile {
-        Some(path) => SharedStream::new(Box::new(std::fs::File::create(path)?)),
+        Some(path) => {
+            SharedStream::new(Box::new(std::fs::File::create(path).map_err(|error| {
+                std::io::Error::new(
+                    error.kind(),
+                    format!("--logfile {}: {error}", path.display()),
+                )
+            })?))
+        }
         None => stdout.clone(),
     };
     match options.message_format {
