@@ -1,5 +1,5 @@
 //! Report details beyond the recorded single-case probes (those are compared whole in
-//! `probes.rs`), each expectation derived from `/work/shared/x07` as noted on the test:
+//! `probes.rs`), each expectation derived from the recorded facts about x07 0.2.17 as noted on the test:
 //! the statistics line of the OS builtins, `compile.fuel_used` of programs that compile
 //! or fail, and the limit flags at their edges. Every run goes through the real
 //! `x07-lite` binary, as a user's `x07 run` would.
