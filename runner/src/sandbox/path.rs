@@ -586,47 +586,44 @@ pub fn write_regular(located: &Located, data: &[u8]) -> Result<(), Failure> {
         other => other.into(),
     };
     let mut attempts = 0;
-    let fd = loop {
+    // The file opened, and the status it must match when it existed before the open.
+    let (fd, checked) = loop {
         let checked = match rfs::statat(&located.dir, name, rfs::AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Some(stat),
             Err(Errno::NOENT) => None,
             Err(errno) => return Err(errno.into()),
         };
-        match checked {
-            None => match rfs::openat(
+        let opened = match &checked {
+            None => rfs::openat(
                 &located.dir,
                 name,
                 flags | OFlags::CREATE | OFlags::EXCL,
                 Mode::from_raw_mode(0o666),
-            ) {
-                Ok(fd) => break fd,
-                Err(Errno::EXIST) => {}
-                Err(errno) => return Err(open_failure(errno)),
-            },
+            ),
             Some(stat) => {
-                check_regular_stat(&stat)?;
-                match rfs::openat(&located.dir, name, flags, Mode::empty()) {
-                    Ok(fd) => {
-                        let opened = rfs::fstat(&fd)?;
-                        if !same_file(&stat, &opened) {
-                            // Swapped between the status and the open: refuse.
-                            return Err(Failure::Denied(Denial::Symlink));
-                        }
-                        break fd;
-                    }
-                    Err(Errno::NOENT) => {}
-                    Err(errno) => return Err(open_failure(errno)),
-                }
+                check_regular_stat(stat)?;
+                rfs::openat(&located.dir, name, flags, Mode::empty())
             }
+        };
+        match (opened, &checked) {
+            (Ok(fd), _) => break (fd, checked),
+            // Something appeared at the name since its status was read (the create
+            // found it) or went away (the open missed it): look again; a name that
+            // keeps changing is refused.
+            (Err(Errno::EXIST), None) | (Err(Errno::NOENT), Some(_)) => {}
+            (Err(errno), _) => return Err(open_failure(errno)),
         }
-        // Something appeared (or went away) at the name since its status was read: look
-        // again; a name that keeps changing under the write is refused.
         attempts += 1;
         if attempts == MAX_WRITE_ATTEMPTS {
             return Err(Failure::Denied(Denial::Symlink));
         }
     };
-    check_regular(fd.as_fd(), &rfs::fstat(&fd)?)?;
+    let opened = rfs::fstat(&fd)?;
+    if checked.is_some_and(|stat| !same_file(&stat, &opened)) {
+        // Swapped between the status and the open: refuse.
+        return Err(Failure::Denied(Denial::Symlink));
+    }
+    check_regular(fd.as_fd(), &opened)?;
     rfs::ftruncate(&fd, 0)?;
     let mut file = std::fs::File::from(fd);
     file.write_all(data).map_err(io_failure)?;
