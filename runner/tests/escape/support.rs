@@ -413,6 +413,23 @@ impl Lab {
         self
     }
 
+    /// Writes the lab's policy and returns the flags of a sandboxed run under it.
+    fn sandbox_args(&self) -> Vec<String> {
+        let policy_path = self.top.join("policy.json");
+        std::fs::write(&policy_path, self.policy.to_string()).unwrap();
+        [
+            "--world",
+            "run-os-sandboxed",
+            "--policy",
+            &policy_path.display().to_string(),
+            "--sandbox-backend",
+            "os",
+            "--i-accept-weaker-isolation",
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+
     /// Runs `solve` sandboxed with `input`.
     pub fn run(&self, solve: Value, input: &[u8]) -> Run {
         self.run_with(solve, input, &[], &[])
@@ -426,19 +443,9 @@ impl Lab {
         flags: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        let policy_path = self.top.join("policy.json");
-        std::fs::write(&policy_path, self.policy.to_string()).unwrap();
-        let policy_arg = policy_path.display().to_string();
-        let mut args = vec![
-            "--world",
-            "run-os-sandboxed",
-            "--policy",
-            policy_arg.as_str(),
-            "--sandbox-backend",
-            "os",
-            "--i-accept-weaker-isolation",
-        ];
-        args.extend_from_slice(flags);
+        let mut args = self.sandbox_args();
+        args.extend(flags.iter().map(|flag| flag.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run_raw(solve, input, &args, env)
     }
 
@@ -497,18 +504,8 @@ impl Lab {
     /// `/bin/sh -c '<prelude>; exec <runner> ...'`: the prelude shapes what the runner
     /// inherits from its caller (open descriptors, signal dispositions, limits).
     pub fn run_after_shell_prelude(&self, solve: Value, input: &[u8], prelude: &str) -> Run {
-        let policy_path = self.top.join("policy.json");
-        std::fs::write(&policy_path, self.policy.to_string()).unwrap();
-        let policy_arg = policy_path.display().to_string();
-        let args = [
-            "--world",
-            "run-os-sandboxed",
-            "--policy",
-            policy_arg.as_str(),
-            "--sandbox-backend",
-            "os",
-            "--i-accept-weaker-isolation",
-        ];
+        let args = self.sandbox_args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let direct = self.command(solve, input, &args, &[]);
         let mut command = Command::new("/bin/sh");
         command
@@ -536,18 +533,8 @@ impl Lab {
 
     /// Starts the run without waiting (for attacks that kill the runner).
     pub fn spawn(&self, solve: Value, input: &[u8]) -> std::process::Child {
-        let policy_path = self.top.join("policy.json");
-        std::fs::write(&policy_path, self.policy.to_string()).unwrap();
-        let policy_arg = policy_path.display().to_string();
-        let args = [
-            "--world",
-            "run-os-sandboxed",
-            "--policy",
-            policy_arg.as_str(),
-            "--sandbox-backend",
-            "os",
-            "--i-accept-weaker-isolation",
-        ];
+        let args = self.sandbox_args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut command = self.command(solve, input, &args, &[]);
         command.stdout(Stdio::null()).stderr(Stdio::null());
         command.spawn().unwrap()
