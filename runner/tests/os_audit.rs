@@ -10,6 +10,9 @@
 
 #[path = "data/probes/harness.rs"]
 mod harness;
+#[path = "support/proc_req.rs"]
+mod proc_req;
+use proc_req::req;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -43,27 +46,6 @@ fn x07_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     command.envs(env.iter().copied());
     command.output().unwrap()
-}
-
-/// `ProcReqV1` (subset.md §11.1).
-fn req(argv: &[&str], env: &[(&str, &str)], cwd: &str, stdin: &str) -> Vec<u8> {
-    let chunk = |out: &mut Vec<u8>, bytes: &[u8]| {
-        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        out.extend_from_slice(bytes);
-    };
-    let mut out = vec![1, 0];
-    out.extend_from_slice(&(argv.len() as u32).to_le_bytes());
-    for arg in argv {
-        chunk(&mut out, arg.as_bytes());
-    }
-    out.extend_from_slice(&(env.len() as u32).to_le_bytes());
-    for (key, value) in env {
-        chunk(&mut out, key.as_bytes());
-        chunk(&mut out, value.as_bytes());
-    }
-    chunk(&mut out, cwd.as_bytes());
-    chunk(&mut out, stdin.as_bytes());
-    out
 }
 
 /// `ProcCapsV1` (17 bytes).

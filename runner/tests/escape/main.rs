@@ -11,6 +11,8 @@
 
 #[path = "../data/probes/harness.rs"]
 mod harness;
+#[path = "../support/proc_req.rs"]
+mod proc_req;
 mod support;
 
 mod derived;

@@ -137,26 +137,7 @@ pub fn forever() -> Value {
     ])
 }
 
-/// `ProcReqV1`: argv, env pairs, cwd, stdin.
-pub fn req(argv: &[&str], env: &[(&str, &str)], cwd: &str, stdin: &str) -> Vec<u8> {
-    let chunk = |out: &mut Vec<u8>, bytes: &[u8]| {
-        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        out.extend_from_slice(bytes);
-    };
-    let mut out = vec![1, 0];
-    out.extend_from_slice(&(argv.len() as u32).to_le_bytes());
-    for arg in argv {
-        chunk(&mut out, arg.as_bytes());
-    }
-    out.extend_from_slice(&(env.len() as u32).to_le_bytes());
-    for (key, value) in env {
-        chunk(&mut out, key.as_bytes());
-        chunk(&mut out, value.as_bytes());
-    }
-    chunk(&mut out, cwd.as_bytes());
-    chunk(&mut out, stdin.as_bytes());
-    out
-}
+pub use crate::proc_req::req;
 
 /// `ProcCapsV1` (17 bytes).
 pub fn caps(stdout: u32, stderr: u32, timeout_ms: u32, total: u32) -> Vec<u8> {
