@@ -739,15 +739,21 @@ pub fn running_with(marker: &str) -> bool {
     })
 }
 
-/// Asserts that no process holding `marker` survives (after a short grace for SIGKILLed
-/// processes to disappear).
-pub fn assert_no_survivor(marker: &str) {
+/// Whether a process holding `marker` is still there after a short grace for SIGKILLed
+/// processes to disappear.
+pub fn survives(marker: &str) -> bool {
     let started = Instant::now();
     while running_with(marker) && started.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    running_with(marker)
+}
+
+/// Asserts that no process holding `marker` survives (after a short grace for SIGKILLed
+/// processes to disappear).
+pub fn assert_no_survivor(marker: &str) {
     assert!(
-        !running_with(marker),
+        !survives(marker),
         "a process with {marker} outlived the run"
     );
 }

@@ -44,13 +44,7 @@ fn survivor_case(
     lab.policy(policy);
     let marker = sleep_marker();
     let run = lab.run(solve, &detaching(&marker, how));
-    let survived = {
-        let started = Instant::now();
-        while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        running_with(&marker)
-    };
+    let survived = survives(&marker);
     kill_marker(&marker);
     assert!(!survived, "`sleep {marker}` ({how}) outlived the run");
     run
@@ -268,13 +262,7 @@ fn process_whose_main_thread_left_after_a_normal_end() {
     let mut input = caps(1024, 1024, 0, 0);
     input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
     let run = lab.run(run_capture_input(), &input);
-    let survived = {
-        let started = Instant::now();
-        while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        running_with(&marker)
-    };
+    let survived = survives(&marker);
     kill_marker(&marker);
     assert!(
         !survived,
@@ -329,13 +317,7 @@ fn detached_grandchild_holding_the_pipes() {
     let mut input = caps(1024, 1024, 1000, 0);
     input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
     let run = lab.run(run_capture_input(), &input);
-    let survived = {
-        let started = Instant::now();
-        while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        running_with(&marker)
-    };
+    let survived = survives(&marker);
     kill_marker(&marker);
     assert!(!survived, "`sleep {marker}` outlived the run");
     assert_eq!(run.doc(), "ERR 4");
@@ -365,13 +347,7 @@ fn child_that_kills_the_solver() {
         let mut input = caps(1024, 1024, 0, 0);
         input.extend(req(&["/bin/sh", "-c", &script], &[], "", ""));
         let run = lab.run(run_capture_input(), &input);
-        let survived = {
-            let started = Instant::now();
-            while running_with(&marker) && started.elapsed() < Duration::from_secs(3) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            running_with(&marker)
-        };
+        let survived = survives(&marker);
         kill_marker(&marker);
         assert!(
             !survived,
