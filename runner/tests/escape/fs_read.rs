@@ -216,21 +216,14 @@ fn swapping_a_file_for_a_symlink_while_reading_never_leaks() {
     let canary = lab.canary("secret.txt");
     let target = lab.project.join("swap.txt");
     std::fs::write(&target, "SAFE").unwrap();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let swapper = {
-        let stop = stop.clone();
-        let target = target.clone();
-        let staging = lab.project.join("sub/staging");
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = std::fs::remove_file(&staging);
-                let _ = std::os::unix::fs::symlink(&canary, &staging);
-                let _ = std::fs::rename(&staging, &target);
-                let _ = std::fs::write(&staging, "SAFE");
-                let _ = std::fs::rename(&staging, &target);
-            }
-        })
-    };
+    let staging = lab.project.join("sub/staging");
+    let swapper = Repeating::start(move || {
+        let _ = std::fs::remove_file(&staging);
+        let _ = std::os::unix::fs::symlink(&canary, &staging);
+        let _ = std::fs::rename(&staging, &target);
+        let _ = std::fs::write(&staging, "SAFE");
+        let _ = std::fs::rename(&staging, &target);
+    });
     // Read the path 300 times; every read gives SAFE or is refused, never the canary.
     let program = json!([
         "begin",
@@ -258,8 +251,7 @@ fn swapping_a_file_for_a_symlink_while_reading_never_leaks() {
             );
         }
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    swapper.join().unwrap();
+    drop(swapper);
 }
 
 #[test]

@@ -139,23 +139,16 @@ fn swapping_the_target_for_a_symlink_while_writing() {
     let mut lab = Lab::new();
     let canary = lab.canary("secret.txt");
     let target = lab.project.join("out/w.txt");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let swapper = {
-        let stop = stop.clone();
-        let target = target.clone();
-        let staging = lab.project.join("out/staging");
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = std::fs::remove_file(&staging);
-                let _ = std::os::unix::fs::symlink(&canary, &staging);
-                let _ = std::fs::rename(&staging, &target);
-                // Hard links are not swapped in by this outside thread: a planted one is
-                // refused (`planted_hard_link_is_not_truncated`), and one that a process
-                // outside the sandbox moves in and out in a loop can win a window of the
-                // kernel's (see the README's "What it cannot enforce").
-            }
-        })
-    };
+    let staging = lab.project.join("out/staging");
+    // Hard links are not swapped in by this outside thread: a planted one is refused
+    // (`planted_hard_link_is_not_truncated`), and one that a process outside the sandbox
+    // moves in and out in a loop can win a window of the kernel's (see the README's "What
+    // it cannot enforce").
+    let swapper = Repeating::start(move || {
+        let _ = std::fs::remove_file(&staging);
+        let _ = std::os::unix::fs::symlink(&canary, &staging);
+        let _ = std::fs::rename(&staging, &target);
+    });
     let program = json!([
         "begin",
         ["let", "o", ["vec_u8.with_capacity", 0]],
@@ -182,6 +175,5 @@ fn swapping_the_target_for_a_symlink_while_writing() {
             );
         }
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    swapper.join().unwrap();
+    drop(swapper);
 }

@@ -739,6 +739,39 @@ pub fn running_with(marker: &str) -> bool {
     })
 }
 
+/// A thread that repeats one step until it is dropped: the other side of a race against
+/// the runner (files swapped while the program reads or writes them).
+pub struct Repeating {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Repeating {
+    /// Starts repeating `step` on its own thread.
+    pub fn start(mut step: impl FnMut() + Send + 'static) -> Repeating {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                step();
+            }
+        });
+        Repeating {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Repeating {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Whether a process holding `marker` is still there after a short grace for SIGKILLed
 /// processes to disappear.
 pub fn survives(marker: &str) -> bool {
